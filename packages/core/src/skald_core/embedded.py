@@ -1,0 +1,392 @@
+"""The embedded client: ``OpenViking(path=...)`` runs the whole product in-process.
+
+Identity is fixed to account ``default``, user ``default`` (contract §3). Results are the
+same plain dicts the HTTP clients return. ``AsyncOpenViking`` is the async twin: each call
+runs the synchronous service in a worker thread (``asyncio.to_thread``), never a private loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from . import uris
+from .errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from .identity import DEFAULT_IDENTITY, Identity
+from .schemas import AddMessageRequest, to_dict, to_dicts
+from .sdk.session import AsyncSession, Session
+from .sdk.surface import DeleteMode, WriteMode
+from .service.extraction import BuiltinExtractor, Extractor
+from .service.files import FileService
+from .service.sessions import SessionService
+from .service.tasks import TaskRunner
+from .store.protocol import Store
+from .store.sqlite import SQLiteStore
+from .validation import convert
+
+DEFAULT_PATH = "./skald_data"
+
+
+class VikingFS:
+    """Raw file access, as OpenViking's ``client._viking_fs`` (the seed's soft-delete recipe)."""
+
+    def __init__(self, files: FileService, default_ctx: Identity) -> None:
+        self._files = files
+        self._ctx = default_ctx
+
+    def write_file(self, uri: str, content: str | bytes, ctx: Identity | None = None) -> None:
+        text = content.decode() if isinstance(content, bytes) else content
+        self._files.write(ctx or self._ctx, uri, text, mode="upsert")
+
+    def read_file(self, uri: str, ctx: Identity | None = None) -> str:
+        return self._files.read(ctx or self._ctx, uri)
+
+    def ls(self, uri: str, ctx: Identity | None = None) -> list[dict[str, Any]]:
+        return to_dicts(self._files.ls(ctx or self._ctx, uri, show_all_hidden=True))
+
+
+class OpenViking:
+    """In-process Skald. ``path`` is the data directory (one SQLite file lives there)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        store: Store | None = None,
+        extractor: Extractor | None = None,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self.path = str(path or os.environ.get("SKALD_PATH") or DEFAULT_PATH)
+        self._store: Store = store or SQLiteStore(self.path)
+        self._runner = TaskRunner(
+            self._store, extractor or BuiltinExtractor(), lease_seconds=lease_seconds
+        )
+        self._sessions = SessionService(self._store, self._runner)
+        self._files = FileService(self._store, self._sessions)
+        self._ctx = DEFAULT_IDENTITY
+        self._viking_fs = VikingFS(self._files, self._ctx)
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def ctx(self) -> Identity:
+        return self._ctx
+
+    def initialize(self) -> None:
+        """Start the background worker; it resumes extraction left over from earlier runs."""
+        if not self._started:
+            self._runner.start()
+            self._started = True
+
+    def close(self) -> None:
+        self._runner.stop()
+        self._started = False
+        self._store.close()
+
+    def __enter__(self) -> OpenViking:
+        self.initialize()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def health(self) -> bool:
+        try:
+            self._sessions.list_sessions(self._ctx, limit=1)
+        except Exception:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ sessions
+    def create_session(self, session_id: str | None = None) -> dict[str, Any]:
+        return to_dict(self._sessions.create(self._ctx, session_id))
+
+    def list_sessions(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> list[dict[str, Any]]:
+        return to_dicts(self._sessions.list_sessions(self._ctx, limit=limit, cursor=cursor))
+
+    def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
+        return to_dict(self._sessions.get(self._ctx, session_id, auto_create=auto_create))
+
+    def session_exists(self, session_id: str) -> bool:
+        return self._sessions.exists(self._ctx, session_id)
+
+    def session(self, session_id: str | None = None, must_exist: bool = False) -> Session:
+        """Load a session, creating it (with a new id when none is given) unless ``must_exist``."""
+        if session_id is None:
+            if must_exist:
+                raise NotFoundError.of("session", "")
+            session_id = self.create_session()["session_id"]
+        elif not self.session_exists(session_id):
+            if must_exist:
+                raise NotFoundError.of("session", session_id)
+            self.get_session(session_id, auto_create=True)
+        sess = Session(self, session_id, uris.session_uri(self._ctx.user, session_id))
+        return sess.load()
+
+    def delete_session(
+        self,
+        session_id: str,
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        _check_mode(mode)
+        try:
+            receipt = self._sessions.delete(
+                self._ctx, session_id, require_committed=require_committed
+            )
+        except NotFoundError:
+            if not missing_ok:
+                raise
+            return {"session_id": session_id, "mode": mode, "deleted": None, "kept": None}
+        return to_dict(receipt)
+
+    def add_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str | None = None,
+        parts: list[Any] | None = None,
+        *,
+        peer_id: str | None = None,
+        created_at: str | None = None,
+        turn_id: str | None = None,
+        message_kind: str | None = None,
+    ) -> dict[str, Any]:
+        request = convert(
+            {
+                "role": role,
+                "content": content,
+                "parts": parts,
+                "peer_id": peer_id,
+                "created_at": created_at,
+                "turn_id": turn_id,
+                "message_kind": message_kind,
+            },
+            AddMessageRequest,
+        )
+        return to_dict(self._sessions.add_message(self._ctx, session_id, request))
+
+    def batch_add_messages(self, session_id: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        requests = convert(messages, list[AddMessageRequest])
+        return to_dict(self._sessions.add_messages(self._ctx, session_id, requests))
+
+    def commit_session(
+        self, session_id: str, keep_recent_count: int = 0, *, wait: bool = False
+    ) -> dict[str, Any]:
+        return to_dict(
+            self._sessions.commit(
+                self._ctx, session_id, keep_recent_count=keep_recent_count, wait=wait
+            )
+        )
+
+    def get_session_context(self, session_id: str, token_budget: int = 128_000) -> dict[str, Any]:
+        return to_dict(self._sessions.context(self._ctx, session_id, token_budget=token_budget))
+
+    def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
+        return to_dict(self._sessions.archive(self._ctx, session_id, archive_id))
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        try:
+            return to_dict(self._sessions.get_task(self._ctx, task_id))
+        except NotFoundError:
+            return None
+
+    # ------------------------------------------------------------------ files
+    def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
+        return self._files.read(self._ctx, uri, offset=offset, limit=limit)
+
+    def write(self, uri: str, content: str, mode: WriteMode = "replace") -> dict[str, Any]:
+        return to_dict(self._files.write(self._ctx, uri, content, mode))
+
+    def ls(
+        self, uri: str, *, recursive: bool = False, show_all_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        return to_dicts(
+            self._files.ls(self._ctx, uri, recursive=recursive, show_all_hidden=show_all_hidden)
+        )
+
+    def tree(
+        self, uri: str, *, level_limit: int = 3, show_all_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        return to_dicts(
+            self._files.tree(
+                self._ctx, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
+            )
+        )
+
+    def stat(self, uri: str) -> dict[str, Any]:
+        return to_dict(self._files.stat(self._ctx, uri))
+
+    def mkdir(self, uri: str) -> dict[str, Any]:
+        return to_dict(self._files.mkdir(self._ctx, uri))
+
+    def rm(self, uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        return to_dict(self._files.rm(self._ctx, uri, recursive=recursive))
+
+    def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
+        return to_dict(self._files.mv(self._ctx, from_uri, to_uri))
+
+
+def _check_mode(mode: str) -> None:
+    if mode == "soft":
+        raise UnimplementedError("Soft delete is not available yet", {"mode": mode})
+    if mode != "hard":
+        raise InvalidArgumentError(
+            "mode must be 'hard' or 'soft'", {"field": "mode", "value": mode}
+        )
+
+
+class AsyncOpenViking:
+    """The async twin of ``OpenViking``: same methods, awaited; work runs in worker threads."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        store: Store | None = None,
+        extractor: Extractor | None = None,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self._sync = OpenViking(path, store=store, extractor=extractor, lease_seconds=lease_seconds)
+        self._viking_fs = self._sync._viking_fs
+
+    @property
+    def ctx(self) -> Identity:
+        return self._sync.ctx
+
+    async def initialize(self) -> None:
+        self._sync.initialize()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._sync.close)
+
+    async def __aenter__(self) -> AsyncOpenViking:
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def health(self) -> bool:
+        return await asyncio.to_thread(self._sync.health)
+
+    async def create_session(self, session_id: str | None = None) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.create_session, session_id)
+
+    async def list_sessions(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._sync.list_sessions, limit=limit, cursor=cursor)
+
+    async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.get_session, session_id, auto_create=auto_create)
+
+    async def session_exists(self, session_id: str) -> bool:
+        return await asyncio.to_thread(self._sync.session_exists, session_id)
+
+    async def session(
+        self, session_id: str | None = None, must_exist: bool = False
+    ) -> AsyncSession:
+        loaded = await asyncio.to_thread(self._sync.session, session_id, must_exist)
+        sess = AsyncSession(self, loaded.session_id, loaded.uri)
+        return await sess.load()
+
+    async def delete_session(
+        self,
+        session_id: str,
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.delete_session,
+            session_id,
+            mode=mode,
+            require_committed=require_committed,
+            missing_ok=missing_ok,
+        )
+
+    async def add_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str | None = None,
+        parts: list[Any] | None = None,
+        *,
+        peer_id: str | None = None,
+        created_at: str | None = None,
+        turn_id: str | None = None,
+        message_kind: str | None = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.add_message,
+            session_id,
+            role,
+            content,
+            parts,
+            peer_id=peer_id,
+            created_at=created_at,
+            turn_id=turn_id,
+            message_kind=message_kind,
+        )
+
+    async def batch_add_messages(
+        self, session_id: str, messages: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.batch_add_messages, session_id, messages)
+
+    async def commit_session(
+        self, session_id: str, keep_recent_count: int = 0, *, wait: bool = False
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.commit_session, session_id, keep_recent_count, wait=wait
+        )
+
+    async def get_session_context(
+        self, session_id: str, token_budget: int = 128_000
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.get_session_context, session_id, token_budget)
+
+    async def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.get_session_archive, session_id, archive_id)
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+        return await asyncio.to_thread(self._sync.get_task, task_id)
+
+    async def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
+        return await asyncio.to_thread(self._sync.read, uri, offset, limit)
+
+    async def write(self, uri: str, content: str, mode: WriteMode = "replace") -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.write, uri, content, mode)
+
+    async def ls(
+        self, uri: str, *, recursive: bool = False, show_all_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            self._sync.ls, uri, recursive=recursive, show_all_hidden=show_all_hidden
+        )
+
+    async def tree(
+        self, uri: str, *, level_limit: int = 3, show_all_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            self._sync.tree, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
+        )
+
+    async def stat(self, uri: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.stat, uri)
+
+    async def mkdir(self, uri: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.mkdir, uri)
+
+    async def rm(self, uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.rm, uri, recursive=recursive)
+
+    async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.mv, from_uri, to_uri)

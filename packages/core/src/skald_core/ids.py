@@ -1,0 +1,48 @@
+"""Identifiers: validation of caller-chosen ids and generation of new ones."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+
+from .errors import InvalidArgumentError
+
+MAX_ID_LENGTH = 128
+
+
+def check_id(value: object, field: str = "session_id") -> str:
+    """Refuse ids that are empty, too long, contain ``/``, control characters or are dot-only."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{field} must be a string", {"field": field})
+    problem = None
+    if not value:
+        problem = "must not be empty"
+    elif len(value) > MAX_ID_LENGTH:
+        problem = f"must be at most {MAX_ID_LENGTH} characters"
+    elif "/" in value or "\\" in value:
+        problem = "must not contain '/' or '\\'"
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        problem = "must not contain control characters"
+    elif value in (".", ".."):
+        problem = "must not be '.' or '..'"
+    elif value != value.strip():
+        problem = "must not start or end with whitespace"
+    if problem:
+        raise InvalidArgumentError(
+            f"{field} {problem}", {"field": field, "value": value[:200], "reason": problem}
+        )
+    return value
+
+
+def new_session_id() -> str:
+    """``YYYYMMDD-HHMMSS-<16 hex>`` in UTC, like OpenViking."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(8)
+
+
+def new_message_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())

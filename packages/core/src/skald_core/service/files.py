@@ -1,0 +1,471 @@
+"""The ``viking://`` tree as a view over the store.
+
+Session directories are rendered from rows (``messages.jsonl``, ``.meta.json``, archives,
+tool records, relations) plus the files callers wrote there; everything else is the files
+table. Fixed directories (a user's ``sessions``, ``memories``, ``resources``; the account's
+``agent``, ``resources``) always exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import msgspec
+
+from .. import clock, ids, uris
+from ..errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from ..identity import Identity
+from ..schemas import (
+    ContextPart,
+    FileNode,
+    Message,
+    MoveResult,
+    ToolPart,
+    UriResult,
+    WriteResult,
+    message_decoder,
+)
+from ..store.model import FileRow, Owner, SessionRow
+from ..store.protocol import Store
+from .sessions import SessionService, owner_of, require_writable, session_meta
+from .summaries import (
+    archive_abstract,
+    archive_overview,
+    first_text,
+    session_abstract,
+    session_overview,
+)
+
+_encode = msgspec.json.Encoder().encode
+GENERATED = frozenset(
+    {
+        "messages.jsonl",
+        ".meta.json",
+        ".abstract.md",
+        ".overview.md",
+        ".relations.json",
+        "history",
+        "tools",
+    }
+)
+
+
+def _json(value: object) -> bytes:
+    return msgspec.json.format(_encode(value), indent=2) + b"\n"
+
+
+def _jsonl(bodies: list[bytes]) -> bytes:
+    return b"".join(b + b"\n" for b in bodies)
+
+
+class Entry(msgspec.Struct, kw_only=True):
+    path: str  # storage key, e.g. user/default/sessions/s1/messages.jsonl
+    is_dir: bool
+    mtime: float
+    content: bytes = b""
+
+
+def _node(entry: Entry) -> FileNode:
+    return FileNode(
+        name=entry.path.rsplit("/", 1)[-1],
+        uri="viking://" + entry.path,
+        size=0 if entry.is_dir else len(entry.content),
+        isDir=entry.is_dir,
+        modTime=clock.iso_seconds(entry.mtime),
+    )
+
+
+def _row_entry(row: FileRow) -> Entry:
+    return Entry(
+        path=row.path,
+        is_dir=row.is_dir,
+        mtime=row.updated_at,
+        content=b"\0" * row.size if row.content is None else row.content,
+    )
+
+
+class SessionTree:
+    """Every entry of one session directory, rendered from the store."""
+
+    def __init__(self, store: Store, owner: Owner, row: SessionRow) -> None:
+        self.store, self.owner, self.row = store, owner, row
+        self.base = f"user/{owner.user}/sessions/{row.session_id}"
+
+    def entries(self) -> dict[str, Entry]:
+        store, owner, row, base = self.store, self.owner, self.row, self.base
+        sid = row.session_id
+        t = row.updated_at
+        out: dict[str, Entry] = {}
+
+        def add(rel: str, content: bytes | None, mtime: float = t) -> None:
+            out[rel] = Entry(
+                path=f"{base}/{rel}", is_dir=content is None, mtime=mtime, content=content or b""
+            )
+
+        everything = store.messages(owner, sid, archive_no=None)
+        live = [m.body for m in everything if m.archive_no == 0]
+        add("messages.jsonl", _jsonl(live))
+        add(".meta.json", _json(session_meta(row, with_location=False)))
+        archives = store.archives(owner, sid)
+        if archives:
+            decoded = [message_decoder.decode(m.body) for m in everything]
+            add(".abstract.md", session_abstract(row, first_text(decoded)).encode())
+            add(".overview.md", session_overview(row, archives).encode())
+            add("history", None)
+            for a in archives:
+                name = f"history/{uris.archive_name(a.archive_no)}"
+                bodies = [m.body for m in everything if m.archive_no == a.archive_no]
+                msgs = [message_decoder.decode(b) for b in bodies]
+                add(name, None, a.created_at)
+                add(f"{name}/messages.jsonl", _jsonl(bodies), a.created_at)
+                add(
+                    f"{name}/.meta.json",
+                    _json(
+                        {
+                            "archive_id": uris.archive_name(a.archive_no),
+                            "status": a.status,
+                            "created_at": clock.iso_ms(a.created_at),
+                            "message_count": a.message_count,
+                            "first_message_id": a.first_message_id,
+                            "last_message_id": a.last_message_id,
+                            "estimated_tokens": a.tokens,
+                            "memories_extracted": a.memories_extracted,
+                            "error": a.error,
+                        }
+                    ),
+                    a.created_at,
+                )
+                if a.status == "done":
+                    done_at = a.done_at or a.created_at
+                    add(f"{name}/.abstract.md", archive_abstract(a, msgs).encode(), done_at)
+                    add(f"{name}/.overview.md", archive_overview(a, msgs).encode(), done_at)
+                    add(
+                        f"{name}/.done",
+                        _json(
+                            {
+                                "starting_message_id": a.first_message_id,
+                                "ending_message_id": a.last_message_id,
+                                "memories_extracted": a.memories_extracted,
+                            }
+                        ),
+                        done_at,
+                    )
+                elif a.status == "failed":
+                    add(
+                        f"{name}/.failed.json",
+                        _json({"stage": "memory_extraction", "error": a.error}),
+                        a.created_at,
+                    )
+        self._tools_and_relations(add)
+        for f in store.session_files(owner, sid):
+            out[f.path[len(base) + 1 :]] = _row_entry(f)
+        return out
+
+    def _tools_and_relations(self, add: Callable[[str, bytes | None], None]) -> None:
+        relations: list[dict[str, str]] = []
+        tools: dict[str, dict[str, object]] = {}
+        for m in self.store.tool_and_context_messages(self.owner, self.row.session_id):
+            msg: Message = message_decoder.decode(m.body)
+            for p in msg.parts:
+                if isinstance(p, ContextPart):
+                    relations.append(
+                        {
+                            "uri": p.uri,
+                            "context_type": p.context_type,
+                            "abstract": p.abstract,
+                            "message_id": msg.id,
+                        }
+                    )
+                elif isinstance(p, ToolPart):
+                    record = msgspec.to_builtins(p)
+                    record["message_id"] = msg.id
+                    tools[p.tool_id.replace("/", "_") or "tool"] = record
+        if relations:
+            add(".relations.json", _json(relations))
+        if tools:
+            add("tools", None)
+            for tool_id, record in tools.items():
+                add(f"tools/{tool_id}", None)
+                add(f"tools/{tool_id}/tool.json", _json(record))
+
+
+class FileService:
+    def __init__(self, store: Store, sessions: SessionService) -> None:
+        self.store = store
+        self.sessions = sessions
+
+    # ------------------------------------------------------------------ resolution
+    def _resolve(self, identity: Identity, uri: str) -> uris.VikingPath:
+        path = uris.parse(uri, identity)
+        uris.check_access(path, identity)
+        return path
+
+    @staticmethod
+    def _fixed_dirs(identity: Identity) -> dict[str, list[str]]:
+        """Directories that always exist, with their fixed children."""
+        me = f"user/{identity.user}"
+        return {
+            "": ["user", "agent", "resources"],
+            "user": [me],
+            me: [f"{me}/sessions", f"{me}/memories", f"{me}/resources"],
+            f"{me}/sessions": [],
+            f"{me}/memories": [],
+            f"{me}/resources": [],
+            "agent": ["agent/memories", "agent/skills"],
+            "agent/memories": [],
+            "agent/skills": [],
+            "resources": [],
+        }
+
+    def _session_tree(self, identity: Identity, session_id: str) -> SessionTree:
+        ids.check_id(session_id)
+        owner = owner_of(identity)
+        row = self.store.get_session(owner, session_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("file", uris.session_uri(identity.user, session_id))
+        return SessionTree(self.store, owner, row)
+
+    def _children(self, identity: Identity, path: uris.VikingPath) -> list[Entry]:
+        """Immediate children of a directory; NotFound / InvalidArgument otherwise."""
+        key = path.key
+        ref = path.session_ref()
+        if ref is not None:
+            tree = self._session_tree(identity, ref[1])
+            entries = tree.entries()
+            rel = "/".join(ref[2])
+            if rel and (rel not in entries or not entries[rel].is_dir):
+                if rel in entries:
+                    raise InvalidArgumentError(
+                        f"{path.uri} is not a directory", {"uri": path.uri, "expected": "directory"}
+                    )
+                raise NotFoundError.of("file", path.uri)
+            prefix = rel + "/" if rel else ""
+            return [
+                e
+                for r, e in entries.items()
+                if r.startswith(prefix) and "/" not in r[len(prefix) :]
+            ]
+        fixed = self._fixed_dirs(identity)
+        now = clock.now()
+        out: dict[str, Entry] = {}
+        if key in fixed:
+            for child in fixed[key]:
+                out[child] = Entry(path=child, is_dir=True, mtime=now)
+            if key == f"user/{identity.user}/sessions":
+                for s in self.sessions.list_sessions(identity):
+                    p = f"{key}/{s.session_id}"
+                    out[p] = Entry(
+                        path=p, is_dir=True, mtime=clock.parse_iso(s.updated_at).timestamp()
+                    )
+        else:
+            row = self.store.get_file(identity.account, key)
+            if row is None:
+                raise NotFoundError.of("file", path.uri)
+            if not row.is_dir:
+                raise InvalidArgumentError(
+                    f"{path.uri} is not a directory", {"uri": path.uri, "expected": "directory"}
+                )
+        for r in self.store.list_children(identity.account, key):
+            out.setdefault(r.path, _row_entry(r))
+        return sorted(out.values(), key=lambda e: e.path)
+
+    def _entry(self, identity: Identity, path: uris.VikingPath) -> Entry:
+        key = path.key
+        ref = path.session_ref()
+        if ref is not None:
+            tree = self._session_tree(identity, ref[1])
+            rel = "/".join(ref[2])
+            if not rel:
+                return Entry(path=key, is_dir=True, mtime=tree.row.updated_at)
+            entries = tree.entries()
+            if rel not in entries:
+                raise NotFoundError.of("file", path.uri)
+            return entries[rel]
+        if key in self._fixed_dirs(identity):
+            return Entry(path=key, is_dir=True, mtime=clock.now())
+        row = self.store.get_file(identity.account, key)
+        if row is None:
+            raise NotFoundError.of("file", path.uri)
+        return _row_entry(row)
+
+    # ------------------------------------------------------------------ reads
+    def read(self, identity: Identity, uri: str, *, offset: int = 0, limit: int = -1) -> str:
+        if offset < 0 or limit < -1:
+            raise InvalidArgumentError(
+                "offset must be >= 0 and limit >= -1",
+                {"field": "offset/limit", "offset": offset, "limit": limit},
+            )
+        path = self._resolve(identity, uri)
+        entry = self._entry(identity, path)
+        if entry.is_dir:
+            raise InvalidArgumentError(
+                f"{path.uri} is a directory", {"uri": path.uri, "expected": "file"}
+            )
+        text = entry.content.decode("utf-8", errors="replace")
+        if offset == 0 and limit == -1:
+            return text
+        lines = text.splitlines(keepends=True)
+        end = None if limit == -1 else offset + limit
+        return "".join(lines[offset:end])
+
+    def ls(
+        self, identity: Identity, uri: str, *, recursive: bool = False, show_all_hidden: bool = True
+    ) -> list[FileNode]:
+        path = self._resolve(identity, uri)
+        out: list[FileNode] = []
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            for e in self._children(identity, current):
+                name = e.path.rsplit("/", 1)[-1]
+                if not show_all_hidden and name.startswith("."):
+                    continue
+                out.append(_node(e))
+                if recursive and e.is_dir:
+                    stack.append(uris.VikingPath(tuple(e.path.split("/"))))
+        out.sort(key=lambda n: n.uri)
+        return out
+
+    def tree(
+        self, identity: Identity, uri: str, *, level_limit: int = 3, show_all_hidden: bool = True
+    ) -> list[FileNode]:
+        path = self._resolve(identity, uri)
+        out: list[FileNode] = []
+        stack = [(path, 1)]
+        while stack:
+            current, depth = stack.pop()
+            for e in self._children(identity, current):
+                if not show_all_hidden and e.path.rsplit("/", 1)[-1].startswith("."):
+                    continue
+                out.append(_node(e))
+                if e.is_dir and depth < level_limit:
+                    stack.append((uris.VikingPath(tuple(e.path.split("/"))), depth + 1))
+        out.sort(key=lambda n: n.uri)
+        return out
+
+    def stat(self, identity: Identity, uri: str) -> FileNode:
+        path = self._resolve(identity, uri)
+        entry = self._entry(identity, path)
+        node = _node(entry)
+        if not path.segments:
+            node.name = ""
+        return node
+
+    # ------------------------------------------------------------------ writes
+    def _target(
+        self, identity: Identity, path: uris.VikingPath, verb: str
+    ) -> tuple[tuple[Owner, str] | None, int]:
+        """Where a write may land: the session it belongs to and the fixed depth above it."""
+        ref = path.session_ref()
+        fixed = self._fixed_dirs(identity)
+        if ref is not None:
+            rest = ref[2]
+            if not rest:
+                raise InvalidArgumentError(
+                    f"Cannot {verb} a session directory through the files API; "
+                    "use the sessions API",
+                    {"uri": path.uri, "reason": "session_directory"},
+                )
+            if rest[0] in GENERATED:
+                raise InvalidArgumentError(
+                    f"{path.uri} is generated by Skald from the session and cannot be changed",
+                    {"uri": path.uri, "reason": "read_only"},
+                )
+            ids.check_id(ref[1])
+            return (owner_of(identity), ref[1]), 4
+        if path.key in fixed or not path.segments:
+            raise InvalidArgumentError(
+                f"Cannot {verb} the fixed directory {path.uri}",
+                {"uri": path.uri, "reason": "fixed_directory"},
+            )
+        if (
+            len(path.segments) == 3
+            and path.segments[0] == "user"
+            and path.segments[2] == "sessions"
+        ):
+            raise InvalidArgumentError(
+                "Sessions are created through the sessions API",
+                {"uri": path.uri, "reason": "session_directory"},
+            )
+        depth = max(i for i in range(len(path.segments)) if "/".join(path.segments[:i]) in fixed)
+        return None, depth
+
+    def write(
+        self,
+        identity: Identity,
+        uri: str,
+        content: str,
+        mode: Literal["replace", "append", "create", "upsert"] = "replace",
+    ) -> WriteResult:
+        require_writable(identity)
+        path = self._resolve(identity, uri)
+        session, stop_at = self._target(identity, path, "write")
+        data = content.encode()
+        try:
+            self.store.write_file(
+                identity.account,
+                path.key,
+                data,
+                mode,
+                clock.now(),
+                session=session,
+                stop_at=stop_at,
+            )
+        except NotFoundError as exc:
+            if exc.details.get("type") == "session":
+                raise NotFoundError.of("file", path.uri) from None
+            raise
+        return WriteResult(
+            uri=path.uri, mode="replace" if mode == "upsert" else mode, written_bytes=len(data)
+        )
+
+    def mkdir(self, identity: Identity, uri: str) -> UriResult:
+        require_writable(identity)
+        path = self._resolve(identity, uri)
+        session, stop_at = self._target(identity, path, "create")
+        existing = self.store.get_file(identity.account, path.key)
+        if existing is not None and not existing.is_dir:
+            raise InvalidArgumentError(f"{path.uri} is a file", {"uri": path.uri})
+        self.store.make_dir(
+            identity.account, path.key, clock.now(), session=session, stop_at=stop_at
+        )
+        return UriResult(uri=path.uri)
+
+    def rm(self, identity: Identity, uri: str, *, recursive: bool = False) -> UriResult:
+        require_writable(identity)
+        path = self._resolve(identity, uri)
+        ref = path.session_ref()
+        if ref is not None and not ref[2]:
+            if not recursive:
+                raise InvalidArgumentError(
+                    f"{path.uri} is a non-empty directory; pass recursive=true",
+                    {"uri": path.uri, "reason": "directory not empty"},
+                )
+            self.sessions.delete(identity, ref[1])
+            return UriResult(uri=path.uri)
+        self._target(identity, path, "remove")
+        if ref is not None:
+            self._session_tree(identity, ref[1])
+        self.store.remove(identity.account, path.key, recursive=recursive)
+        return UriResult(uri=path.uri)
+
+    def mv(self, identity: Identity, from_uri: str, to_uri: str) -> MoveResult:
+        require_writable(identity)
+        src = self._resolve(identity, from_uri)
+        dst = self._resolve(identity, to_uri)
+        self._target(identity, src, "move")
+        session, stop_at = self._target(identity, dst, "move")
+        src_ref = src.session_ref()
+        if src_ref is not None:
+            self._session_tree(identity, src_ref[1])
+        if dst.is_within(src):
+            raise FailedPreconditionError("Cannot move a directory into itself", {"uri": dst.uri})
+        self.store.move(
+            identity.account, src.key, dst.key, clock.now(), session=session, stop_at=stop_at
+        )
+        return MoveResult(from_uri=src.uri, to_uri=dst.uri)

@@ -1,0 +1,146 @@
+"""From an add-message request to a stored message: validation, parts, tokens and turns."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from .. import clock, uris
+from ..errors import InvalidArgumentError
+from ..identity import Identity
+from ..ids import new_message_id
+from ..schemas import AddMessageRequest, ContextPart, Message, Part, TextPart, ToolPart
+from ..store.model import NewMessage
+
+MAX_ROLE_LENGTH = 64
+_encode = msgspec.json.Encoder().encode
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap CJK-aware estimate: one token per CJK character, one per four other characters."""
+    if not text:
+        return 0
+    cjk = sum(1 for ch in text if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    return cjk + math.ceil((len(text) - cjk) / 4)
+
+
+def part_tokens(part: Part) -> int:
+    if isinstance(part, TextPart):
+        return estimate_tokens(part.text)
+    if isinstance(part, ContextPart):
+        return estimate_tokens(part.abstract)
+    tool_input = "" if part.tool_input is None else _encode(part.tool_input).decode()
+    return estimate_tokens(part.tool_id + part.tool_name + tool_input + part.tool_output)
+
+
+def _check_role(role: str) -> None:
+    if not role.strip():
+        raise InvalidArgumentError(
+            "Invalid field 'role': must not be empty",
+            {
+                "validation_errors": [
+                    {"loc": ["body", "role"], "message": "must not be empty", "type": "value_error"}
+                ]
+            },
+        )
+    if len(role) > MAX_ROLE_LENGTH or any(ord(ch) < 32 for ch in role):
+        raise InvalidArgumentError(
+            f"Invalid field 'role': at most {MAX_ROLE_LENGTH} printable characters",
+            {
+                "validation_errors": [
+                    {
+                        "loc": ["body", "role"],
+                        "message": "too long or not printable",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
+
+
+def _check_created_at(value: str) -> None:
+    try:
+        clock.parse_iso(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            "Invalid field 'created_at': not an ISO 8601 timestamp",
+            {
+                "validation_errors": [
+                    {
+                        "loc": ["body", "created_at"],
+                        "message": "not ISO 8601",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        ) from None
+
+
+def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
+    out: list[Part] = []
+    for part in parts:
+        if isinstance(part, ContextPart):
+            part = msgspec.structs.replace(part, uri=uris.parse(part.uri, identity).uri)
+        elif isinstance(part, ToolPart) and not part.tool_id:
+            raise InvalidArgumentError(
+                "Invalid tool part: tool_id must not be empty",
+                {
+                    "validation_errors": [
+                        {
+                            "loc": ["body", "parts"],
+                            "message": "empty tool_id",
+                            "type": "value_error",
+                        }
+                    ]
+                },
+            )
+        out.append(part)
+    return out
+
+
+def build_message(req: AddMessageRequest, identity: Identity, now: float) -> NewMessage:
+    """Validate one request and produce the row to store. Raises InvalidArgumentError."""
+    _check_role(req.role)
+    if req.parts:
+        parts = _canonical_parts(req.parts, identity)
+    elif req.content is not None:
+        parts = [TextPart(text=req.content)]
+    else:
+        raise InvalidArgumentError(
+            "Either 'content' or 'parts' must be provided",
+            {
+                "validation_errors": [
+                    {
+                        "loc": ["body"],
+                        "message": "Either 'content' or 'parts' must be provided",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
+    if req.created_at is not None:
+        _check_created_at(req.created_at)
+    message = Message(
+        id=new_message_id(),
+        role=req.role,
+        parts=parts,
+        created_at=req.created_at or clock.iso_micro(now),
+        peer_id=req.peer_id,
+        turn_id=req.turn_id,
+        message_kind=req.message_kind,
+        source_message_ids=req.source_message_ids,
+    )
+    tool_parts = sum(1 for p in parts if isinstance(p, ToolPart))
+    context_parts = sum(1 for p in parts if isinstance(p, ContextPart))
+    is_transport = req.message_kind == "tool_transport" or tool_parts == len(parts)
+    is_turn = req.message_kind == "user_query" or (req.role == "user" and not is_transport)
+    return NewMessage(
+        message_id=message.id,
+        role=req.role,
+        body=_encode(message),
+        tokens=sum(part_tokens(p) for p in parts),
+        is_turn=is_turn,
+        tool_parts=tool_parts,
+        context_parts=context_parts,
+    )

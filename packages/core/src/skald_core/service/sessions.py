@@ -1,0 +1,407 @@
+"""The session service: every session operation of the contract, checked against an identity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .. import clock, ids, uris
+from ..errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from ..identity import Identity
+from ..schemas import (
+    AddMessageRequest,
+    AddMessageResult,
+    ArchiveResult,
+    BatchMessagesResult,
+    CommitResult,
+    ContextResult,
+    ContextStats,
+    DeletedCounts,
+    DeletionReceipt,
+    ExtractionConfig,
+    KeptCounts,
+    Message,
+    SessionCreated,
+    SessionListItem,
+    SessionMeta,
+    SessionStats,
+    TaskRecord,
+    UserRef,
+    message_decoder,
+)
+from ..store.model import ArchiveRow, Owner, SessionRow, StoredMessage, TaskRow
+from ..store.protocol import Store
+from .messages import build_message
+from .summaries import archive_abstract, archive_overview
+from .tasks import TaskRunner
+
+MAX_BATCH = 100
+MAX_LIST_LIMIT = 10_000
+
+
+def owner_of(identity: Identity) -> Owner:
+    return Owner(identity.account, identity.user)
+
+
+def require_writable(identity: Identity) -> None:
+    if identity.read_only:
+        raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
+
+
+def session_meta(row: SessionRow, *, with_location: bool = True) -> SessionMeta:
+    meta = SessionMeta(
+        session_id=row.session_id,
+        created_at=clock.iso_ms(row.created_at),
+        updated_at=clock.iso_ms(row.updated_at),
+        created_by_account_id=row.account,
+        created_by_user_id=row.user,
+        message_count=row.message_count,
+        total_message_count=row.total_message_count,
+        commit_count=row.commit_count,
+        memories_extracted={"total": row.memories_extracted},
+        last_commit_at=clock.iso_ms(row.last_commit_at),
+        last_message_at=clock.iso_ms(row.last_message_at),
+        pending_tokens=row.pending_tokens,
+        stats=SessionStats(
+            total_turns=row.total_turns,
+            total_tokens=row.total_tokens,
+            compression_count=row.commit_count,
+            memories_extracted=row.memories_extracted,
+        ),
+    )
+    if with_location:
+        meta.uri = uris.session_uri(row.user, row.session_id)
+        meta.user = UserRef(account_id=row.account, user_id=row.user)
+        meta.memory_extraction_config = ExtractionConfig()
+    return meta
+
+
+def task_record(task: TaskRow) -> TaskRecord:
+    return TaskRecord(
+        task_id=task.task_id,
+        task_type=task.task_type,
+        status=task.status,
+        resource_id=task.session_id,
+        result=msgspec.json.decode(task.result) if task.result else None,
+        error=task.error,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        created_at_iso=clock.iso_micro(task.created_at),
+        updated_at_iso=clock.iso_micro(task.updated_at),
+    )
+
+
+def decode_messages(rows: Sequence[StoredMessage]) -> list[Message]:
+    return [message_decoder.decode(r.body) for r in rows]
+
+
+class SessionService:
+    def __init__(self, store: Store, runner: TaskRunner) -> None:
+        self.store = store
+        self.runner = runner
+
+    # ------------------------------------------------------------------ lookups
+    def _row(self, identity: Identity, session_id: str) -> SessionRow:
+        ids.check_id(session_id)
+        row = self.store.get_session(owner_of(identity), session_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("session", session_id)
+        return row
+
+    # ------------------------------------------------------------------ create / read
+    def create(self, identity: Identity, session_id: str | None = None) -> SessionCreated:
+        require_writable(identity)
+        sid = ids.check_id(session_id) if session_id else ids.new_session_id()
+        row = self.store.create_session(owner_of(identity), sid, clock.now())
+        return SessionCreated(
+            session_id=row.session_id,
+            uri=uris.session_uri(row.user, row.session_id),
+            user=UserRef(account_id=row.account, user_id=row.user),
+            created_at=clock.iso_ms(row.created_at),
+        )
+
+    def list_sessions(
+        self, identity: Identity, *, limit: int | None = None, cursor: str | None = None
+    ) -> list[SessionListItem]:
+        if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidArgumentError(
+                f"limit must be between 1 and {MAX_LIST_LIMIT}", {"field": "limit", "value": limit}
+            )
+        owner = owner_of(identity)
+        after = None
+        if cursor:
+            ref = self.store.get_session(owner, ids.check_id(cursor, "cursor"))
+            if ref is None:
+                raise InvalidArgumentError(
+                    "cursor must be the session_id of the last session of the previous page",
+                    {"field": "cursor", "value": cursor},
+                )
+            after = (ref.created_at, ref.session_id)
+        # Soft-deleted rows are filtered here; fetch a little more so a page stays full.
+        rows = self.store.list_sessions(owner, limit=limit, after=after)
+        return [
+            SessionListItem(
+                session_id=r.session_id,
+                uri=uris.session_uri(r.user, r.session_id),
+                is_dir=True,
+                mod_time=clock.iso_seconds(r.updated_at),
+                created_at=clock.iso_ms(r.created_at),
+                updated_at=clock.iso_ms(r.updated_at),
+                message_count=r.message_count,
+            )
+            for r in rows
+            if r.deleted_at is None
+        ]
+
+    def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
+        ids.check_id(session_id)
+        owner = owner_of(identity)
+        row = self.store.get_session(owner, session_id)
+        if row is None and auto_create:
+            require_writable(identity)
+            row = self.store.append_messages(owner, session_id, [], clock.now(), auto_create=True)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("session", session_id)
+        return session_meta(row)
+
+    def exists(self, identity: Identity, session_id: str) -> bool:
+        try:
+            self._row(identity, session_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def messages(self, identity: Identity, session_id: str) -> list[Message]:
+        ids.check_id(session_id)
+        return decode_messages(self.store.messages(owner_of(identity), session_id))
+
+    # ------------------------------------------------------------------ messages
+    def add_message(
+        self, identity: Identity, session_id: str, request: AddMessageRequest
+    ) -> AddMessageResult:
+        require_writable(identity)
+        ids.check_id(session_id)
+        now = clock.now()
+        message = build_message(request, identity, now)
+        row = self.store.append_messages(
+            owner_of(identity), session_id, [message], now, auto_create=True
+        )
+        return AddMessageResult(
+            session_id=session_id,
+            message_count=row.message_count,
+            pending_tokens=row.pending_tokens,
+        )
+
+    def add_messages(
+        self, identity: Identity, session_id: str, requests: Sequence[AddMessageRequest]
+    ) -> BatchMessagesResult:
+        require_writable(identity)
+        ids.check_id(session_id)
+        if not 1 <= len(requests) <= MAX_BATCH:
+            raise InvalidArgumentError(
+                f"messages must hold between 1 and {MAX_BATCH} items",
+                {
+                    "validation_errors": [
+                        {
+                            "loc": ["body", "messages"],
+                            "type": "value_error",
+                            "message": f"expected 1 to {MAX_BATCH} items",
+                        }
+                    ]
+                },
+            )
+        now = clock.now()
+        built = []
+        for i, request in enumerate(requests):
+            try:
+                built.append(build_message(request, identity, now))
+            except InvalidArgumentError as exc:
+                exc.details.setdefault("index", i)
+                raise
+        row = self.store.append_messages(
+            owner_of(identity), session_id, built, now, auto_create=True
+        )
+        return BatchMessagesResult(
+            session_id=session_id,
+            message_count=row.message_count,
+            added=len(built),
+            pending_tokens=row.pending_tokens,
+        )
+
+    # ------------------------------------------------------------------ commit
+    def commit(
+        self,
+        identity: Identity,
+        session_id: str,
+        *,
+        keep_recent_count: int = 0,
+        wait: bool = False,
+        timeout: float = 60.0,
+    ) -> CommitResult:
+        require_writable(identity)
+        ids.check_id(session_id)
+        if not 0 <= keep_recent_count <= 10_000:
+            raise InvalidArgumentError(
+                "keep_recent_count must be between 0 and 10000",
+                {"field": "keep_recent_count", "value": keep_recent_count},
+            )
+        owner = owner_of(identity)
+        outcome = self.store.commit(
+            owner, session_id, keep_recent_count, clock.now(), ids.new_task_id()
+        )
+        if outcome.archive_no is None:
+            return CommitResult(
+                session_id=session_id,
+                status="skipped",
+                task_id=None,
+                archive_uri=None,
+                archived=False,
+                reason=outcome.reason or "",
+            )
+        assert outcome.task_id is not None
+        archive_uri = (
+            uris.session_uri(owner.user, session_id)
+            + "/history/"
+            + uris.archive_name(outcome.archive_no)
+        )
+        if not wait:
+            self.runner.notify()
+            return CommitResult(
+                session_id=session_id,
+                status="accepted",
+                task_id=outcome.task_id,
+                archive_uri=archive_uri,
+                archived=True,
+            )
+        task = self.runner.wait(owner, outcome.task_id, timeout)
+        result: dict[str, Any] = msgspec.json.decode(task.result) if task.result else {}
+        extracted = int(result.get("memories_extracted", {}).get("total", 0))
+        if task.status == "completed":
+            return CommitResult(
+                session_id=session_id,
+                status="completed",
+                task_id=task.task_id,
+                archive_uri=archive_uri,
+                archived=True,
+                memories_extracted=extracted,
+            )
+        return CommitResult(
+            session_id=session_id,
+            status="failed",
+            task_id=task.task_id,
+            archive_uri=archive_uri,
+            archived=True,
+            memories_extracted=0,
+            error=task.error or task.status,
+        )
+
+    # ------------------------------------------------------------------ context and archives
+    def context(
+        self, identity: Identity, session_id: str, *, token_budget: int = 128_000
+    ) -> ContextResult:
+        if token_budget < 0:
+            raise InvalidArgumentError(
+                "token_budget must be greater than or equal to 0",
+                {"field": "token_budget", "value": token_budget},
+            )
+        self._row(identity, session_id)
+        owner = owner_of(identity)
+        archives = self.store.archives(owner, session_id)
+        terminal = [a for a in archives if a.status != "pending"]
+        newest_terminal = terminal[-1].archive_no if terminal else 0
+        pending = [a.archive_no for a in archives if a.archive_no > newest_terminal]
+        rows: list[StoredMessage] = []
+        for no in pending:
+            rows += self.store.messages(owner, session_id, archive_no=no)
+        live = self.store.messages(owner, session_id)
+        active_tokens = sum(r.tokens for r in live)
+        rows += live
+        budget = token_budget
+        kept: list[StoredMessage] = []
+        for r in reversed(rows):
+            if r.tokens > budget:
+                break
+            budget -= r.tokens
+            kept.append(r)
+        kept.reverse()
+        overview = ""
+        latest_done = next((a for a in reversed(archives) if a.status == "done"), None)
+        if latest_done is not None:
+            text = self._overview(owner, session_id, latest_done)
+            if len(text) // 4 <= budget:
+                overview = text
+                budget -= len(text) // 4
+        failed = sum(1 for a in archives if a.status == "failed")
+        return ContextResult(
+            latest_archive_overview=overview,
+            pre_archive_abstracts=[],
+            messages=decode_messages(kept),
+            estimatedTokens=token_budget - budget,
+            stats=ContextStats(
+                totalArchives=len(archives),
+                includedArchives=0,
+                droppedArchives=len(archives) - failed,
+                failedArchives=failed,
+                activeTokens=active_tokens,
+                archiveTokens=sum(a.tokens for a in archives),
+            ),
+        )
+
+    def _overview(self, owner: Owner, session_id: str, archive: ArchiveRow) -> str:
+        msgs = decode_messages(
+            self.store.messages(owner, session_id, archive_no=archive.archive_no)
+        )
+        return archive_overview(archive, msgs)
+
+    def archive(self, identity: Identity, session_id: str, archive_id: str) -> ArchiveResult:
+        self._row(identity, session_id)
+        no = uris.parse_archive_name(archive_id)
+        owner = owner_of(identity)
+        found = next(
+            (
+                a
+                for a in self.store.archives(owner, session_id)
+                if a.archive_no == no and a.status == "done"
+            ),
+            None,
+        )
+        if found is None:
+            raise NotFoundError.of("archive", archive_id)
+        msgs = decode_messages(self.store.messages(owner, session_id, archive_no=found.archive_no))
+        return ArchiveResult(
+            archive_id=archive_id,
+            abstract=archive_abstract(found, msgs),
+            overview=archive_overview(found, msgs),
+            messages=msgs,
+        )
+
+    # ------------------------------------------------------------------ delete
+    def delete(
+        self, identity: Identity, session_id: str, *, require_committed: bool = False
+    ) -> DeletionReceipt:
+        require_writable(identity)
+        ids.check_id(session_id)
+        counts = self.store.delete_session(
+            owner_of(identity), session_id, clock.now(), require_committed=require_committed
+        )
+        return DeletionReceipt(
+            session_id=session_id,
+            mode="hard",
+            deleted=DeletedCounts(
+                messages=counts.messages,
+                archives=counts.archives,
+                files=counts.files,
+                tool_records=counts.tool_records,
+                pending_tasks=counts.pending_tasks,
+            ),
+            kept=KeptCounts(memories=counts.memories_kept),
+        )
+
+    # ------------------------------------------------------------------ tasks
+    def get_task(self, identity: Identity, task_id: str) -> TaskRecord:
+        task = self.store.get_task(owner_of(identity), task_id)
+        if task is None:
+            raise NotFoundError.of("task", task_id)
+        return task_record(task)

@@ -1,0 +1,1080 @@
+"""SQLite backend: stdlib sqlite3, WAL, foreign keys on, one database file under ``path``.
+
+Writers are serialised by one in-process lock plus ``BEGIN IMMEDIATE`` (which also serialises
+other processes on the same file); readers use one connection per thread and see a
+consistent snapshot thanks to WAL. Every public method is exactly one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from ..errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    SkaldError,
+    StorageUnavailableError,
+)
+from .model import (
+    ArchiveRow,
+    ClaimedTask,
+    CommitOutcome,
+    DeletionCounts,
+    ExtractionOutcome,
+    FileRow,
+    MemoryFact,
+    NewMessage,
+    Owner,
+    SessionRow,
+    StoredMessage,
+    TaskRow,
+)
+
+DB_FILENAME = "skald.db"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    pk INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    total_message_count INTEGER NOT NULL DEFAULT 0,
+    pending_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    total_turns INTEGER NOT NULL DEFAULT 0,
+    commit_count INTEGER NOT NULL DEFAULT 0,
+    memories_extracted INTEGER NOT NULL DEFAULT 0,
+    last_commit_at REAL,
+    last_message_at REAL,
+    deleted_at REAL,
+    deleted_by TEXT,
+    UNIQUE (account, user, session_id)
+);
+CREATE INDEX IF NOT EXISTS sessions_newest
+    ON sessions (account, user, created_at DESC, session_id DESC);
+
+CREATE TABLE IF NOT EXISTS messages (
+    pk INTEGER PRIMARY KEY,
+    session_pk INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+    archive_no INTEGER NOT NULL DEFAULT 0,
+    message_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    is_turn INTEGER NOT NULL,
+    tool_parts INTEGER NOT NULL,
+    context_parts INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_in_session ON messages (session_pk, archive_no, pk);
+
+CREATE TABLE IF NOT EXISTS archives (
+    session_pk INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+    archive_no INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    message_count INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    first_message_id TEXT,
+    last_message_id TEXT,
+    abstract TEXT NOT NULL DEFAULT '',
+    overview TEXT NOT NULL DEFAULT '',
+    memories_extracted INTEGER NOT NULL DEFAULT 0,
+    done_at REAL,
+    error TEXT,
+    PRIMARY KEY (session_pk, archive_no)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    session_pk INTEGER REFERENCES sessions (pk) ON DELETE SET NULL,
+    archive_no INTEGER,
+    status TEXT NOT NULL,
+    claim TEXT,
+    lease_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result BLOB,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_runnable ON tasks (status, created_at);
+CREATE INDEX IF NOT EXISTS tasks_of_session ON tasks (session_pk);
+
+CREATE TABLE IF NOT EXISTS files (
+    pk INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    is_dir INTEGER NOT NULL,
+    content BLOB,
+    session_pk INTEGER REFERENCES sessions (pk) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (account, path)
+);
+CREATE INDEX IF NOT EXISTS files_by_parent ON files (account, parent);
+CREATE INDEX IF NOT EXISTS files_by_session ON files (session_pk);
+
+CREATE TABLE IF NOT EXISTS memory_sources (
+    file_pk INTEGER NOT NULL REFERENCES files (pk) ON DELETE CASCADE,
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    archive_no INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (file_pk, session_id, archive_no)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memory_sources_by_session
+    ON memory_sources (account, user, session_id);
+"""
+
+SESSION_COLUMNS = (
+    "pk, account, user, session_id, created_at, updated_at, message_count, total_message_count, "
+    "pending_tokens, total_tokens, total_turns, commit_count, memories_extracted, last_commit_at, "
+    "last_message_at, deleted_at, deleted_by"
+)
+TASK_COLUMNS = (
+    "task_id, account, user, task_type, session_id, archive_no, status, result, error, "
+    "created_at, updated_at, attempts"
+)
+ARCHIVE_COLUMNS = (
+    "archive_no, created_at, status, message_count, tokens, first_message_id, last_message_id, "
+    "abstract, overview, memories_extracted, done_at, error"
+)
+
+T = TypeVar("T")
+
+
+def _session(row: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
+    return SessionRow(
+        pk=row[0],
+        account=row[1],
+        user=row[2],
+        session_id=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+        message_count=row[6],
+        total_message_count=row[7],
+        pending_tokens=row[8],
+        total_tokens=row[9],
+        total_turns=row[10],
+        commit_count=row[11],
+        memories_extracted=row[12],
+        last_commit_at=row[13],
+        last_message_at=row[14],
+        deleted_at=row[15],
+        deleted_by=row[16],
+    )
+
+
+def _task(row: tuple[Any, ...]) -> TaskRow:
+    return TaskRow(
+        task_id=row[0],
+        account=row[1],
+        user=row[2],
+        task_type=row[3],
+        session_id=row[4],
+        archive_no=row[5],
+        status=row[6],
+        result=row[7],
+        error=row[8],
+        created_at=row[9],
+        updated_at=row[10],
+        attempts=row[11],
+    )
+
+
+def _archive(row: tuple[Any, ...]) -> ArchiveRow:
+    return ArchiveRow(
+        archive_no=row[0],
+        created_at=row[1],
+        status=row[2],
+        message_count=row[3],
+        tokens=row[4],
+        first_message_id=row[5],
+        last_message_id=row[6],
+        abstract=row[7],
+        overview=row[8],
+        memories_extracted=row[9],
+        done_at=row[10],
+        error=row[11],
+    )
+
+
+def _file(row: tuple[Any, ...]) -> FileRow:
+    content = row[5]
+    return FileRow(
+        path=row[0],
+        is_dir=bool(row[1]),
+        size=row[2],
+        created_at=row[3],
+        updated_at=row[4],
+        content=bytes(content) if content is not None else None,
+    )
+
+
+FILE_COLUMNS = "path, is_dir, COALESCE(length(content), 0), created_at, updated_at"
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def _range(prefix: str) -> tuple[str, str]:
+    """Bounds of every path strictly below ``prefix`` ('0' sorts right after '/')."""
+    return prefix + "/", prefix + "0"
+
+
+class SQLiteStore:
+    """The embedded default store. Thread-safe; safe for several processes on one file."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        busy_timeout_ms: int = 10_000,
+    ) -> None:
+        root = Path(path)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailableError(
+                f"Cannot create data directory {root}: {exc.strerror}", {"path": str(root)}
+            ) from exc
+        self.file = root / DB_FILENAME
+        self._synchronous = synchronous.upper()
+        if self._synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise InvalidArgumentError(f"Unknown SQLite synchronous mode {synchronous!r}")
+        self._busy_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._closed = False
+        self._guard(self._migrate)
+
+    # ------------------------------------------------------------------ plumbing
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.file,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self._busy_ms / 1000,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StorageUnavailableError(f"Cannot enable WAL on {self.file} (got {mode})")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageUnavailableError("The store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except SkaldError:
+            raise
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise StorageUnavailableError(
+                    f"Database {self.file} is locked by another process; try again",
+                    {"reason": "locked", "path": str(self.file)},
+                ) from exc
+            raise StorageUnavailableError(
+                f"Database {self.file} cannot be used: {text}",
+                {"reason": text, "path": str(self.file)},
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise StorageUnavailableError(
+                f"Database {self.file} is corrupt or not a Skald database: {exc}",
+                {"reason": "corrupt", "path": str(self.file)},
+            ) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def _tx(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
+        def run() -> T:
+            with self._write() if write else self._read() as conn:
+                return fn(conn)
+
+        return self._guard(run)
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StorageUnavailableError(
+                        f"Database {self.file} has schema version {version}, newer than this "
+                        f"Skald ({SCHEMA_VERSION}); upgrade Skald",
+                        {"reason": "schema_too_new"},
+                    )
+                if version < SCHEMA_VERSION:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            self._closed = True
+            for conn in self._all:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _find(conn: sqlite3.Connection, owner: Owner, session_id: str) -> SessionRow | None:
+        row = conn.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user = ? AND session_id = ?",
+            (owner.account, owner.user, session_id),
+        ).fetchone()
+        return _session(row) if row else None
+
+    def _live(self, conn: sqlite3.Connection, owner: Owner, session_id: str) -> SessionRow:
+        row = self._find(conn, owner, session_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("session", session_id)
+        return row
+
+    # ------------------------------------------------------------------ sessions
+    def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
+        def run(conn: sqlite3.Connection) -> SessionRow:
+            existing = self._find(conn, owner, session_id)
+            if existing is not None:
+                raise AlreadyExistsError.of("session", session_id)
+            conn.execute(
+                "INSERT INTO sessions (account, user, session_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (owner.account, owner.user, session_id, now, now),
+            )
+            row = self._find(conn, owner, session_id)
+            assert row is not None
+            return row
+
+        return self._tx(run)
+
+    def get_session(self, owner: Owner, session_id: str) -> SessionRow | None:
+        return self._tx(lambda c: self._find(c, owner, session_id), write=False)
+
+    def list_sessions(
+        self, owner: Owner, *, limit: int | None, after: tuple[float, str] | None
+    ) -> list[SessionRow]:
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user = ?"
+        args: list[Any] = [owner.account, owner.user]
+        if after is not None:
+            sql += " AND (created_at < ? OR (created_at = ? AND session_id < ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY created_at DESC, session_id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self._tx(lambda c: [_session(r) for r in c.execute(sql, args)], write=False)
+
+    def append_messages(
+        self,
+        owner: Owner,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        now: float,
+        *,
+        auto_create: bool,
+    ) -> SessionRow:
+        def run(conn: sqlite3.Connection) -> SessionRow:
+            row = self._find(conn, owner, session_id)
+            if row is not None and row.deleted_at is not None:
+                raise FailedPreconditionError(
+                    f"Session {session_id} is in the trash; restore or purge it first",
+                    {"type": "session", "resource": session_id, "reason": "soft_deleted"},
+                )
+            if row is None:
+                if not auto_create:
+                    raise NotFoundError.of("session", session_id)
+                cur = conn.execute(
+                    "INSERT INTO sessions (account, user, session_id, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (owner.account, owner.user, session_id, now, now),
+                )
+                pk = cur.lastrowid
+            else:
+                pk = row.pk
+            conn.executemany(
+                "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
+                "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pk,
+                        m.message_id,
+                        m.role,
+                        m.tokens,
+                        int(m.is_turn),
+                        m.tool_parts,
+                        m.context_parts,
+                        m.body,
+                    )
+                    for m in messages
+                ],
+            )
+            n = len(messages)
+            tokens = sum(m.tokens for m in messages)
+            turns = sum(1 for m in messages if m.is_turn)
+            updated = conn.execute(
+                "UPDATE sessions SET message_count = message_count + ?, "
+                "total_message_count = total_message_count + ?, pending_tokens = pending_tokens + ?, "
+                "total_tokens = total_tokens + ?, total_turns = total_turns + ?, updated_at = ?, "
+                f"last_message_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}",
+                (n, n, tokens, tokens, turns, now, now, pk),
+            ).fetchone()
+            return _session(updated)
+
+        return self._tx(run)
+
+    def messages(
+        self, owner: Owner, session_id: str, *, archive_no: int | None = 0
+    ) -> list[StoredMessage]:
+        def run(conn: sqlite3.Connection) -> list[StoredMessage]:
+            row = self._live(conn, owner, session_id)
+            if archive_no is None:
+                cur = conn.execute(
+                    "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+                    "ORDER BY pk",
+                    (row.pk,),
+                )
+            else:
+                cur = conn.execute(
+                    "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+                    "AND archive_no = ? ORDER BY pk",
+                    (row.pk, archive_no),
+                )
+            return [StoredMessage(archive_no=a, tokens=t, body=b) for a, t, b in cur]
+
+        return self._tx(run, write=False)
+
+    def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
+        def run(conn: sqlite3.Connection) -> list[StoredMessage]:
+            row = self._live(conn, owner, session_id)
+            cur = conn.execute(
+                "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+                "AND (tool_parts > 0 OR context_parts > 0) ORDER BY pk",
+                (row.pk,),
+            )
+            return [StoredMessage(archive_no=a, tokens=t, body=b) for a, t, b in cur]
+
+        return self._tx(run, write=False)
+
+    def commit(
+        self, owner: Owner, session_id: str, keep_recent_count: int, now: float, task_id: str
+    ) -> CommitOutcome:
+        def run(conn: sqlite3.Connection) -> CommitOutcome:
+            row = self._live(conn, owner, session_id)
+            if row.message_count == 0:
+                return CommitOutcome(
+                    session=row, archive_no=None, task_id=None, reason="no_messages"
+                )
+            n_archive = row.message_count - keep_recent_count
+            if n_archive <= 0:
+                return CommitOutcome(
+                    session=row, archive_no=None, task_id=None, reason="all_within_keep_window"
+                )
+            picked = conn.execute(
+                "SELECT pk, message_id, tokens FROM messages WHERE session_pk = ? AND archive_no = 0 "
+                "ORDER BY pk LIMIT ?",
+                (row.pk, n_archive),
+            ).fetchall()
+            last_pk = picked[-1][0]
+            tokens = sum(p[2] for p in picked)
+            archive_no = row.commit_count + 1
+            conn.execute(
+                "UPDATE messages SET archive_no = ? WHERE session_pk = ? AND archive_no = 0 AND pk <= ?",
+                (archive_no, row.pk, last_pk),
+            )
+            conn.execute(
+                "INSERT INTO archives (session_pk, archive_no, created_at, status, message_count, "
+                "tokens, first_message_id, last_message_id) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (row.pk, archive_no, now, len(picked), tokens, picked[0][1], picked[-1][1]),
+            )
+            conn.execute(
+                "INSERT INTO tasks (task_id, account, user, task_type, session_id, session_pk, "
+                "archive_no, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)",
+                (task_id, owner.account, owner.user, session_id, row.pk, archive_no, now, now),
+            )
+            updated = conn.execute(
+                "UPDATE sessions SET message_count = message_count - ?, "
+                "pending_tokens = pending_tokens - ?, commit_count = commit_count + 1, "
+                f"last_commit_at = ?, updated_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}",
+                (len(picked), tokens, now, now, row.pk),
+            ).fetchone()
+            return CommitOutcome(
+                session=_session(updated), archive_no=archive_no, task_id=task_id, reason=None
+            )
+
+        return self._tx(run)
+
+    def archives(self, owner: Owner, session_id: str) -> list[ArchiveRow]:
+        def run(conn: sqlite3.Connection) -> list[ArchiveRow]:
+            row = self._live(conn, owner, session_id)
+            cur = conn.execute(
+                f"SELECT {ARCHIVE_COLUMNS} FROM archives WHERE session_pk = ? ORDER BY archive_no",
+                (row.pk,),
+            )
+            return [_archive(r) for r in cur]
+
+        return self._tx(run, write=False)
+
+    def delete_session(
+        self, owner: Owner, session_id: str, now: float, *, require_committed: bool = False
+    ) -> DeletionCounts:
+        def run(conn: sqlite3.Connection) -> DeletionCounts:
+            row = self._find(conn, owner, session_id)
+            if row is None:
+                raise NotFoundError.of("session", session_id)
+            if require_committed and row.message_count:
+                raise FailedPreconditionError(
+                    f"Session {session_id} has {row.message_count} uncommitted messages; "
+                    "commit it first or delete without require_committed",
+                    {
+                        "type": "session",
+                        "resource": session_id,
+                        "uncommitted_messages": row.message_count,
+                    },
+                )
+            pk = row.pk
+            n_messages, tool_records = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(tool_parts), 0) FROM messages WHERE session_pk = ?",
+                (pk,),
+            ).fetchone()
+            n_archives = conn.execute(
+                "SELECT COUNT(*) FROM archives WHERE session_pk = ?", (pk,)
+            ).fetchone()[0]
+            n_files = conn.execute(
+                "SELECT COUNT(*) FROM files WHERE session_pk = ? AND is_dir = 0", (pk,)
+            ).fetchone()[0]
+            kept = conn.execute(
+                "SELECT COUNT(DISTINCT file_pk) FROM memory_sources "
+                "WHERE account = ? AND user = ? AND session_id = ?",
+                (owner.account, owner.user, session_id),
+            ).fetchone()[0]
+            cancelled = conn.execute(
+                "UPDATE tasks SET status = 'cancelled', error = 'session deleted before extraction', "
+                "claim = NULL, updated_at = ? WHERE session_pk = ? AND status IN ('pending', 'running')",
+                (now, pk),
+            ).rowcount
+            conn.execute("DELETE FROM sessions WHERE pk = ?", (pk,))
+            return DeletionCounts(
+                messages=n_messages,
+                archives=n_archives,
+                files=n_files,
+                tool_records=tool_records,
+                pending_tasks=cancelled,
+                memories_kept=kept,
+            )
+
+        return self._tx(run)
+
+    # ------------------------------------------------------------------ tasks
+    def get_task(self, owner: Owner, task_id: str) -> TaskRow | None:
+        def run(conn: sqlite3.Connection) -> TaskRow | None:
+            row = conn.execute(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ? AND account = ? AND user = ?",
+                (task_id, owner.account, owner.user),
+            ).fetchone()
+            return _task(row) if row else None
+
+        return self._tx(run, write=False)
+
+    def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
+        def run(conn: sqlite3.Connection) -> list[str]:
+            cur = conn.execute(
+                "SELECT task_id FROM tasks WHERE status = 'pending' "
+                "OR (status = 'running' AND lease_until < ?) ORDER BY created_at LIMIT ?",
+                (now, limit),
+            )
+            return [r[0] for r in cur]
+
+        return self._tx(run, write=False)
+
+    def claim_task(self, task_id: str, now: float, lease_seconds: float) -> ClaimedTask | None:
+        def run(conn: sqlite3.Connection) -> ClaimedTask | None:
+            claim = secrets.token_hex(8)
+            got = conn.execute(
+                "UPDATE tasks SET status = 'running', claim = ?, lease_until = ?, "
+                "attempts = attempts + 1, updated_at = ? WHERE task_id = ? AND "
+                "(status = 'pending' OR (status = 'running' AND lease_until < ?)) "
+                "RETURNING session_pk, archive_no",
+                (claim, now + lease_seconds, now, task_id, now),
+            ).fetchone()
+            if got is None:
+                return None
+            session_pk, archive_no = got
+            task = _task(
+                conn.execute(
+                    f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)
+                ).fetchone()
+            )
+            if session_pk is None:
+                conn.execute(
+                    "UPDATE tasks SET status = 'cancelled', error = 'session deleted before "
+                    "extraction', claim = NULL WHERE task_id = ?",
+                    (task_id,),
+                )
+                return None
+            cur = conn.execute(
+                "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? AND archive_no = ? "
+                "ORDER BY pk",
+                (session_pk, archive_no),
+            )
+            msgs = [StoredMessage(archive_no=a, tokens=t, body=b) for a, t, b in cur]
+            return ClaimedTask(task=task, claim=claim, messages=msgs)
+
+        return self._tx(run)
+
+    def complete_extraction(
+        self, task_id: str, claim: str, facts: Sequence[MemoryFact], result: bytes, now: float
+    ) -> ExtractionOutcome:
+        def run(conn: sqlite3.Connection) -> ExtractionOutcome:
+            got = conn.execute(
+                "SELECT status, claim, session_pk, archive_no, account, user, session_id "
+                "FROM tasks WHERE task_id = ?",
+                (task_id,),
+            ).fetchone()
+            if got is None or got[0] != "running" or got[1] != claim:
+                return ExtractionOutcome(
+                    status="stale",
+                    memories=0,
+                    created=0,
+                    updated=0,
+                    reason="task is no longer held by this worker",
+                )
+            _, _, session_pk, archive_no, account, user, session_id = got
+            archive = None
+            if session_pk is not None:
+                archive = conn.execute(
+                    "SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?",
+                    (session_pk, archive_no),
+                ).fetchone()
+            if archive is None:
+                conn.execute(
+                    "UPDATE tasks SET status = 'cancelled', error = 'session deleted before "
+                    "extraction', claim = NULL, updated_at = ? WHERE task_id = ?",
+                    (now, task_id),
+                )
+                return ExtractionOutcome(
+                    status="cancelled", memories=0, created=0, updated=0, reason="session deleted"
+                )
+            created = updated = applied = 0
+            if archive[0] == "pending":
+                for fact in facts:
+                    data = fact.content.encode()
+                    existing = conn.execute(
+                        "SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ?",
+                        (account, fact.path),
+                    ).fetchone()
+                    if existing is not None and existing[1]:
+                        continue  # a directory stands where the fact would go; skip it
+                    if existing is None:
+                        self._ensure_parents(conn, account, fact.path, now, None, stop_at=3)
+                        file_pk = conn.execute(
+                            "INSERT INTO files (account, path, parent, is_dir, content, created_at, "
+                            "updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
+                            (account, fact.path, _parent(fact.path), data, now, now),
+                        ).lastrowid
+                        created += 1
+                    else:
+                        file_pk = existing[0]
+                        if bytes(existing[2] or b"") != data:
+                            conn.execute(
+                                "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?",
+                                (data, now, file_pk),
+                            )
+                            updated += 1
+                    conn.execute(
+                        "INSERT OR IGNORE INTO memory_sources (file_pk, account, user, session_id, "
+                        "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (file_pk, account, user, session_id, archive_no, now),
+                    )
+                    applied += 1
+                conn.execute(
+                    "UPDATE archives SET status = 'done', memories_extracted = ?, done_at = ? "
+                    "WHERE session_pk = ? AND archive_no = ?",
+                    (applied, now, session_pk, archive_no),
+                )
+                conn.execute(
+                    "UPDATE sessions SET memories_extracted = memories_extracted + ? WHERE pk = ?",
+                    (applied, session_pk),
+                )
+            conn.execute(
+                "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, updated_at = ? "
+                "WHERE task_id = ?",
+                (result, now, task_id),
+            )
+            return ExtractionOutcome(
+                status="completed", memories=applied, created=created, updated=updated
+            )
+
+        return self._tx(run)
+
+    def fail_task(self, task_id: str, claim: str, error: str, now: float) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            got = conn.execute(
+                "UPDATE tasks SET status = 'failed', error = ?, claim = NULL, updated_at = ? "
+                "WHERE task_id = ? AND claim = ? AND status = 'running' "
+                "RETURNING session_pk, archive_no",
+                (error[:2000], now, task_id, claim),
+            ).fetchone()
+            if got is not None and got[0] is not None:
+                conn.execute(
+                    "UPDATE archives SET status = 'failed', error = ? WHERE session_pk = ? "
+                    "AND archive_no = ? AND status = 'pending'",
+                    (error[:2000], got[0], got[1]),
+                )
+
+        self._tx(run)
+
+    # ------------------------------------------------------------------ files
+    def get_file(self, account: str, path: str) -> FileRow | None:
+        def run(conn: sqlite3.Connection) -> FileRow | None:
+            row = conn.execute(
+                f"SELECT {FILE_COLUMNS}, content FROM files WHERE account = ? AND path = ?",
+                (account, path),
+            ).fetchone()
+            return _file(row) if row else None
+
+        return self._tx(run, write=False)
+
+    def list_children(self, account: str, parent: str) -> list[FileRow]:
+        def run(conn: sqlite3.Connection) -> list[FileRow]:
+            cur = conn.execute(
+                f"SELECT {FILE_COLUMNS}, NULL FROM files WHERE account = ? AND parent = ? ORDER BY path",
+                (account, parent),
+            )
+            return [_file(r) for r in cur]
+
+        return self._tx(run, write=False)
+
+    def list_descendants(self, account: str, prefix: str) -> list[FileRow]:
+        lo, hi = _range(prefix)
+
+        def run(conn: sqlite3.Connection) -> list[FileRow]:
+            cur = conn.execute(
+                f"SELECT {FILE_COLUMNS}, NULL FROM files WHERE account = ? AND path >= ? AND path < ? "
+                "ORDER BY path",
+                (account, lo, hi),
+            )
+            return [_file(r) for r in cur]
+
+        return self._tx(run, write=False)
+
+    def session_files(self, owner: Owner, session_id: str) -> list[FileRow]:
+        def run(conn: sqlite3.Connection) -> list[FileRow]:
+            row = self._live(conn, owner, session_id)
+            cur = conn.execute(
+                f"SELECT {FILE_COLUMNS}, NULL FROM files WHERE session_pk = ? ORDER BY path",
+                (row.pk,),
+            )
+            return [_file(r) for r in cur]
+
+        return self._tx(run, write=False)
+
+    def _session_pk(
+        self, conn: sqlite3.Connection, session: tuple[Owner, str] | None
+    ) -> int | None:
+        if session is None:
+            return None
+        return self._live(conn, session[0], session[1]).pk
+
+    @staticmethod
+    def _ensure_parents(
+        conn: sqlite3.Connection,
+        account: str,
+        path: str,
+        now: float,
+        session_pk: int | None,
+        *,
+        stop_at: int,
+    ) -> None:
+        segments = path.split("/")
+        for i in range(stop_at, len(segments)):
+            d = "/".join(segments[:i])
+            got = conn.execute(
+                "SELECT is_dir FROM files WHERE account = ? AND path = ?", (account, d)
+            ).fetchone()
+            if got is None:
+                conn.execute(
+                    "INSERT INTO files (account, path, parent, is_dir, session_pk, created_at, "
+                    "updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+                    (account, d, _parent(d), session_pk, now, now),
+                )
+            elif not got[0]:
+                raise InvalidArgumentError(
+                    f"Cannot create {path}: parent {d} is a file", {"uri": "viking://" + d}
+                )
+
+    def write_file(
+        self,
+        account: str,
+        path: str,
+        content: bytes,
+        mode: Literal["replace", "append", "create", "upsert"],
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> FileRow:
+        def run(conn: sqlite3.Connection) -> FileRow:
+            session_pk = self._session_pk(conn, session)
+            existing = conn.execute(
+                "SELECT pk, is_dir FROM files WHERE account = ? AND path = ?", (account, path)
+            ).fetchone()
+            if existing is not None and existing[1]:
+                raise InvalidArgumentError(
+                    f"{'viking://' + path} is a directory",
+                    {"uri": "viking://" + path, "expected": "file"},
+                )
+            if existing is None:
+                if mode in ("replace", "append"):
+                    raise NotFoundError.of("file", "viking://" + path)
+                self._ensure_parents(conn, account, path, now, session_pk, stop_at=stop_at)
+                conn.execute(
+                    "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
+                    "created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+                    (account, path, _parent(path), content, session_pk, now, now),
+                )
+            elif mode == "create":
+                raise AlreadyExistsError.of("file", "viking://" + path)
+            elif mode == "append":
+                conn.execute(
+                    "UPDATE files SET content = COALESCE(content, X'') || ?, updated_at = ? WHERE pk = ?",
+                    (content, now, existing[0]),
+                )
+            else:
+                conn.execute(
+                    "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?",
+                    (content, now, existing[0]),
+                )
+            row = conn.execute(
+                f"SELECT {FILE_COLUMNS}, NULL FROM files WHERE account = ? AND path = ?",
+                (account, path),
+            ).fetchone()
+            return _file(row)
+
+        return self._tx(run)
+
+    def make_dir(
+        self,
+        account: str,
+        path: str,
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> FileRow:
+        def run(conn: sqlite3.Connection) -> FileRow:
+            session_pk = self._session_pk(conn, session)
+            self._ensure_parents(conn, account, path + "/x", now, session_pk, stop_at=stop_at)
+            row = conn.execute(
+                f"SELECT {FILE_COLUMNS}, NULL FROM files WHERE account = ? AND path = ?",
+                (account, path),
+            ).fetchone()
+            return _file(row)
+
+        return self._tx(run)
+
+    def remove(self, account: str, path: str, *, recursive: bool) -> int:
+        lo, hi = _range(path)
+
+        def run(conn: sqlite3.Connection) -> int:
+            got = conn.execute(
+                "SELECT is_dir FROM files WHERE account = ? AND path = ?", (account, path)
+            ).fetchone()
+            if got is None:
+                raise NotFoundError.of("file", "viking://" + path)
+            if got[0]:
+                below = conn.execute(
+                    "SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?",
+                    (account, lo, hi),
+                ).fetchone()[0]
+                if below and not recursive:
+                    raise InvalidArgumentError(
+                        f"viking://{path} is a non-empty directory; pass recursive=true",
+                        {"uri": "viking://" + path, "reason": "directory not empty"},
+                    )
+                conn.execute(
+                    "DELETE FROM files WHERE account = ? AND path >= ? AND path < ?",
+                    (account, lo, hi),
+                )
+            conn.execute("DELETE FROM files WHERE account = ? AND path = ?", (account, path))
+            return 1
+
+        return self._tx(run)
+
+    def move(
+        self,
+        account: str,
+        src: str,
+        dst: str,
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> None:
+        lo, hi = _range(src)
+
+        def run(conn: sqlite3.Connection) -> None:
+            session_pk = self._session_pk(conn, session)
+            if (
+                conn.execute(
+                    "SELECT 1 FROM files WHERE account = ? AND path = ?", (account, src)
+                ).fetchone()
+                is None
+            ):
+                raise NotFoundError.of("file", "viking://" + src)
+            if (
+                conn.execute(
+                    "SELECT 1 FROM files WHERE account = ? AND path = ?", (account, dst)
+                ).fetchone()
+                is not None
+            ):
+                raise AlreadyExistsError.of("file", "viking://" + dst)
+            if dst.startswith(src + "/"):
+                raise InvalidArgumentError(
+                    "Cannot move a directory into itself", {"uri": "viking://" + dst}
+                )
+            self._ensure_parents(conn, account, dst, now, session_pk, stop_at=stop_at)
+            rows = conn.execute(
+                "SELECT pk, path FROM files WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))",
+                (account, src, lo, hi),
+            ).fetchall()
+            for pk, old in rows:
+                new = dst + old[len(src) :]
+                conn.execute(
+                    "UPDATE files SET path = ?, parent = ?, session_pk = ?, updated_at = ? WHERE pk = ?",
+                    (new, _parent(new), session_pk, now, pk),
+                )
+
+        self._tx(run)
+
+    def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            return int(
+                conn.execute(
+                    "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? AND user = ? "
+                    "AND session_id = ?",
+                    (owner.account, owner.user, session_id),
+                ).fetchone()[0]
+            )
+
+        return self._tx(run, write=False)
+
+    # ------------------------------------------------------------------ integrity
+    def check_integrity(self) -> list[str]:
+        def run(conn: sqlite3.Connection) -> list[str]:
+            problems: list[str] = []
+            for row in conn.execute("PRAGMA foreign_key_check"):
+                problems.append(f"foreign key violation: {tuple(row)}")
+            for row in conn.execute("PRAGMA integrity_check"):
+                if row[0] != "ok":
+                    problems.append(f"integrity: {row[0]}")
+            mismatches = conn.execute(
+                """
+                SELECT s.session_id, s.message_count, s.total_message_count, s.pending_tokens,
+                       s.total_tokens, s.total_turns, s.commit_count, s.memories_extracted,
+                       (SELECT COUNT(*) FROM messages m WHERE m.session_pk = s.pk AND m.archive_no = 0),
+                       (SELECT COUNT(*) FROM messages m WHERE m.session_pk = s.pk),
+                       (SELECT COALESCE(SUM(tokens), 0) FROM messages m
+                          WHERE m.session_pk = s.pk AND m.archive_no = 0),
+                       (SELECT COALESCE(SUM(tokens), 0) FROM messages m WHERE m.session_pk = s.pk),
+                       (SELECT COALESCE(SUM(is_turn), 0) FROM messages m WHERE m.session_pk = s.pk),
+                       (SELECT COUNT(*) FROM archives a WHERE a.session_pk = s.pk),
+                       (SELECT COALESCE(MAX(archive_no), 0) FROM archives a WHERE a.session_pk = s.pk),
+                       (SELECT COALESCE(SUM(memories_extracted), 0) FROM archives a
+                          WHERE a.session_pk = s.pk)
+                FROM sessions s
+                """
+            ).fetchall()
+            for r in mismatches:
+                sid = r[0]
+                stored = r[1:8]
+                counted = (r[8], r[9], r[10], r[11], r[12], r[13], r[15])
+                if stored != counted or r[14] != r[13]:
+                    problems.append(f"session {sid}: counters {stored} != rows {counted}")
+            for r in conn.execute(
+                "SELECT a.session_pk, a.archive_no, a.message_count, "
+                "(SELECT COUNT(*) FROM messages m WHERE m.session_pk = a.session_pk "
+                " AND m.archive_no = a.archive_no) FROM archives a"
+            ):
+                if r[2] != r[3] or r[3] == 0:
+                    problems.append(f"archive {r[0]}/{r[1]}: {r[2]} recorded, {r[3]} rows")
+            for r in conn.execute(
+                "SELECT m.session_pk, m.archive_no FROM messages m WHERE m.archive_no > 0 AND NOT EXISTS "
+                "(SELECT 1 FROM archives a WHERE a.session_pk = m.session_pk "
+                "AND a.archive_no = m.archive_no) LIMIT 5"
+            ):
+                problems.append(f"message in missing archive {tuple(r)}")
+            for r in conn.execute(
+                "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') AND session_pk IS NULL"
+            ):
+                problems.append(f"runnable task {r[0]} for a deleted session")
+            for r in conn.execute(
+                "SELECT path FROM files WHERE session_pk IS NULL AND path GLOB 'user/*/sessions/*/*'"
+            ):
+                problems.append(f"session file {r[0]} not tied to a session")
+            return problems
+
+        return self._tx(run, write=False)

@@ -1,0 +1,56 @@
+"""Turning msgspec validation failures into the contract's INVALID_ARGUMENT error."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from .errors import InvalidArgumentError
+
+T = TypeVar("T")
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _loc(path: str) -> list[str | int]:
+    loc: list[str | int] = ["body"]
+    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        loc.append(name if name else int(index))
+    return loc
+
+
+def invalid(exc: msgspec.ValidationError | msgspec.DecodeError) -> InvalidArgumentError:
+    text = str(exc)
+    m = _AT.match(text)
+    msg, path = (m.group("msg"), m.group("path") or "") if m else (text, "")
+    loc = _loc(path)
+    field = ".".join(str(p) for p in loc[1:]) or "body"
+    kind = (
+        "json_invalid"
+        if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError)
+        else "value_error"
+    )
+    message = (
+        f"Invalid request body: {msg}" if field == "body" else f"Invalid field '{field}': {msg}"
+    )
+    return InvalidArgumentError(
+        message, {"validation_errors": [{"loc": loc, "message": msg, "type": kind}]}
+    )
+
+
+def convert(obj: Any, typ: type[T]) -> T:
+    """Validate a Python object (dicts from SDK callers) into a request Struct."""
+    try:
+        return msgspec.convert(obj, typ, from_attributes=True)
+    except msgspec.ValidationError as exc:
+        raise invalid(exc) from None
+
+
+def decode_json(data: bytes, typ: type[T]) -> T:
+    """Validate a JSON body into a request Struct."""
+    try:
+        return msgspec.json.decode(data, type=typ)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise invalid(exc) from None
