@@ -24,7 +24,9 @@ with ov.OpenViking(path=path) as client:
     print(f"Messages: {len(session.messages)}, turns: {session.stats.total_turns}")
 
     result = session.commit()
-    print(f"Committed into {result['archive_uri']}: {result['memories_extracted']} memories extracted")
+    print(
+        f"Committed into {result['archive_uri']}: {result['memories_extracted']} memories extracted"
+    )
 
     receipt = client.delete_session("demo-1")
     removed = receipt["deleted"]

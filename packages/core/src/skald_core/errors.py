@@ -6,6 +6,7 @@
     ├── UnauthenticatedError                UNAUTHENTICATED   401
     ├── ForbiddenError (PermissionError)    FORBIDDEN         403   (alias PERMISSION_DENIED)
     ├── NotFoundError (LookupError)         NOT_FOUND         404
+    ├── MethodNotAllowedError               METHOD_NOT_ALLOWED 405  (HTTP routing only)
     ├── AlreadyExistsError                  ALREADY_EXISTS    409
     ├── ConflictError                       CONFLICT          409
     ├── AbortedError                        ABORTED           409
@@ -79,6 +80,13 @@ class NotFoundError(SkaldError, LookupError):
         )
 
 
+class MethodNotAllowedError(SkaldError):
+    """A known route asked with the wrong HTTP method (a server-side routing error)."""
+
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+
+
 class AlreadyExistsError(SkaldError):
     code = "ALREADY_EXISTS"
     http_status = 409
@@ -147,6 +155,7 @@ ERROR_CLASSES: dict[str, type[SkaldError]] = {
         UnauthenticatedError,
         ForbiddenError,
         NotFoundError,
+        MethodNotAllowedError,
         AlreadyExistsError,
         ConflictError,
         AbortedError,

@@ -285,7 +285,14 @@ class FileService:
             entries = tree.entries()
             if rel not in entries:
                 raise NotFoundError.of("file", path.uri)
-            return entries[rel]
+            entry = entries[rel]
+            if not entry.is_dir and ref[2][0] not in GENERATED:
+                # A caller-written file: listing rows carry no content, so read the row itself.
+                row = self.store.get_file(identity.account, key)
+                if row is None:
+                    raise NotFoundError.of("file", path.uri)
+                return _row_entry(row)
+            return entry
         if key in self._fixed_dirs(identity):
             return Entry(path=key, is_dir=True, mtime=clock.now())
         row = self.store.get_file(identity.account, key)

@@ -1,0 +1,74 @@
+"""API keys: generation, hashing and the key store protocol.
+
+A key looks like ``sk-<key_id>-<secret>``. Only a SHA-256 of the secret is stored (the secret
+is 32 random bytes, so a fast hash is enough); the key id finds the row, and the hash is
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Protocol
+
+from msgspec import Struct
+
+from .identity import Identity, Role
+
+
+class KeyRecord(Struct, kw_only=True):
+    key_id: str
+    account: str
+    user: str
+    role: Role
+    read_only: bool
+    created_at: float
+    revoked_at: float | None = None
+
+
+class NewKey(Struct, kw_only=True):
+    key: str
+    record: KeyRecord
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def generate() -> tuple[str, str, str]:
+    """``(key, key_id, secret_hash)`` for a new key."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"sk-{key_id}-{secret}", key_id, hash_secret(secret)
+
+
+def split(key: str) -> tuple[str, str] | None:
+    parts = key.split("-", 2)
+    if len(parts) != 3 or parts[0] != "sk" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def identity_of(record: KeyRecord) -> Identity:
+    return Identity(
+        account=record.account, user=record.user, role=record.role, read_only=record.read_only
+    )
+
+
+class KeyStore(Protocol):
+    def create_key(
+        self, account: str, user: str, role: Role, read_only: bool, now: float
+    ) -> NewKey: ...
+
+    def find_key(self, key: str) -> KeyRecord | None:
+        """The live (not revoked) record for a presented key, or None."""
+        ...
+
+    def revoke_key(self, key_id: str, now: float) -> bool: ...
+
+    def list_keys(self, account: str | None = None) -> list[KeyRecord]: ...

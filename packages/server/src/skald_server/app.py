@@ -1,0 +1,143 @@
+"""The Litestar app factory: ``create_app(config)`` hosts core under ``/api/v1``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Message, Scope
+from skald_core import __version__
+from skald_core.service.extraction import BuiltinExtractor, Extractor
+from skald_core.service.files import FileService
+from skald_core.service.sessions import SessionService
+from skald_core.service.tasks import TaskRunner
+from skald_core.store.protocol import Store
+from skald_core.store.sqlite import SQLiteStore
+from skald_core.store.sqlite_keys import SQLiteKeyStore
+
+from .auth import resolve_identity
+from .config import ServerConfig
+from .context import Services
+from .controllers.content import ContentController
+from .controllers.fs import FsController
+from .controllers.sessions import SessionController
+from .controllers.system import SystemController
+from .controllers.tasks import TaskController
+from .envelope import handle_exception
+
+log = logging.getLogger("skald.server")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class SkaldApp(Litestar):
+    """Stamps each HTTP request with a start time and a request id before anything runs."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            inbound = ""
+            for name, value in scope["headers"]:
+                if name == b"x-request-id":
+                    inbound = value.decode("latin-1")
+                    break
+            scope["skald_start"] = time.perf_counter()
+            scope["skald_request_id"] = (
+                inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
+            )
+        await super().__call__(scope, receive, send)
+
+
+def _stamp_headers(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        start: float | None = scope.get("skald_start")  # type: ignore[assignment]
+        headers = list(message.get("headers", []))
+        headers.append((b"x-request-id", str(scope.get("skald_request_id", "")).encode()))
+        if start is not None:
+            headers.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
+        message["headers"] = headers
+
+
+@get("/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.app.openapi_schema.to_schema()
+
+
+def build_services(
+    config: ServerConfig, *, store: Store | None = None, extractor: Extractor | None = None
+) -> Services:
+    sqlite = SQLiteStore(config.path) if store is None else store
+    if not isinstance(sqlite, SQLiteStore):
+        raise TypeError("API keys currently live in the SQLite store")
+    runner = TaskRunner(
+        sqlite, extractor or BuiltinExtractor(), lease_seconds=config.task_lease_seconds
+    )
+    sessions = SessionService(sqlite, runner)
+    return Services(
+        config=config,
+        store=sqlite,
+        keys=SQLiteKeyStore(sqlite),
+        runner=runner,
+        sessions=sessions,
+        files=FileService(sqlite, sessions),
+    )
+
+
+def create_app(
+    config: ServerConfig | None = None,
+    *,
+    services: Services | None = None,
+    start_worker: bool = True,
+) -> Litestar:
+    config = config or ServerConfig()
+    svc = services or build_services(config)
+
+    def provide_services() -> Services:
+        return svc
+
+    def on_startup() -> None:
+        if start_worker:
+            svc.runner.start(poll_seconds=config.task_poll_seconds)
+        log.info(
+            "skald %s ready (%s mode, store %s)",
+            __version__,
+            "dev" if config.dev_mode else "api-key",
+            config.path,
+        )
+
+    def on_shutdown() -> None:
+        svc.runner.stop()
+        svc.store.close()
+
+    return SkaldApp(
+        route_handlers=[
+            SystemController,
+            SessionController,
+            TaskController,
+            ContentController,
+            FsController,
+            openapi_json,
+        ],
+        dependencies={
+            "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
+            "identity": Provide(resolve_identity, sync_to_thread=False),
+        },
+        exception_handlers={Exception: handle_exception},
+        before_send=[_stamp_headers],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        request_max_body_size=config.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Skald",
+            version=__version__,
+            path="/schema",
+            description="OpenViking-compatible session and memory store",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,87 @@
+"""Authentication and tenancy (contract §3): from request headers to an ``Identity``.
+
+* ``X-API-Key`` (wins) or ``Authorization: Bearer <key>``.
+* Dev mode (no root key; loopback only): every caller is root, identity from the
+  ``X-OpenViking-Account`` / ``X-OpenViking-User`` headers, default ``default``/``default``;
+  a presented key is ignored.
+* Root key: acts for any account/user named by the headers (default ``default``).
+* Admin key: acts for any user of its own account; naming another account is 403.
+* User key: its own account and user only; naming anyone else is 403.
+* Read-only keys get 403 on every mutating method.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request
+from skald_core import ids
+from skald_core.errors import ForbiddenError, InvalidArgumentError, UnauthenticatedError
+from skald_core.identity import Identity
+from skald_core.keys import identity_of
+
+from .context import Services
+
+ACCOUNT_HEADER = "x-openviking-account"
+USER_HEADER = "x-openviking-user"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def presented_key(request: Request[Any, Any, Any]) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def _header_id(request: Request[Any, Any, Any], name: str, field: str) -> str | None:
+    value = request.headers.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return ids.check_id(value, field)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"Invalid {name} header: {exc.message}", exc.details) from None
+
+
+def resolve_identity(request: Request[Any, Any, Any], services: Services) -> Identity:
+    account = _header_id(request, ACCOUNT_HEADER, "account")
+    user = _header_id(request, USER_HEADER, "user")
+    config = services.config
+    if config.dev_mode:
+        identity = Identity(account=account or "default", user=user or "default", role="root")
+    else:
+        key = presented_key(request)
+        if key is None:
+            raise UnauthenticatedError("Missing API key: send X-API-Key or Authorization: Bearer")
+        root = config.root_api_key or ""
+        if hmac.compare_digest(key.encode(), root.encode()):
+            identity = Identity(account=account or "default", user=user or "default", role="root")
+        else:
+            record = services.keys.find_key(key)
+            if record is None:
+                raise UnauthenticatedError("Invalid API key")
+            identity = identity_of(record)
+            if account is not None and account != identity.account:
+                raise ForbiddenError(
+                    f"This key belongs to account {identity.account!r} and cannot act for "
+                    f"account {account!r}",
+                    {"reason": "foreign_account"},
+                )
+            if user is not None and user != identity.user:
+                if identity.role != "admin":
+                    raise ForbiddenError(
+                        f"A user key cannot act for another user ({user!r})",
+                        {"reason": "foreign_user"},
+                    )
+                identity = Identity(
+                    account=identity.account, user=user, role="admin", read_only=identity.read_only
+                )
+    if identity.read_only and request.method not in SAFE_METHODS:
+        raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
+    return identity

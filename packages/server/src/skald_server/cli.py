@@ -1,0 +1,141 @@
+"""The ``skald`` command line: ``skald serve`` and ``skald keys create|list|revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from skald_core import clock, ids
+from skald_core.errors import SkaldError
+from skald_core.store.sqlite import SQLiteStore
+from skald_core.store.sqlite_keys import SQLiteKeyStore
+
+from . import config as config_mod
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        cfg = config_mod.load(
+            args.config,
+            {
+                "path": args.path,
+                "host": args.host,
+                "port": args.port,
+                "root_api_key": args.root_api_key,
+                "log_level": args.log_level,
+            },
+        )
+        app = create_app(cfg)
+    except SkaldError as exc:
+        print(f"skald serve: {exc.message}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=cfg.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    mode = "dev mode (no API key needed, loopback only)" if cfg.dev_mode else "api-key mode"
+    print(
+        f"Skald serving {os.path.abspath(cfg.path)} on http://{cfg.host}:{cfg.port} in {mode}",
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        log_level=cfg.log_level.lower(),
+        timeout_graceful_shutdown=30,
+        access_log=False,
+    )
+    return 0
+
+
+def _key_store(args: argparse.Namespace) -> tuple[SQLiteStore, SQLiteKeyStore]:
+    cfg = config_mod.load(args.config, {"path": args.path, "host": "127.0.0.1"})
+    store = SQLiteStore(cfg.path)
+    return store, SQLiteKeyStore(store)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    try:
+        store, keys = _key_store(args)
+        try:
+            if args.keys_command == "create":
+                ids.check_id(args.account, "account")
+                ids.check_id(args.user, "user")
+                new = keys.create_key(
+                    args.account, args.user, args.role, args.read_only, clock.now()
+                )
+                r = new.record
+                print(new.key)
+                print(
+                    f"created key {r.key_id} for {r.account}/{r.user} role={r.role}"
+                    f"{' read-only' if r.read_only else ''} (shown once; store it now)",
+                    file=sys.stderr,
+                )
+            elif args.keys_command == "list":
+                for r in keys.list_keys(args.account):
+                    state = "revoked" if r.revoked_at else "active"
+                    print(
+                        f"{r.key_id}\t{r.account}\t{r.user}\t{r.role}"
+                        f"\t{'read-only' if r.read_only else 'read-write'}\t{state}"
+                    )
+            else:
+                if not keys.revoke_key(args.key_id, clock.now()):
+                    print(f"no active key with id {args.key_id}", file=sys.stderr)
+                    return 1
+                print(f"revoked {args.key_id}")
+        finally:
+            store.close()
+    except SkaldError as exc:
+        print(f"skald keys: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skald", description="Skald session and memory store")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1; env SKALD_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 1933; env SKALD_PORT)")
+    serve.add_argument(
+        "--root-api-key",
+        help="root key; without one the server runs in dev mode "
+        "(loopback only; env SKALD_ROOT_API_KEY)",
+    )
+    serve.add_argument("--config", help="TOML config file (env SKALD_CONFIG)")
+    serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.set_defaults(func=_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    for name in ("create", "list", "revoke"):
+        k = ksub.add_parser(name)
+        k.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
+        k.add_argument("--config", help="TOML config file")
+        if name == "create":
+            k.add_argument("--account", required=True)
+            k.add_argument("--user", required=True)
+            k.add_argument("--role", choices=["user", "admin"], default="user")
+            k.add_argument("--read-only", action="store_true")
+        elif name == "list":
+            k.add_argument("--account")
+        else:
+            k.add_argument("key_id")
+        k.set_defaults(func=_keys)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

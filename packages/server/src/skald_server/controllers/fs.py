@@ -1,0 +1,90 @@
+"""``/api/v1/fs``: listing and shaping the ``viking://`` tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import Parameter
+from skald_core.identity import Identity
+from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, UriResult
+
+from ..context import Services
+from ..envelope import Ok, ok
+
+
+class FsController(Controller):
+    path = "/api/v1/fs"
+    tags = ["fs"]
+
+    @get("/ls", operation_id="listDirectory", sync_to_thread=True)
+    def ls(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        uri: str,
+        recursive: bool = False,
+        simple: bool = False,
+        show_all_hidden: bool = False,
+    ) -> Ok[list[FileNode] | list[str]]:
+        nodes = services.files.ls(
+            identity, uri, recursive=recursive, show_all_hidden=show_all_hidden
+        )
+        if simple:
+            return ok(request, [n.uri for n in nodes])
+        return ok(request, nodes)
+
+    @get("/tree", operation_id="tree", sync_to_thread=True)
+    def tree(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        uri: str,
+        level_limit: int = Parameter(default=3, ge=1, le=64),
+        show_all_hidden: bool = False,
+    ) -> Ok[list[FileNode]]:
+        return ok(
+            request,
+            services.files.tree(
+                identity, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
+            ),
+        )
+
+    @get("/stat", operation_id="stat", sync_to_thread=True)
+    def stat(
+        self, request: Request[Any, Any, Any], services: Services, identity: Identity, uri: str
+    ) -> Ok[FileNode]:
+        return ok(request, services.files.stat(identity, uri))
+
+    @post("/mkdir", operation_id="mkdir", status_code=200, sync_to_thread=True)
+    def mkdir(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        data: MkdirRequest,
+    ) -> Ok[UriResult]:
+        return ok(request, services.files.mkdir(identity, data.uri))
+
+    @delete("", operation_id="remove", status_code=200, sync_to_thread=True)
+    def rm(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        uri: str,
+        recursive: bool = False,
+    ) -> Ok[UriResult]:
+        return ok(request, services.files.rm(identity, uri, recursive=recursive))
+
+    @post("/mv", operation_id="move", status_code=200, sync_to_thread=True)
+    def mv(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        data: MoveRequest,
+    ) -> Ok[MoveResult]:
+        return ok(request, services.files.mv(identity, data.from_uri, data.to_uri))

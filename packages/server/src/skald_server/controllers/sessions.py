@@ -1,0 +1,195 @@
+"""``/api/v1/sessions``: the session API (contract §4)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import Parameter
+from skald_core.errors import InvalidArgumentError, UnimplementedError
+from skald_core.identity import Identity
+from skald_core.schemas import (
+    AddMessageRequest,
+    AddMessageResult,
+    ArchiveResult,
+    BatchMessagesRequest,
+    BatchMessagesResult,
+    CommitRequest,
+    CommitResult,
+    ContextResult,
+    CreateSessionRequest,
+    DeletionReceipt,
+    SessionCreated,
+    SessionListItem,
+    SessionMeta,
+)
+from skald_core.validation import decode_json
+
+from ..context import Services
+from ..envelope import Ok, ok
+
+
+class SessionController(Controller):
+    path = "/api/v1/sessions"
+    tags = ["sessions"]
+
+    @post(
+        "",
+        operation_id="createSession",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Create a session (an existing id is 409 ALREADY_EXISTS)",
+    )
+    def create(
+        self, request: Request[Any, Any, Any], services: Services, identity: Identity, body: bytes
+    ) -> Ok[SessionCreated]:
+        data = decode_json(body, CreateSessionRequest) if body.strip() else CreateSessionRequest()
+        return ok(request, services.sessions.create(identity, data.session_id or None))
+
+    @get(
+        "", operation_id="listSessions", sync_to_thread=True, summary="List sessions, newest first"
+    )
+    def list_sessions(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        limit: int | None = Parameter(default=None, ge=1, le=10_000),
+        cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> Ok[list[SessionListItem]]:
+        if include_deleted:
+            raise UnimplementedError(
+                "include_deleted needs soft delete, which is not available yet"
+            )
+        return ok(request, services.sessions.list_sessions(identity, limit=limit, cursor=cursor))
+
+    @get(
+        "/{session_id:str}", operation_id="getSession", sync_to_thread=True, summary="Session meta"
+    )
+    def get_session(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        auto_create: bool = False,
+    ) -> Ok[SessionMeta]:
+        return ok(request, services.sessions.get(identity, session_id, auto_create=auto_create))
+
+    @delete(
+        "/{session_id:str}",
+        operation_id="deleteSession",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Delete a session; memories are kept",
+    )
+    def delete_session(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        mode: Literal["hard", "soft"] = "hard",
+        require_committed: bool = False,
+    ) -> Ok[DeletionReceipt]:
+        if mode == "soft":
+            raise UnimplementedError("Soft delete is not available yet", {"mode": mode})
+        return ok(
+            request,
+            services.sessions.delete(identity, session_id, require_committed=require_committed),
+        )
+
+    @post(
+        "/{session_id:str}/messages",
+        operation_id="addMessage",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Append one message (auto-creates the session)",
+    )
+    def add_message(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        data: AddMessageRequest,
+    ) -> Ok[AddMessageResult]:
+        return ok(request, services.sessions.add_message(identity, session_id, data))
+
+    @post(
+        "/{session_id:str}/messages/batch",
+        operation_id="addMessages",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Append up to 100 messages, all or nothing",
+    )
+    def add_messages(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        data: BatchMessagesRequest,
+    ) -> Ok[BatchMessagesResult]:
+        return ok(request, services.sessions.add_messages(identity, session_id, data.messages))
+
+    @post(
+        "/{session_id:str}/commit",
+        operation_id="commitSession",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Archive live messages; extraction runs in the background",
+    )
+    def commit(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        body: bytes,
+    ) -> Ok[CommitResult]:
+        data = decode_json(body, CommitRequest) if body.strip() else CommitRequest()
+        return ok(
+            request,
+            services.sessions.commit(
+                identity,
+                session_id,
+                keep_recent_count=data.keep_recent_count,
+                wait=data.wait,
+                timeout=services.config.commit_wait_timeout,
+            ),
+        )
+
+    @get("/{session_id:str}/context", operation_id="getSessionContext", sync_to_thread=True)
+    def context(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        token_budget: int = 128_000,
+    ) -> Ok[ContextResult]:
+        if token_budget < 0:
+            raise InvalidArgumentError(
+                "token_budget must be greater than or equal to 0",
+                {"field": "token_budget", "value": token_budget},
+            )
+        return ok(
+            request, services.sessions.context(identity, session_id, token_budget=token_budget)
+        )
+
+    @get(
+        "/{session_id:str}/archives/{archive_id:str}",
+        operation_id="getSessionArchive",
+        sync_to_thread=True,
+    )
+    def archive(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        identity: Identity,
+        session_id: str,
+        archive_id: str,
+    ) -> Ok[ArchiveResult]:
+        return ok(request, services.sessions.archive(identity, session_id, archive_id))

@@ -1,0 +1,68 @@
+"""Health, readiness and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from msgspec import Struct
+from skald_core import __version__
+from skald_core.errors import UnavailableError
+from skald_core.identity import Identity
+from skald_core.schemas import Health
+
+from ..context import Services
+from ..envelope import Ok, ok
+
+
+class Ready(Struct, kw_only=True):
+    ready: bool
+    store: str
+
+
+class Status(Struct, kw_only=True):
+    initialized: bool
+    version: str
+    account: str
+    user: str
+    role: str
+    dev_mode: bool
+
+
+class SystemController(Controller):
+    tags = ["system"]
+
+    @get(
+        "/health",
+        operation_id="health",
+        sync_to_thread=False,
+        summary="Liveness; bare JSON, no auth",
+    )
+    def health(self) -> Health:
+        return Health(version=__version__)
+
+    @get(
+        "/ready", operation_id="ready", sync_to_thread=True, summary="Readiness: the store answers"
+    )
+    def ready(self, request: Request[Any, Any, Any], services: Services) -> Ok[Ready]:
+        try:
+            services.store.runnable_tasks(0.0, limit=1)
+        except Exception as exc:
+            raise UnavailableError(f"Store not ready: {exc}", {"service": "store"}) from exc
+        return ok(request, Ready(ready=True, store=type(services.store).__name__))
+
+    @get("/api/v1/system/status", operation_id="systemStatus", sync_to_thread=False)
+    def status(
+        self, request: Request[Any, Any, Any], services: Services, identity: Identity
+    ) -> Ok[Status]:
+        return ok(
+            request,
+            Status(
+                initialized=True,
+                version=__version__,
+                account=identity.account,
+                user=identity.user,
+                role=identity.role,
+                dev_mode=services.config.dev_mode,
+            ),
+        )

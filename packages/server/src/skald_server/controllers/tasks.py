@@ -1,0 +1,23 @@
+"""``/api/v1/tasks``: background work (commit extraction) status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from skald_core.identity import Identity
+from skald_core.schemas import TaskRecord
+
+from ..context import Services
+from ..envelope import Ok, ok
+
+
+class TaskController(Controller):
+    path = "/api/v1/tasks"
+    tags = ["tasks"]
+
+    @get("/{task_id:str}", operation_id="getTask", sync_to_thread=True)
+    def get_task(
+        self, request: Request[Any, Any, Any], services: Services, identity: Identity, task_id: str
+    ) -> Ok[TaskRecord]:
+        return ok(request, services.sessions.get_task(identity, task_id))
