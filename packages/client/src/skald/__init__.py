@@ -9,7 +9,9 @@ from skald_core.embedded import AsyncOpenViking, OpenViking
 from skald_core.errors import (
     AbortedError,
     AlreadyExistsError,
+    BadResponseError,
     ConflictError,
+    ConnectionFailedError,
     DeadlineExceededError,
     FailedPreconditionError,
     ForbiddenError,
@@ -18,6 +20,7 @@ from skald_core.errors import (
     InvalidURIError,
     NotFoundError,
     PermissionDeniedError,
+    RequestTimeoutError,
     ResourceExhaustedError,
     SessionExpiredError,
     SkaldError,
@@ -36,12 +39,17 @@ from skald_core.schemas import (
 )
 from skald_core.sdk.session import AsyncSession, Session
 
+from .http import AsyncHTTPClient, SyncHTTPClient
+
 __all__ = [
     "AbortedError",
     "AlreadyExistsError",
+    "AsyncHTTPClient",
     "AsyncOpenViking",
     "AsyncSession",
+    "BadResponseError",
     "ConflictError",
+    "ConnectionFailedError",
     "ContextPart",
     "DeadlineExceededError",
     "FailedPreconditionError",
@@ -54,12 +62,14 @@ __all__ = [
     "NotFoundError",
     "OpenViking",
     "PermissionDeniedError",
+    "RequestTimeoutError",
     "ResourceExhaustedError",
     "Session",
     "SessionExpiredError",
     "SessionStats",
     "SkaldError",
     "StorageUnavailableError",
+    "SyncHTTPClient",
     "TextPart",
     "ToolPart",
     "UnauthenticatedError",

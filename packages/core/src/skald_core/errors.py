@@ -16,8 +16,11 @@
     ├── InternalError                       INTERNAL          500
     ├── UnimplementedError                  UNIMPLEMENTED     501
     ├── UnavailableError                    UNAVAILABLE       503
-    │   └── StorageUnavailableError         (database locked, corrupt or unreachable)
-    └── DeadlineExceededError (TimeoutError) DEADLINE_EXCEEDED 504
+    │   ├── StorageUnavailableError         (database locked, corrupt or unreachable)
+    │   └── ConnectionFailedError           (client side: the server could not be reached)
+    ├── DeadlineExceededError (TimeoutError) DEADLINE_EXCEEDED 504
+    │   └── RequestTimeoutError             (client side: no answer in time)
+    └── BadResponseError                    (client side: an answer that is not an envelope)
 
 Servers raise these; clients re-raise the same classes from the error envelope, so
 ``except skald.NotFoundError`` works whether a call went in-process or over the network.
@@ -147,6 +150,18 @@ class DeadlineExceededError(SkaldError, TimeoutError):
     http_status = 504
 
 
+class ConnectionFailedError(UnavailableError):
+    """Raised by HTTP clients when the server cannot be reached (after retries)."""
+
+
+class RequestTimeoutError(DeadlineExceededError):
+    """Raised by HTTP clients when the server did not answer within the timeout."""
+
+
+class BadResponseError(SkaldError):
+    """Raised by HTTP clients when an answer is not the contract's envelope."""
+
+
 ERROR_CLASSES: dict[str, type[SkaldError]] = {
     cls.code: cls
     for cls in (
@@ -176,6 +191,9 @@ def error_from_wire(code: str | None, message: str, details: dict[str, Any] | No
     cls = ERROR_CLASSES.get(code or "", SkaldError)
     err = cls(message, details)
     err.wire_code = code or "UNKNOWN"
+    if cls is SkaldError:
+        # Keep the server's code visible as ``exc.code`` (it shadows the class attribute).
+        setattr(err, "code", err.wire_code)  # noqa: B010
     return err
 
 

@@ -22,7 +22,7 @@ def check_id(value: object, field: str = "session_id") -> str:
         problem = f"must be at most {MAX_ID_LENGTH} characters"
     elif "/" in value or "\\" in value:
         problem = "must not contain '/' or '\\'"
-    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):  # C0, DEL and C1
         problem = "must not contain control characters"
     elif value in (".", ".."):
         problem = "must not be '.' or '..'"

@@ -67,7 +67,7 @@ def parse(uri: object, identity: Identity) -> VikingPath:
     if not uri.startswith(SCHEME):
         raise _bad(uri, "must start with viking://")
     body = uri[len(SCHEME) :]
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in body):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in body):  # C0, DEL and C1
         raise _bad(uri, "contains control characters")
     if "\\" in body:
         raise _bad(uri, "contains a backslash")

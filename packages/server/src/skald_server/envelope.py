@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any, Generic, Literal, TypeVar
 
@@ -64,24 +65,55 @@ def error_response(request: Request[Any, Any, Any], err: SkaldError) -> Response
     return Response(body, status_code=err.http_status, media_type=JSON, headers=headers)
 
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_MISSING_PARAM = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _loc(source: str, key: str, message: str) -> list[str | int]:
+    """``("body", "messages[1]", "Object missing required field `role`")`` →
+    ``["body", "messages", 1, "role"]``; Litestar names the whole body ``data``."""
+    loc: list[str | int] = [source]
+    if not (source == "body" and key == "data"):
+        loc += [name or int(index) for name, index in _KEY_PART.findall(key)]
+    missing = _MISSING_FIELD.search(message)
+    if missing:
+        loc.append(missing.group(1))
+    return loc
+
+
 def _from_validation(exc: ValidationException) -> InvalidArgumentError:
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            loc = [item.get("source") or "body"]
-            if item.get("key"):
-                loc.append(item["key"])
+            source = item.get("source") or "body"
+            source = str(getattr(source, "value", source))
+            message = str(item.get("message", "invalid value"))
             problems.append(
                 {
-                    "loc": loc,
-                    "message": str(item.get("message", "invalid value")),
-                    "type": "value_error",
+                    "loc": _loc(source, str(item.get("key") or ""), message),
+                    "message": message,
+                    "type": "missing" if _MISSING_FIELD.search(message) else "value_error",
                 }
             )
+    missing_param = _MISSING_PARAM.match(str(exc.detail))
+    if not problems and missing_param:
+        source, name = missing_param.groups()
+        problems.append(
+            {
+                "loc": [source, name],
+                "message": f"Missing required {source} parameter",
+                "type": "missing",
+            }
+        )
     if problems:
         first = problems[0]
-        field = ".".join(str(p) for p in first["loc"][1:]) or first["loc"][0]
-        message = f"Invalid field '{field}': {first['message']}"
+        field = ".".join(str(p) for p in first["loc"][1:])
+        message = (
+            f"Invalid field '{field}': {first['message']}"
+            if field
+            else f"Invalid request {first['loc'][0]}: {first['message']}"
+        )
     else:
         message = f"Invalid request: {exc.detail}"
     return InvalidArgumentError(message, {"validation_errors": problems})

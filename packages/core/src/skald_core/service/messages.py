@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import msgspec
 
@@ -15,13 +16,16 @@ from ..store.model import NewMessage
 
 MAX_ROLE_LENGTH = 64
 _encode = msgspec.json.Encoder().encode
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af]")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def estimate_tokens(text: str) -> int:
     """A cheap CJK-aware estimate: one token per CJK character, one per four other characters."""
     if not text:
         return 0
-    cjk = sum(1 for ch in text if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    # ASCII text (the common case) has no CJK; otherwise let the regex engine count in C.
+    cjk = 0 if text.isascii() else len(_CJK.findall(text))
     return cjk + math.ceil((len(text) - cjk) / 4)
 
 
@@ -44,7 +48,7 @@ def _check_role(role: str) -> None:
                 ]
             },
         )
-    if len(role) > MAX_ROLE_LENGTH or any(ord(ch) < 32 for ch in role):
+    if len(role) > MAX_ROLE_LENGTH or _CONTROL.search(role):
         raise InvalidArgumentError(
             f"Invalid field 'role': at most {MAX_ROLE_LENGTH} printable characters",
             {
@@ -131,15 +135,20 @@ def build_message(req: AddMessageRequest, identity: Identity, now: float) -> New
         message_kind=req.message_kind,
         source_message_ids=req.source_message_ids,
     )
-    tool_parts = sum(1 for p in parts if isinstance(p, ToolPart))
-    context_parts = sum(1 for p in parts if isinstance(p, ContextPart))
+    tool_parts = context_parts = tokens = 0
+    for p in parts:  # one pass: counts and token estimate
+        if isinstance(p, ToolPart):
+            tool_parts += 1
+        elif isinstance(p, ContextPart):
+            context_parts += 1
+        tokens += part_tokens(p)
     is_transport = req.message_kind == "tool_transport" or tool_parts == len(parts)
     is_turn = req.message_kind == "user_query" or (req.role == "user" and not is_transport)
     return NewMessage(
         message_id=message.id,
         role=req.role,
         body=_encode(message),
-        tokens=sum(part_tokens(p) for p in parts),
+        tokens=tokens,
         is_turn=is_turn,
         tool_parts=tool_parts,
         context_parts=context_parts,

@@ -7,6 +7,7 @@ consistent snapshot thanks to WAL. Every public method is exactly one transactio
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sqlite3
@@ -41,6 +42,15 @@ from .model import (
 
 DB_FILENAME = "skald.db"
 SCHEMA_VERSION = 1
+
+log = logging.getLogger("skald.store")
+
+# WAL checkpoints (see _Checkpointer): how long a background checkpoint lets writes accumulate,
+# how long an idle checkpointer thread lingers, and the auto-checkpoint threshold (pages) that
+# writers keep as a safety net. SQLite's own default is 1,000 pages, checkpointed by the writer.
+CHECKPOINT_DELAY = 0.1
+CHECKPOINT_IDLE_EXIT = 5.0
+FALLBACK_AUTOCHECKPOINT = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -242,8 +252,86 @@ def _range(prefix: str) -> tuple[str, str]:
     return prefix + "/", prefix + "0"
 
 
+class _Checkpointer:
+    """Runs WAL checkpoints in a background thread, so that no caller pays for one.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages:
+    whichever call crosses the line waits while pages are copied back into the database and
+    both files are synced. A delete of a 10,000-message session writes about that many pages
+    by itself, so it paid a full checkpoint nearly every time; appends paid one every few
+    hundred calls. Here a writer only sets an event after its commit; a daemon thread wakes,
+    lets writes accumulate for ``delay`` seconds and runs ``wal_checkpoint(PASSIVE)`` on its own
+    connection (PASSIVE never blocks or waits for readers or writers). It exits after ``idle``
+    quiet seconds and is restarted by the next write. Crash safety is SQLite's: a checkpoint
+    may be interrupted at any point.
+    """
+
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], *, delay: float, idle: float
+    ) -> None:
+        self._connect = connect
+        self._delay = delay
+        self._idle = idle
+        self._wake = threading.Event()  # set: writes not yet checkpointed; a thread is on it
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def poke(self) -> None:
+        """Called after each write commit. Cheap when a checkpoint is already due."""
+        if self._wake.is_set():
+            return
+        with self._lock:
+            if self._closed:
+                return
+            self._wake.set()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="skald-wal-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._wake.wait(self._idle)
+                with self._lock:
+                    if self._closed or not self._wake.is_set():
+                        self._thread = None
+                        return
+                if self._closing.wait(self._delay):
+                    return
+                self._wake.clear()
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # writers' fallback auto-checkpoint still applies
+                    log.debug("background WAL checkpoint failed: %s", exc)
+        finally:
+            if conn is not None:
+                with suppress(sqlite3.Error):
+                    conn.close()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            self._thread = None
+        self._closing.set()
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 class SQLiteStore:
-    """The embedded default store. Thread-safe; safe for several processes on one file."""
+    """The embedded default store. Thread-safe; safe for several processes on one file.
+
+    ``background_checkpoint`` (default on) moves WAL checkpoints off the callers' path into a
+    helper thread (see ``_Checkpointer``); off, SQLite checkpoints inside commits as usual.
+    """
 
     def __init__(
         self,
@@ -251,6 +339,7 @@ class SQLiteStore:
         *,
         synchronous: str = "NORMAL",
         busy_timeout_ms: int = 10_000,
+        background_checkpoint: bool = True,
     ) -> None:
         root = Path(path)
         try:
@@ -269,6 +358,13 @@ class SQLiteStore:
         self._all_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._closed = False
+        self._checkpointer = (
+            _Checkpointer(
+                self._checkpoint_connection, delay=CHECKPOINT_DELAY, idle=CHECKPOINT_IDLE_EXIT
+            )
+            if background_checkpoint
+            else None
+        )
         self._guard(self._migrate)
 
     # ------------------------------------------------------------------ plumbing
@@ -285,8 +381,18 @@ class SQLiteStore:
         if str(mode).lower() != "wal":
             raise StorageUnavailableError(f"Cannot enable WAL on {self.file} (got {mode})")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if self._checkpointer is not None:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}")
         with self._all_lock:
             self._all.append(conn)
+        return conn
+
+    def _checkpoint_connection(self) -> sqlite3.Connection:
+        """The checkpointer's own connection; it syncs as the store's ``synchronous`` says."""
+        # mode=rw: never create a database file that has gone away meanwhile.
+        uri = self.file.resolve().as_uri() + "?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -298,27 +404,30 @@ class SQLiteStore:
             self._local.conn = conn
         return conn
 
+    def _unavailable(self, exc: sqlite3.DatabaseError) -> StorageUnavailableError:
+        if isinstance(exc, sqlite3.OperationalError):
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                return StorageUnavailableError(
+                    f"Database {self.file} is locked by another process; try again",
+                    {"reason": "locked", "path": str(self.file)},
+                )
+            return StorageUnavailableError(
+                f"Database {self.file} cannot be used: {text}",
+                {"reason": text, "path": str(self.file)},
+            )
+        return StorageUnavailableError(
+            f"Database {self.file} is corrupt or not a Skald database: {exc}",
+            {"reason": "corrupt", "path": str(self.file)},
+        )
+
     def _guard(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except SkaldError:
             raise
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                raise StorageUnavailableError(
-                    f"Database {self.file} is locked by another process; try again",
-                    {"reason": "locked", "path": str(self.file)},
-                ) from exc
-            raise StorageUnavailableError(
-                f"Database {self.file} cannot be used: {text}",
-                {"reason": text, "path": str(self.file)},
-            ) from exc
         except sqlite3.DatabaseError as exc:
-            raise StorageUnavailableError(
-                f"Database {self.file} is corrupt or not a Skald database: {exc}",
-                {"reason": "corrupt", "path": str(self.file)},
-            ) from exc
+            raise self._unavailable(exc) from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -342,11 +451,31 @@ class SQLiteStore:
             conn.execute("COMMIT")
 
     def _tx(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
-        def run() -> T:
-            with self._write() if write else self._read() as conn:
+        # The same steps as ``_guard`` around ``_write``/``_read``, spelled out: this is the
+        # path of every call, and generator context managers cost several µs per call.
+        try:
+            conn = self._conn()
+            if write:
+                with self._write_lock:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = fn(conn)
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("COMMIT")
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
+                return result
+            conn.execute("BEGIN")
+            try:
                 return fn(conn)
-
-        return self._guard(run)
+            finally:
+                conn.execute("COMMIT")
+        except SkaldError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc) from exc
 
     def _migrate(self) -> None:
         conn = self._conn()
@@ -371,6 +500,8 @@ class SQLiteStore:
             conn.execute("COMMIT")
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._all_lock:
             self._closed = True
             for conn in self._all:
@@ -436,51 +567,63 @@ class SQLiteStore:
         *,
         auto_create: bool,
     ) -> SessionRow:
+        n = len(messages)
+        tokens = sum(m.tokens for m in messages)
+        turns = sum(1 for m in messages if m.is_turn)
+        bump = (
+            "UPDATE sessions SET message_count = message_count + ?, "
+            "total_message_count = total_message_count + ?, pending_tokens = pending_tokens + ?, "
+            "total_tokens = total_tokens + ?, total_turns = total_turns + ?, updated_at = ?, "
+            "last_message_at = ? "
+        )
+        counters = (n, n, tokens, tokens, turns, now, now)
+
         def run(conn: sqlite3.Connection) -> SessionRow:
-            row = self._find(conn, owner, session_id)
-            if row is not None and row.deleted_at is not None:
-                raise FailedPreconditionError(
-                    f"Session {session_id} is in the trash; restore or purge it first",
-                    {"type": "session", "resource": session_id, "reason": "soft_deleted"},
-                )
-            if row is None:
+            # The common case in one statement: find the live session and bump its counters.
+            updated = conn.execute(
+                bump + "WHERE account = ? AND user = ? AND session_id = ? AND deleted_at IS NULL "
+                f"RETURNING {SESSION_COLUMNS}",
+                (*counters, owner.account, owner.user, session_id),
+            ).fetchone()
+            if updated is None:
+                row = self._find(conn, owner, session_id)
+                if row is not None:  # it exists, so it is in the trash
+                    raise FailedPreconditionError(
+                        f"Session {session_id} is in the trash; restore or purge it first",
+                        {"type": "session", "resource": session_id, "reason": "soft_deleted"},
+                    )
                 if not auto_create:
                     raise NotFoundError.of("session", session_id)
-                cur = conn.execute(
+                pk = conn.execute(
                     "INSERT INTO sessions (account, user, session_id, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (owner.account, owner.user, session_id, now, now),
+                ).lastrowid
+                updated = conn.execute(
+                    bump + f"WHERE pk = ? RETURNING {SESSION_COLUMNS}", (*counters, pk)
+                ).fetchone()
+            pk = updated[0]
+            rows = [
+                (
+                    pk,
+                    m.message_id,
+                    m.role,
+                    m.tokens,
+                    int(m.is_turn),
+                    m.tool_parts,
+                    m.context_parts,
+                    m.body,
                 )
-                pk = cur.lastrowid
-            else:
-                pk = row.pk
-            conn.executemany(
+                for m in messages
+            ]
+            sql = (
                 "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
-                "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        pk,
-                        m.message_id,
-                        m.role,
-                        m.tokens,
-                        int(m.is_turn),
-                        m.tool_parts,
-                        m.context_parts,
-                        m.body,
-                    )
-                    for m in messages
-                ],
+                "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )
-            n = len(messages)
-            tokens = sum(m.tokens for m in messages)
-            turns = sum(1 for m in messages if m.is_turn)
-            updated = conn.execute(
-                "UPDATE sessions SET message_count = message_count + ?, "
-                "total_message_count = total_message_count + ?, pending_tokens = pending_tokens + ?, "
-                "total_tokens = total_tokens + ?, total_turns = total_turns + ?, updated_at = ?, "
-                f"last_message_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}",
-                (n, n, tokens, tokens, turns, now, now, pk),
-            ).fetchone()
+            if len(rows) == 1:
+                conn.execute(sql, rows[0])
+            elif rows:
+                conn.executemany(sql, rows)
             return _session(updated)
 
         return self._tx(run)
@@ -850,7 +993,9 @@ class SQLiteStore:
         stop_at: int,
     ) -> None:
         segments = path.split("/")
-        for i in range(stop_at, len(segments)):
+        # Only directories deeper than stop_at segments: the one at stop_at (a fixed directory
+        # or the session directory itself) is never a row of its own.
+        for i in range(stop_at + 1, len(segments)):
             d = "/".join(segments[:i])
             got = conn.execute(
                 "SELECT is_dir FROM files WHERE account = ? AND path = ?", (account, d)
@@ -900,7 +1045,9 @@ class SQLiteStore:
                 raise AlreadyExistsError.of("file", "viking://" + path)
             elif mode == "append":
                 conn.execute(
-                    "UPDATE files SET content = COALESCE(content, X'') || ?, updated_at = ? WHERE pk = ?",
+                    # || yields TEXT in SQLite; keep the column a BLOB.
+                    "UPDATE files SET content = CAST(COALESCE(content, X'') || ? AS BLOB), "
+                    "updated_at = ? WHERE pk = ?",
                     (content, now, existing[0]),
                 )
             else:

@@ -11,13 +11,14 @@ from skald_core.schemas import WriteRequest, WriteResult
 
 from ..context import Services
 from ..envelope import Ok, ok
+from ..responses import errors
 
 
 class ContentController(Controller):
     path = "/api/v1/content"
     tags = ["content"]
 
-    @get("/read", operation_id="readContent", sync_to_thread=True)
+    @get("/read", operation_id="readContent", responses=errors(404), sync_to_thread=True)
     def read(
         self,
         request: Request[Any, Any, Any],
@@ -29,7 +30,13 @@ class ContentController(Controller):
     ) -> Ok[str]:
         return ok(request, services.files.read(identity, uri, offset=offset, limit=limit))
 
-    @post("/write", operation_id="writeContent", status_code=200, sync_to_thread=True)
+    @post(
+        "/write",
+        operation_id="writeContent",
+        responses=errors(404, 409),
+        status_code=200,
+        sync_to_thread=True,
+    )
     def write(
         self,
         request: Request[Any, Any, Any],

@@ -11,13 +11,14 @@ from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, 
 
 from ..context import Services
 from ..envelope import Ok, ok
+from ..responses import errors
 
 
 class FsController(Controller):
     path = "/api/v1/fs"
     tags = ["fs"]
 
-    @get("/ls", operation_id="listDirectory", sync_to_thread=True)
+    @get("/ls", operation_id="listDirectory", responses=errors(404), sync_to_thread=True)
     def ls(
         self,
         request: Request[Any, Any, Any],
@@ -27,15 +28,16 @@ class FsController(Controller):
         recursive: bool = False,
         simple: bool = False,
         show_all_hidden: bool = False,
-    ) -> Ok[list[FileNode] | list[str]]:
+    ) -> Ok[list[FileNode | str]]:
         nodes = services.files.ls(
             identity, uri, recursive=recursive, show_all_hidden=show_all_hidden
         )
-        if simple:
-            return ok(request, [n.uri for n in nodes])
-        return ok(request, nodes)
+        # One list type (not ``list[FileNode] | list[str]``): an empty list would match both
+        # branches of the documented ``oneOf``.
+        result: list[FileNode | str] = [n.uri for n in nodes] if simple else [*nodes]
+        return ok(request, result)
 
-    @get("/tree", operation_id="tree", sync_to_thread=True)
+    @get("/tree", operation_id="tree", responses=errors(404), sync_to_thread=True)
     def tree(
         self,
         request: Request[Any, Any, Any],
@@ -52,13 +54,19 @@ class FsController(Controller):
             ),
         )
 
-    @get("/stat", operation_id="stat", sync_to_thread=True)
+    @get("/stat", operation_id="stat", responses=errors(404), sync_to_thread=True)
     def stat(
         self, request: Request[Any, Any, Any], services: Services, identity: Identity, uri: str
     ) -> Ok[FileNode]:
         return ok(request, services.files.stat(identity, uri))
 
-    @post("/mkdir", operation_id="mkdir", status_code=200, sync_to_thread=True)
+    @post(
+        "/mkdir",
+        operation_id="mkdir",
+        responses=errors(404, 409),
+        status_code=200,
+        sync_to_thread=True,
+    )
     def mkdir(
         self,
         request: Request[Any, Any, Any],
@@ -68,7 +76,7 @@ class FsController(Controller):
     ) -> Ok[UriResult]:
         return ok(request, services.files.mkdir(identity, data.uri))
 
-    @delete("", operation_id="remove", status_code=200, sync_to_thread=True)
+    @delete("", operation_id="remove", responses=errors(404), status_code=200, sync_to_thread=True)
     def rm(
         self,
         request: Request[Any, Any, Any],
@@ -79,7 +87,13 @@ class FsController(Controller):
     ) -> Ok[UriResult]:
         return ok(request, services.files.rm(identity, uri, recursive=recursive))
 
-    @post("/mv", operation_id="move", status_code=200, sync_to_thread=True)
+    @post(
+        "/mv",
+        operation_id="move",
+        responses=errors(404, 409, 412),
+        status_code=200,
+        sync_to_thread=True,
+    )
     def mv(
         self,
         request: Request[Any, Any, Any],

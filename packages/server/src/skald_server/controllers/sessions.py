@@ -27,6 +27,7 @@ from skald_core.validation import decode_json
 
 from ..context import Services
 from ..envelope import Ok, ok
+from ..responses import errors
 
 
 class SessionController(Controller):
@@ -36,6 +37,7 @@ class SessionController(Controller):
     @post(
         "",
         operation_id="createSession",
+        responses=errors(409),
         status_code=200,
         sync_to_thread=True,
         summary="Create a session (an existing id is 409 ALREADY_EXISTS)",
@@ -47,7 +49,11 @@ class SessionController(Controller):
         return ok(request, services.sessions.create(identity, data.session_id or None))
 
     @get(
-        "", operation_id="listSessions", sync_to_thread=True, summary="List sessions, newest first"
+        "",
+        operation_id="listSessions",
+        responses=errors(501),
+        sync_to_thread=True,
+        summary="List sessions, newest first",
     )
     def list_sessions(
         self,
@@ -65,7 +71,11 @@ class SessionController(Controller):
         return ok(request, services.sessions.list_sessions(identity, limit=limit, cursor=cursor))
 
     @get(
-        "/{session_id:str}", operation_id="getSession", sync_to_thread=True, summary="Session meta"
+        "/{session_id:str}",
+        operation_id="getSession",
+        responses=errors(404),
+        sync_to_thread=True,
+        summary="Session meta",
     )
     def get_session(
         self,
@@ -80,6 +90,7 @@ class SessionController(Controller):
     @delete(
         "/{session_id:str}",
         operation_id="deleteSession",
+        responses=errors(404, 412, 501),
         status_code=200,
         sync_to_thread=True,
         summary="Delete a session; memories are kept",
@@ -103,6 +114,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/messages",
         operation_id="addMessage",
+        responses=errors(404, 412),
         status_code=200,
         sync_to_thread=True,
         summary="Append one message (auto-creates the session)",
@@ -120,6 +132,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/messages/batch",
         operation_id="addMessages",
+        responses=errors(404, 412),
         status_code=200,
         sync_to_thread=True,
         summary="Append up to 100 messages, all or nothing",
@@ -137,6 +150,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/commit",
         operation_id="commitSession",
+        responses=errors(404, 412, 504),
         status_code=200,
         sync_to_thread=True,
         summary="Archive live messages; extraction runs in the background",
@@ -161,7 +175,12 @@ class SessionController(Controller):
             ),
         )
 
-    @get("/{session_id:str}/context", operation_id="getSessionContext", sync_to_thread=True)
+    @get(
+        "/{session_id:str}/context",
+        operation_id="getSessionContext",
+        responses=errors(404),
+        sync_to_thread=True,
+    )
     def context(
         self,
         request: Request[Any, Any, Any],
@@ -182,6 +201,7 @@ class SessionController(Controller):
     @get(
         "/{session_id:str}/archives/{archive_id:str}",
         operation_id="getSessionArchive",
+        responses=errors(404),
         sync_to_thread=True,
     )
     def archive(

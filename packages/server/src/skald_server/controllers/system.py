@@ -13,6 +13,7 @@ from skald_core.schemas import Health
 
 from ..context import Services
 from ..envelope import Ok, ok
+from ..responses import errors
 
 
 class Ready(Struct, kw_only=True):
@@ -42,7 +43,11 @@ class SystemController(Controller):
         return Health(version=__version__)
 
     @get(
-        "/ready", operation_id="ready", sync_to_thread=True, summary="Readiness: the store answers"
+        "/ready",
+        operation_id="ready",
+        responses=errors(503, common=(500,)),
+        sync_to_thread=True,
+        summary="Readiness: the store answers",
     )
     def ready(self, request: Request[Any, Any, Any], services: Services) -> Ok[Ready]:
         try:
@@ -51,7 +56,12 @@ class SystemController(Controller):
             raise UnavailableError(f"Store not ready: {exc}", {"service": "store"}) from exc
         return ok(request, Ready(ready=True, store=type(services.store).__name__))
 
-    @get("/api/v1/system/status", operation_id="systemStatus", sync_to_thread=False)
+    @get(
+        "/api/v1/system/status",
+        operation_id="systemStatus",
+        responses=errors(),
+        sync_to_thread=False,
+    )
     def status(
         self, request: Request[Any, Any, Any], services: Services, identity: Identity
     ) -> Ok[Status]:

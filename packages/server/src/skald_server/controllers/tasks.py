@@ -10,13 +10,14 @@ from skald_core.schemas import TaskRecord
 
 from ..context import Services
 from ..envelope import Ok, ok
+from ..responses import errors
 
 
 class TaskController(Controller):
     path = "/api/v1/tasks"
     tags = ["tasks"]
 
-    @get("/{task_id:str}", operation_id="getTask", sync_to_thread=True)
+    @get("/{task_id:str}", operation_id="getTask", responses=errors(404), sync_to_thread=True)
     def get_task(
         self, request: Request[Any, Any, Any], services: Services, identity: Identity, task_id: str
     ) -> Ok[TaskRecord]:

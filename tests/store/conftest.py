@@ -1,0 +1,42 @@
+"""Fixtures for the storage contract suite.
+
+Every test in ``test_store_contract.py`` runs once per backend in ``BACKENDS``. A backend is a
+factory taking a fresh, empty temporary directory and returning an empty ``Store``. Adding the
+PostgreSQL backend means appending one ``pytest.param`` here (for example a factory that creates
+a throw-away schema and skips when no server is reachable); the tests stay untouched.
+
+After every test the store must still pass its own consistency check: each scenario ends with
+``check_integrity() == []``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from skald_core.store.protocol import Store
+from skald_core.store.sqlite import SQLiteStore
+
+StoreFactory = Callable[[Path], Store]
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    return SQLiteStore(tmp_path)
+
+
+BACKENDS: list[object] = [
+    pytest.param(_sqlite, id="sqlite"),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    factory: StoreFactory = request.param
+    backend = factory(tmp_path)
+    try:
+        yield backend
+        problems = backend.check_integrity()
+        assert problems == [], f"store inconsistent after the scenario: {problems}"
+    finally:
+        backend.close()
