@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import skald as ov
 from skald_core.store.sqlite import SQLiteStore
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+
 from skald_core import errors
 from skald_core.errors import (
     ERROR_CLASSES,

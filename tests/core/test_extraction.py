@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import skald as ov
 from skald_core.schemas import ContextPart, Message, MessageKind, TextPart
 from skald_core.service.extraction import BuiltinExtractor

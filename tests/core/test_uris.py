@@ -7,6 +7,7 @@ import string
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from skald_core.errors import ForbiddenError, InvalidURIError
 from skald_core.identity import Identity
 from skald_core.uris import MAX_URI_LENGTH, ROOTS, VikingPath, check_access, parse

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from skald_core.store.protocol import Store
 from skald_core.store.sqlite import SQLiteStore
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+
 from skald_core.errors import (
     AlreadyExistsError,
     FailedPreconditionError,

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import msgspec
+
 from skald_core.errors import BadResponseError, SkaldError, error_from_wire
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

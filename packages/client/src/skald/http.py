@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 import httpx
+
 from skald_core import uris
 from skald_core.errors import (
     ConnectionFailedError,

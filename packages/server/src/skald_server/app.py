@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
+
 from skald_core import __version__
 from skald_core.service.extraction import BuiltinExtractor, Extractor
 from skald_core.service.files import FileService
@@ -47,9 +48,7 @@ class SkaldApp(Litestar):
                     inbound = value.decode("latin-1")
                     break
             scope["skald_start"] = time.perf_counter()
-            scope["skald_request_id"] = (
-                inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
-            )
+            scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
         await super().__call__(scope, receive, send)
 
 

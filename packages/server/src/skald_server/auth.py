@@ -16,6 +16,7 @@ import hmac
 from typing import Any
 
 from litestar import Request
+
 from skald_core import ids
 from skald_core.errors import ForbiddenError, InvalidArgumentError, UnauthenticatedError
 from skald_core.identity import Identity

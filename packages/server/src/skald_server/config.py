@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 from msgspec import Struct
+
 from skald_core.errors import InvalidArgumentError
 
 

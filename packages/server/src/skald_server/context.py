@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from msgspec import Struct
+
 from skald_core.keys import KeyStore
 from skald_core.service.files import FileService
 from skald_core.service.sessions import SessionService

@@ -10,6 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+
 from skald_core.errors import (
     InternalError,
     InvalidArgumentError,
@@ -152,6 +153,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         err = exc
     elif isinstance(exc, HTTPException):
         err = _from_http(request, exc)
+    elif isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        # msgspec refuses absurdly nested JSON this way: the body's fault, not ours.
+        err = InvalidArgumentError(
+            "Invalid request body: JSON nested too deeply",
+            {"validation_errors": [{"loc": ["body"], "message": str(exc), "type": "json_invalid"}]},
+        )
     else:
         request_id = request.scope.get("skald_request_id", "")
         log.exception(

@@ -8,7 +8,8 @@ table. Fixed directories (a user's ``sessions``, ``memories``, ``resources``; th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import msgspec
@@ -42,6 +43,19 @@ from .summaries import (
 )
 
 _encode = msgspec.json.Encoder().encode
+
+
+@contextmanager
+def _missing_session_is_missing_file(uri: str) -> Iterator[None]:
+    """Inside the files API a vanished session directory is a missing file (contract §5)."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if exc.details.get("type") == "session":
+            raise NotFoundError.of("file", uri) from None
+        raise
+
+
 GENERATED = frozenset(
     {
         "messages.jsonl",
@@ -453,7 +467,8 @@ class FileService:
                     f"{path.uri} is a non-empty directory; pass recursive=true",
                     {"uri": path.uri, "reason": "directory not empty"},
                 )
-            self.sessions.delete(identity, ref[1])
+            with _missing_session_is_missing_file(path.uri):
+                self.sessions.delete(identity, ref[1])
             return UriResult(uri=path.uri)
         self._target(identity, path, "remove")
         if ref is not None:
@@ -470,9 +485,12 @@ class FileService:
         src_ref = src.session_ref()
         if src_ref is not None:
             self._session_tree(identity, src_ref[1])
+        if dst == src:
+            raise InvalidArgumentError("Source and destination are the same", {"uri": dst.uri})
         if dst.is_within(src):
             raise FailedPreconditionError("Cannot move a directory into itself", {"uri": dst.uri})
-        self.store.move(
-            identity.account, src.key, dst.key, clock.now(), session=session, stop_at=stop_at
-        )
+        with _missing_session_is_missing_file(dst.uri):
+            self.store.move(
+                identity.account, src.key, dst.key, clock.now(), session=session, stop_at=stop_at
+            )
         return MoveResult(from_uri=src.uri, to_uri=dst.uri)

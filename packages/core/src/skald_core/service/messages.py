@@ -83,16 +83,18 @@ def _check_created_at(value: str) -> None:
 
 def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
     out: list[Part] = []
-    for part in parts:
+    for index, part in enumerate(parts):
         if isinstance(part, ContextPart):
-            part = msgspec.structs.replace(part, uri=uris.parse(part.uri, identity).uri)
+            target = uris.parse(part.uri, identity)
+            uris.check_access(target, identity)
+            part = msgspec.structs.replace(part, uri=target.uri)
         elif isinstance(part, ToolPart) and not part.tool_id:
             raise InvalidArgumentError(
-                "Invalid tool part: tool_id must not be empty",
+                f"Invalid field 'parts.{index}.tool_id': must not be empty",
                 {
                     "validation_errors": [
                         {
-                            "loc": ["body", "parts"],
+                            "loc": ["body", "parts", index, "tool_id"],
                             "message": "empty tool_id",
                             "type": "value_error",
                         }

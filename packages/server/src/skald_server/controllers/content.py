@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
+
 from skald_core.identity import Identity
 from skald_core.schemas import WriteRequest, WriteResult
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
+
 from skald_core.identity import Identity
 from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, UriResult
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
+
 from skald_core.errors import InvalidArgumentError, UnimplementedError
 from skald_core.identity import Identity
 from skald_core.schemas import (

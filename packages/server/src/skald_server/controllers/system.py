@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from msgspec import Struct
+
 from skald_core import __version__
 from skald_core.errors import UnavailableError
 from skald_core.identity import Identity

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+
 from skald_core.identity import Identity
 from skald_core.schemas import TaskRecord
 
