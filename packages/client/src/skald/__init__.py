@@ -4,6 +4,8 @@
 (``ov.OpenViking(path=...)``), its async twin, the typed errors and the wire schemas.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from skald_core import __version__
 from skald_core.embedded import AsyncOpenViking, OpenViking
 from skald_core.errors import (
@@ -39,7 +41,18 @@ from skald_core.schemas import (
 )
 from skald_core.sdk.session import AsyncSession, Session
 
-from .http import AsyncHTTPClient, SyncHTTPClient
+if TYPE_CHECKING:
+    from .http import AsyncHTTPClient, SyncHTTPClient
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP clients (and httpx) load on first use, keeping ``import skald`` fast in-process.
+    if name in ("SyncHTTPClient", "AsyncHTTPClient"):
+        from . import http
+
+        return getattr(http, name)
+    raise AttributeError(f"module 'skald' has no attribute {name!r}")
+
 
 __all__ = [
     "AbortedError",
