@@ -46,6 +46,22 @@ class VikingFS:
         return to_dicts(self._files.ls(ctx or self._ctx, uri, show_all_hidden=True))
 
 
+class AsyncVikingFS:
+    """``AsyncOpenViking._viking_fs``: the same raw file access, awaited (as over async HTTP)."""
+
+    def __init__(self, sync: VikingFS) -> None:
+        self._sync = sync
+
+    async def write_file(self, uri: str, content: str | bytes, ctx: Identity | None = None) -> None:
+        await asyncio.to_thread(self._sync.write_file, uri, content, ctx)
+
+    async def read_file(self, uri: str, ctx: Identity | None = None) -> str:
+        return await asyncio.to_thread(self._sync.read_file, uri, ctx)
+
+    async def ls(self, uri: str, ctx: Identity | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._sync.ls, uri, ctx)
+
+
 class OpenViking:
     """In-process Skald. ``path`` is the data directory (one SQLite file lives there)."""
 
@@ -253,7 +269,7 @@ class AsyncOpenViking:
         lease_seconds: float = 30.0,
     ) -> None:
         self._sync = OpenViking(path, store=store, extractor=extractor, lease_seconds=lease_seconds)
-        self._viking_fs = self._sync._viking_fs
+        self._viking_fs = AsyncVikingFS(self._sync._viking_fs)
 
     @property
     def ctx(self) -> Identity:

@@ -86,3 +86,16 @@ def resolve_identity(request: Request[Any, Any, Any], services: Services) -> Ide
     if identity.read_only and request.method not in SAFE_METHODS:
         raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
     return identity
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The ``Idempotency-Key`` header of a write, validated (1–128 printable ASCII characters)."""
+    value = request.headers.get("idempotency-key")
+    if value is None or value == "":
+        return None
+    if len(value) > 128 or not all(33 <= ord(ch) < 127 for ch in value):
+        raise InvalidArgumentError(
+            "Invalid Idempotency-Key header: use 1 to 128 printable ASCII characters",
+            {"field": "Idempotency-Key"},
+        )
+    return value

@@ -179,14 +179,24 @@ class SessionService:
 
     # ------------------------------------------------------------------ messages
     def add_message(
-        self, identity: Identity, session_id: str, request: AddMessageRequest
+        self,
+        identity: Identity,
+        session_id: str,
+        request: AddMessageRequest,
+        *,
+        idempotency_key: str | None = None,
     ) -> AddMessageResult:
         require_writable(identity)
         ids.check_id(session_id)
         now = clock.now()
         message = build_message(request, identity, now)
         row = self.store.append_messages(
-            owner_of(identity), session_id, [message], now, auto_create=True
+            owner_of(identity),
+            session_id,
+            [message],
+            now,
+            auto_create=True,
+            idempotency_key=idempotency_key,
         )
         return AddMessageResult(
             session_id=session_id,
@@ -195,7 +205,12 @@ class SessionService:
         )
 
     def add_messages(
-        self, identity: Identity, session_id: str, requests: Sequence[AddMessageRequest]
+        self,
+        identity: Identity,
+        session_id: str,
+        requests: Sequence[AddMessageRequest],
+        *,
+        idempotency_key: str | None = None,
     ) -> BatchMessagesResult:
         require_writable(identity)
         ids.check_id(session_id)
@@ -221,7 +236,12 @@ class SessionService:
                 exc.details.setdefault("index", i)
                 raise
         row = self.store.append_messages(
-            owner_of(identity), session_id, built, now, auto_create=True
+            owner_of(identity),
+            session_id,
+            built,
+            now,
+            auto_create=True,
+            idempotency_key=idempotency_key,
         )
         return BatchMessagesResult(
             session_id=session_id,
@@ -239,6 +259,7 @@ class SessionService:
         keep_recent_count: int = 0,
         wait: bool = False,
         timeout: float = 60.0,
+        idempotency_key: str | None = None,
     ) -> CommitResult:
         require_writable(identity)
         ids.check_id(session_id)
@@ -249,7 +270,12 @@ class SessionService:
             )
         owner = owner_of(identity)
         outcome = self.store.commit(
-            owner, session_id, keep_recent_count, clock.now(), ids.new_task_id()
+            owner,
+            session_id,
+            keep_recent_count,
+            clock.now(),
+            ids.new_task_id(),
+            idempotency_key=idempotency_key,
         )
         if outcome.archive_no is None:
             return CommitResult(

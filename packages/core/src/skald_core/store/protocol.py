@@ -52,8 +52,10 @@ class Store(Protocol):
         now: float,
         *,
         auto_create: bool,
+        idempotency_key: str | None = None,
     ) -> SessionRow:
-        """Append all messages or none; create the session first when ``auto_create``."""
+        """Append all messages or none; create the session first when ``auto_create``.
+        A repeated ``idempotency_key`` returns the first call's answer and appends nothing."""
         ...
 
     def messages(
@@ -67,10 +69,18 @@ class Store(Protocol):
         ...
 
     def commit(
-        self, owner: Owner, session_id: str, keep_recent_count: int, now: float, task_id: str
+        self,
+        owner: Owner,
+        session_id: str,
+        keep_recent_count: int,
+        now: float,
+        task_id: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> CommitOutcome:
         """Move live messages (all but the newest ``keep_recent_count``) into the next archive
-        and queue its extraction task, atomically. ``NotFoundError`` if the session is missing."""
+        and queue its extraction task, atomically. ``NotFoundError`` if the session is missing.
+        A repeated ``idempotency_key`` returns the first call's outcome and archives nothing."""
         ...
 
     def archives(self, owner: Owner, session_id: str) -> list[ArchiveRow]: ...

@@ -17,8 +17,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import msgspec
+
 from ..errors import (
     AlreadyExistsError,
+    ConflictError,
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
@@ -41,7 +44,9 @@ from .model import (
 )
 
 DB_FILENAME = "skald.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: How long a client may retry a keyed write and get the first answer back.
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 log = logging.getLogger("skald.store")
 
@@ -153,6 +158,17 @@ CREATE TABLE IF NOT EXISTS memory_sources (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memory_sources_by_session
     ON memory_sources (account, user, session_id);
+
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    result BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (account, user, idem_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
 """
 
 SESSION_COLUMNS = (
@@ -518,6 +534,49 @@ class SQLiteStore:
         ).fetchone()
         return _session(row) if row else None
 
+    @staticmethod
+    def _replayed(
+        conn: sqlite3.Connection, owner: Owner, key: str | None, request: str, now: float
+    ) -> bytes | None:
+        """The stored answer of an earlier call with this idempotency key, if any."""
+        if key is None:
+            return None
+        got = conn.execute(
+            "SELECT request, result FROM idempotency_keys WHERE account = ? AND user = ? "
+            "AND idem_key = ? AND created_at >= ?",
+            (owner.account, owner.user, key, now - IDEMPOTENCY_TTL_SECONDS),
+        ).fetchone()
+        if got is None:
+            return None
+        if got[0] != request:
+            raise ConflictError(
+                "This Idempotency-Key was already used for a different request",
+                {"reason": "idempotency_key_reused", "request": got[0]},
+            )
+        return bytes(got[1])
+
+    @staticmethod
+    def _remember(
+        conn: sqlite3.Connection,
+        owner: Owner,
+        key: str | None,
+        request: str,
+        result: bytes,
+        now: float,
+    ) -> None:
+        if key is None:
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO idempotency_keys (account, user, idem_key, request, result, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (owner.account, owner.user, key, request, result, now),
+        )
+        if secrets.randbelow(256) == 0:
+            conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?",
+                (now - IDEMPOTENCY_TTL_SECONDS,),
+            )
+
     def _live(self, conn: sqlite3.Connection, owner: Owner, session_id: str) -> SessionRow:
         row = self._find(conn, owner, session_id)
         if row is None or row.deleted_at is not None:
@@ -566,8 +625,10 @@ class SQLiteStore:
         now: float,
         *,
         auto_create: bool,
+        idempotency_key: str | None = None,
     ) -> SessionRow:
         n = len(messages)
+        request = f"append:{session_id}:{n}"
         tokens = sum(m.tokens for m in messages)
         turns = sum(1 for m in messages if m.is_turn)
         bump = (
@@ -579,6 +640,9 @@ class SQLiteStore:
         counters = (n, n, tokens, tokens, turns, now, now)
 
         def run(conn: sqlite3.Connection) -> SessionRow:
+            earlier = self._replayed(conn, owner, idempotency_key, request, now)
+            if earlier is not None:
+                return msgspec.msgpack.decode(earlier, type=SessionRow)
             # The common case in one statement: find the live session and bump its counters.
             updated = conn.execute(
                 bump + "WHERE account = ? AND user = ? AND session_id = ? AND deleted_at IS NULL "
@@ -624,7 +688,12 @@ class SQLiteStore:
                 conn.execute(sql, rows[0])
             elif rows:
                 conn.executemany(sql, rows)
-            return _session(updated)
+            result = _session(updated)
+            if idempotency_key is not None:
+                self._remember(
+                    conn, owner, idempotency_key, request, msgspec.msgpack.encode(result), now
+                )
+            return result
 
         return self._tx(run)
 
@@ -662,9 +731,28 @@ class SQLiteStore:
         return self._tx(run, write=False)
 
     def commit(
-        self, owner: Owner, session_id: str, keep_recent_count: int, now: float, task_id: str
+        self,
+        owner: Owner,
+        session_id: str,
+        keep_recent_count: int,
+        now: float,
+        task_id: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> CommitOutcome:
+        request = f"commit:{session_id}:{keep_recent_count}"
+
         def run(conn: sqlite3.Connection) -> CommitOutcome:
+            earlier = self._replayed(conn, owner, idempotency_key, request, now)
+            if earlier is not None:
+                return msgspec.msgpack.decode(earlier, type=CommitOutcome)
+            outcome = archive(conn)
+            self._remember(
+                conn, owner, idempotency_key, request, msgspec.msgpack.encode(outcome), now
+            )
+            return outcome
+
+        def archive(conn: sqlite3.Connection) -> CommitOutcome:
             row = self._live(conn, owner, session_id)
             if row.message_count == 0:
                 return CommitOutcome(

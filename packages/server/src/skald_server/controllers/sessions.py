@@ -26,6 +26,7 @@ from skald_core.schemas import (
 )
 from skald_core.validation import decode_json
 
+from ..auth import idempotency_key
 from ..context import Services
 from ..envelope import Ok, ok
 from ..responses import errors
@@ -128,7 +129,12 @@ class SessionController(Controller):
         session_id: str,
         data: AddMessageRequest,
     ) -> Ok[AddMessageResult]:
-        return ok(request, services.sessions.add_message(identity, session_id, data))
+        return ok(
+            request,
+            services.sessions.add_message(
+                identity, session_id, data, idempotency_key=idempotency_key(request)
+            ),
+        )
 
     @post(
         "/{session_id:str}/messages/batch",
@@ -146,7 +152,12 @@ class SessionController(Controller):
         session_id: str,
         data: BatchMessagesRequest,
     ) -> Ok[BatchMessagesResult]:
-        return ok(request, services.sessions.add_messages(identity, session_id, data.messages))
+        return ok(
+            request,
+            services.sessions.add_messages(
+                identity, session_id, data.messages, idempotency_key=idempotency_key(request)
+            ),
+        )
 
     @post(
         "/{session_id:str}/commit",
@@ -173,6 +184,7 @@ class SessionController(Controller):
                 keep_recent_count=data.keep_recent_count,
                 wait=data.wait,
                 timeout=services.config.commit_wait_timeout,
+                idempotency_key=idempotency_key(request),
             ),
         )
 

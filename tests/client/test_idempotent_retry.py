@@ -1,0 +1,69 @@
+"""A write whose answer is lost is retried with its Idempotency-Key and stored exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+import skald
+from skald.http import SyncASGITransport
+from skald_server.app import create_app
+from skald_server.config import ServerConfig
+
+
+class LoseFirstAnswers(httpx.BaseTransport):
+    """Delivers every request to the server, but drops the first ``n`` answers on the way back."""
+
+    def __init__(self, inner: httpx.BaseTransport, n: int) -> None:
+        self.inner, self.to_lose, self.keys = inner, n, []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST":
+            self.keys.append(request.headers.get("idempotency-key"))
+            if self.to_lose > 0:
+                self.to_lose -= 1
+                raise httpx.ReadError("connection reset after the request was sent")
+        return response
+
+
+def client_losing(tmp_path: Path, n: int) -> tuple[skald.SyncHTTPClient, LoseFirstAnswers]:
+    app = create_app(ServerConfig(path=str(tmp_path)))
+    transport = LoseFirstAnswers(SyncASGITransport(app), n)
+    client = skald.SyncHTTPClient(url="http://skald.local", transport=transport, max_retries=3)
+    client.retry.base_delay = 0.0
+    return client, transport
+
+
+def test_a_lost_append_answer_is_retried_and_the_message_stored_once(tmp_path: Path) -> None:
+    client, transport = client_losing(tmp_path, n=2)
+
+    result = client.add_message("s1", "user", "hello once")
+
+    assert result["message_count"] == 1
+    assert len(transport.keys) == 3 and len(set(transport.keys)) == 1
+    assert [m.parts[0].text for m in client.session("s1", must_exist=True).messages] == [
+        "hello once"
+    ]
+
+
+def test_a_lost_commit_answer_is_retried_and_archives_once(tmp_path: Path) -> None:
+    client, transport = client_losing(tmp_path, n=0)
+    client.batch_add_messages("s1", [{"role": "user", "content": "a"}])
+    transport.to_lose = 1
+
+    result = client.commit_session("s1")
+
+    assert result["archive_uri"].endswith("/history/archive_001")
+    assert client.get_session("s1")["commit_count"] == 1
+
+
+def test_two_logical_appends_are_two_messages(tmp_path: Path) -> None:
+    client, transport = client_losing(tmp_path, n=0)
+
+    client.add_message("s1", "user", "same text")
+    client.add_message("s1", "user", "same text")
+
+    assert client.get_session("s1")["message_count"] == 2
+    assert transport.keys[0] != transport.keys[1]
