@@ -16,6 +16,7 @@ import hmac
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from skald_core import ids
 from skald_core.errors import ForbiddenError, InvalidArgumentError, UnauthenticatedError
@@ -50,7 +51,9 @@ def _header_id(request: Request[Any, Any, Any], name: str, field: str) -> str | 
         raise InvalidArgumentError(f"Invalid {name} header: {exc.message}", exc.details) from None
 
 
-def resolve_identity(request: Request[Any, Any, Any], services: Services) -> Identity:
+def resolve_identity(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> Identity:
     account = _header_id(request, ACCOUNT_HEADER, "account")
     user = _header_id(request, USER_HEADER, "user")
     config = services.config

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from litestar.di import NamedDependency
 from msgspec import Struct
 
+from skald_core.identity import Identity
 from skald_core.keys import KeyStore
 from skald_core.service.files import FileService
 from skald_core.service.sessions import SessionService
@@ -20,3 +22,8 @@ class Services(Struct, kw_only=True):
     runner: TaskRunner
     sessions: SessionService
     files: FileService
+
+
+#: Handler parameter types for the app-level dependencies (explicit, as Litestar 3 requires).
+ServicesDep = NamedDependency[Services]
+Caller = NamedDependency[Identity]

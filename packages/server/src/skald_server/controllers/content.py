@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
-from skald_core.identity import Identity
 from skald_core.schemas import WriteRequest, WriteResult
 
-from ..context import Services
+from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
 from ..responses import errors
 
@@ -23,8 +22,8 @@ class ContentController(Controller):
     def read(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         uri: str,
         offset: int = Parameter(default=0, ge=0),
         limit: int = Parameter(default=-1, ge=-1),
@@ -41,8 +40,8 @@ class ContentController(Controller):
     def write(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         data: WriteRequest,
     ) -> Ok[WriteResult]:
         return ok(request, services.files.write(identity, data.uri, data.content, data.mode))

@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 
-from skald_core.identity import Identity
 from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, UriResult
 
-from ..context import Services
+from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
 from ..responses import errors
 
@@ -23,8 +22,8 @@ class FsController(Controller):
     def ls(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         uri: str,
         recursive: bool = False,
         simple: bool = False,
@@ -42,8 +41,8 @@ class FsController(Controller):
     def tree(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         uri: str,
         level_limit: int = Parameter(default=3, ge=1, le=64),
         show_all_hidden: bool = False,
@@ -57,7 +56,7 @@ class FsController(Controller):
 
     @get("/stat", operation_id="stat", responses=errors(404), sync_to_thread=True)
     def stat(
-        self, request: Request[Any, Any, Any], services: Services, identity: Identity, uri: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, identity: Caller, uri: str
     ) -> Ok[FileNode]:
         return ok(request, services.files.stat(identity, uri))
 
@@ -71,8 +70,8 @@ class FsController(Controller):
     def mkdir(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         data: MkdirRequest,
     ) -> Ok[UriResult]:
         return ok(request, services.files.mkdir(identity, data.uri))
@@ -81,8 +80,8 @@ class FsController(Controller):
     def rm(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         uri: str,
         recursive: bool = False,
     ) -> Ok[UriResult]:
@@ -98,8 +97,8 @@ class FsController(Controller):
     def mv(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         data: MoveRequest,
     ) -> Ok[MoveResult]:
         return ok(request, services.files.mv(identity, data.from_uri, data.to_uri))

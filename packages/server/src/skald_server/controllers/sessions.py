@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, RawBody
 
 from skald_core.errors import InvalidArgumentError, UnimplementedError
-from skald_core.identity import Identity
 from skald_core.schemas import (
     AddMessageRequest,
     AddMessageResult,
@@ -27,7 +26,7 @@ from skald_core.schemas import (
 from skald_core.validation import decode_json
 
 from ..auth import idempotency_key
-from ..context import Services
+from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
 from ..responses import errors
 
@@ -45,7 +44,11 @@ class SessionController(Controller):
         summary="Create a session (an existing id is 409 ALREADY_EXISTS)",
     )
     def create(
-        self, request: Request[Any, Any, Any], services: Services, identity: Identity, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        body: RawBody,
     ) -> Ok[SessionCreated]:
         data = decode_json(body, CreateSessionRequest) if body.strip() else CreateSessionRequest()
         return ok(request, services.sessions.create(identity, data.session_id or None))
@@ -60,8 +63,8 @@ class SessionController(Controller):
     def list_sessions(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         limit: int | None = Parameter(default=None, ge=1, le=10_000),
         cursor: str | None = None,
         include_deleted: bool = False,
@@ -82,8 +85,8 @@ class SessionController(Controller):
     def get_session(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         auto_create: bool = False,
     ) -> Ok[SessionMeta]:
@@ -100,8 +103,8 @@ class SessionController(Controller):
     def delete_session(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         mode: Literal["hard", "soft"] = "hard",
         require_committed: bool = False,
@@ -124,8 +127,8 @@ class SessionController(Controller):
     def add_message(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         data: AddMessageRequest,
     ) -> Ok[AddMessageResult]:
@@ -147,8 +150,8 @@ class SessionController(Controller):
     def add_messages(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         data: BatchMessagesRequest,
     ) -> Ok[BatchMessagesResult]:
@@ -170,10 +173,10 @@ class SessionController(Controller):
     def commit(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
-        body: bytes,
+        body: RawBody,
     ) -> Ok[CommitResult]:
         data = decode_json(body, CommitRequest) if body.strip() else CommitRequest()
         return ok(
@@ -197,8 +200,8 @@ class SessionController(Controller):
     def context(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         token_budget: int = 128_000,
     ) -> Ok[ContextResult]:
@@ -220,8 +223,8 @@ class SessionController(Controller):
     def archive(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        identity: Identity,
+        services: ServicesDep,
+        identity: Caller,
         session_id: str,
         archive_id: str,
     ) -> Ok[ArchiveResult]:

@@ -9,10 +9,9 @@ from msgspec import Struct
 
 from skald_core import __version__
 from skald_core.errors import UnavailableError
-from skald_core.identity import Identity
 from skald_core.schemas import Health
 
-from ..context import Services
+from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
 from ..responses import errors
 
@@ -50,7 +49,7 @@ class SystemController(Controller):
         sync_to_thread=True,
         summary="Readiness: the store answers",
     )
-    def ready(self, request: Request[Any, Any, Any], services: Services) -> Ok[Ready]:
+    def ready(self, request: Request[Any, Any, Any], services: ServicesDep) -> Ok[Ready]:
         try:
             services.store.runnable_tasks(0.0, limit=1)
         except Exception as exc:
@@ -64,7 +63,7 @@ class SystemController(Controller):
         sync_to_thread=False,
     )
     def status(
-        self, request: Request[Any, Any, Any], services: Services, identity: Identity
+        self, request: Request[Any, Any, Any], services: ServicesDep, identity: Caller
     ) -> Ok[Status]:
         return ok(
             request,

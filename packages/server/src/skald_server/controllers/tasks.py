@@ -6,10 +6,9 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
-from skald_core.identity import Identity
 from skald_core.schemas import TaskRecord
 
-from ..context import Services
+from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
 from ..responses import errors
 
@@ -20,6 +19,6 @@ class TaskController(Controller):
 
     @get("/{task_id:str}", operation_id="getTask", responses=errors(404), sync_to_thread=True)
     def get_task(
-        self, request: Request[Any, Any, Any], services: Services, identity: Identity, task_id: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, identity: Caller, task_id: str
     ) -> Ok[TaskRecord]:
         return ok(request, services.sessions.get_task(identity, task_id))
