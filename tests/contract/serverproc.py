@@ -1,0 +1,220 @@
+"""A REAL ``skald serve`` subprocess on a free loopback port, for the contract tests.
+
+``running_server(path, root_api_key=...)`` starts the installed ``skald`` command (the console
+script of this environment, so exactly what a user runs), waits for ``GET /health``, and on
+exit sends SIGTERM and requires a clean exit within a timeout (``assert_clean_exit``). Everything the
+server prints goes to a log file that is attached to every failure message.
+
+The fixtures that use it live in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 15.0
+KEY_ACCOUNT = "acme"
+KEY_USER = "alice"
+
+
+@dataclass
+class ServerProcess:
+    """A running ``skald serve`` and how to reach it."""
+
+    url: str
+    path: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    mode: str  # "dev" | "api-key"
+    api_key: str | None = None  # the key clients should present (a USER key in api-key mode)
+    root_api_key: str | None = None
+    account: str = "default"
+    user: str = "default"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as exc:  # pragma: no cover - diagnostics only
+            return f"<no log: {exc}>"
+
+    def describe(self) -> str:
+        return f"skald serve ({self.mode}) at {self.url}, pid {self.proc.pid}\n--- server log\n{self.log()}"
+
+
+def skald_command() -> list[str]:
+    """The ``skald`` console script of this environment (fallback: the module)."""
+    script = Path(sys.executable).with_name("skald")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "skald_server.cli"]
+
+
+def clean_env() -> dict[str, str]:
+    """The parent's environment without anything that configures Skald or OpenViking."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKALD_", "OPENVIKING_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mint_key(path: Path, account: str, user: str, role: str = "user") -> str:
+    """``skald keys create``: the key is the first line of stdout."""
+    done = subprocess.run(
+        [
+            *skald_command(),
+            "keys",
+            "create",
+            "--path",
+            str(path),
+            "--account",
+            account,
+            "--user",
+            user,
+            "--role",
+            role,
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"skald keys create exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    )
+    key = done.stdout.strip().splitlines()[0].strip()
+    assert key, f"skald keys create printed no key:\n{done.stdout}\n{done.stderr}"
+    return key
+
+
+def stop_server(server: ServerProcess, timeout: float = SHUTDOWN_TIMEOUT) -> int | None:
+    """SIGTERM, wait; returns the exit status, or None when it had to be killed."""
+    proc = server.proc
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        return None
+
+
+@contextmanager
+def running_server(
+    path: Path,
+    *,
+    root_api_key: str | None = None,
+    log_name: str = "server.log",
+    startup_timeout: float = STARTUP_TIMEOUT,
+) -> Iterator[ServerProcess]:
+    """Run ``skald serve`` until the block ends; then require a clean SIGTERM shutdown."""
+    path.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = path.parent / log_name
+    cmd = [
+        *skald_command(),
+        "serve",
+        "--path",
+        str(path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if root_api_key:
+        cmd += ["--root-api-key", root_api_key]
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=clean_env(),
+        )
+    server = ServerProcess(
+        url=f"http://127.0.0.1:{port}",
+        path=path,
+        log_path=log_path,
+        proc=proc,
+        mode="api-key" if root_api_key else "dev",
+        root_api_key=root_api_key,
+    )
+    try:
+        _wait_healthy(server, startup_timeout)
+    except BaseException:
+        stop_server(server)
+        raise
+    failed = False
+    try:
+        yield server
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        still_running = proc.poll() is None
+        status = stop_server(server)
+        if not failed:
+            assert still_running, (
+                f"the server died during the test (status {proc.returncode})\n{server.describe()}"
+            )
+            assert_clean_exit(server, status)
+
+
+def assert_clean_exit(server: ServerProcess, status: int | None) -> None:
+    """A clean SIGTERM shutdown: in time, lifespan shutdown completed, no traceback.
+
+    uvicorn re-raises the signal it caught once the graceful shutdown is done, so a clean
+    exit is status 0 or "terminated by SIGTERM" (-15), never a kill or another status.
+    """
+    assert status is not None, (
+        f"the server did not exit within {SHUTDOWN_TIMEOUT}s of SIGTERM\n{server.describe()}"
+    )
+    assert status in (0, -signal.SIGTERM), (
+        f"the server exited with status {status} after SIGTERM\n{server.describe()}"
+    )
+    log = server.log()
+    assert "Application shutdown complete" in log, (
+        f"the lifespan shutdown did not complete\n{server.describe()}"
+    )
+    assert "Traceback" not in log, f"the server logged a traceback\n{server.describe()}"
+
+
+def _wait_healthy(server: ServerProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                pytest.fail(
+                    f"skald serve exited with {server.proc.returncode} during startup\n"
+                    f"{server.describe()}"
+                )
+            try:
+                response = client.get(server.url + "/health")
+                if response.status_code == 200 and response.json().get("status") == "ok":
+                    return
+                last_error = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last_error = repr(exc)
+            time.sleep(0.05)
+    pytest.fail(f"skald serve not healthy after {timeout}s ({last_error})\n{server.describe()}")
