@@ -3,7 +3,28 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def _split(epoch: float) -> tuple[str, int, int, int, int]:
+    """(date, hour, minute, second, millisecond) of a UTC epoch, without strftime per call."""
+    whole = int(epoch // 1)
+    micro = round((epoch - whole) * 1e6)  # as datetime.fromtimestamp rounds
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    ms = micro // 1000
+    days, rest = divmod(whole, 86400)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return _day(days), hour, minute, second, ms
 
 
 def now() -> float:
@@ -14,13 +35,14 @@ def iso_ms(epoch: float | None) -> str:
     """``2026-11-25T21:30:13.037Z`` — the session meta format; empty for "never"."""
     if epoch is None:
         return ""
-    dt = datetime.fromtimestamp(epoch, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    day, h, m, s, ms = _split(epoch)
+    return f"{day}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
 
 
 def iso_seconds(epoch: float) -> str:
     """``2026-11-25T21:30:13Z`` — the listing/ls ``mod_time`` format."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day, h, m, s, _ = _split(epoch)
+    return f"{day}T{h:02d}:{m:02d}:{s:02d}Z"
 
 
 def iso_micro(epoch: float) -> str:
