@@ -171,6 +171,11 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
 """
 
+#: (schema version, statements) for changes to existing tables, e.g. ALTER TABLE ADD COLUMN.
+#: They run on fresh databases too (after SCHEMA), so a column added here must NOT also be
+#: written into SCHEMA's CREATE TABLE.
+COLUMN_MIGRATIONS: list[tuple[int, list[str]]] = []
+
 SESSION_COLUMNS = (
     "pk, account, user, session_id, created_at, updated_at, message_count, total_message_count, "
     "pending_tokens, total_tokens, total_turns, commit_count, memories_extracted, last_commit_at, "
@@ -505,10 +510,17 @@ class SQLiteStore:
                         f"Skald ({SCHEMA_VERSION}); upgrade Skald",
                         {"reason": "schema_too_new"},
                     )
-                if version < SCHEMA_VERSION:
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
+                # Every table and index is "IF NOT EXISTS": creating them is idempotent, so new
+                # tables reach old databases without a version step. Column changes to existing
+                # tables go in COLUMN_MIGRATIONS, applied once each in version order.
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                for step_version, statements in COLUMN_MIGRATIONS:
+                    if version < step_version:
+                        for statement in statements:
                             conn.execute(statement)
+                if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
                 conn.execute("ROLLBACK")
