@@ -9,6 +9,7 @@ by a recorder, and tests assert on the delays the client asked for.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import inspect
 import time
 from collections.abc import Callable, Iterator
@@ -282,6 +283,42 @@ def test_429_waits_as_long_as_retry_after_says(
 
     assert api["list"].call_count == 2
     assert sleeps == [1.0]
+
+
+def in_seconds(seconds: float) -> str:
+    """An HTTP date ``seconds`` from now, as a Retry-After header may carry it."""
+    return email.utils.formatdate(time.time() + seconds, usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"),
+    [
+        pytest.param("120", 60.0, 60.0, id="capped-at-60s"),
+        pytest.param(None, 29.0, 31.0, id="http-date"),
+        pytest.param("soon", 0.1875, 0.3125, id="unparsable-means-backoff"),
+    ],
+)
+def test_retry_after_forms(
+    api: respx.MockRouter,
+    client: Any,
+    sleeps: list[float],
+    retry_after: str | None,
+    low: float,
+    high: float,
+) -> None:
+    header = retry_after if retry_after is not None else in_seconds(30)
+    route = api.get(SESSION).mock(
+        side_effect=[
+            failure(503, "UNAVAILABLE", "later", headers={"Retry-After": header}),
+            ok({"session_id": "s1"}),
+        ]
+    )
+
+    assert client.get_session("s1") == {"session_id": "s1"}
+
+    assert route.call_count == 2
+    assert len(sleeps) == 1
+    assert low <= sleeps[0] <= high
 
 
 def test_connection_errors_are_retried_until_the_server_answers(

@@ -41,14 +41,10 @@ def health() -> Call:
 
 
 def create_session(session_id: str | None) -> Call:
+    # Not retried once sent: a retry after a lost answer would report ALREADY_EXISTS for the
+    # session this very call created (and without an id it would create a second one).
     body = {"session_id": session_id} if session_id is not None else {}
-    return Call(
-        method="POST",
-        path=f"{API}/sessions",
-        body=body,
-        idempotent=False,
-        keyed=session_id is not None,
-    )
+    return Call(method="POST", path=f"{API}/sessions", body=body, idempotent=False)
 
 
 def list_sessions(limit: int | None, cursor: str | None) -> Call:

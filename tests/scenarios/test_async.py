@@ -1,0 +1,170 @@
+"""The async twins: a few scenarios over ``AsyncOpenViking`` and ``AsyncHTTPClient.from_app``.
+
+Each test writes its scenario as a coroutine taking the client and hands it to ``run``, which
+opens the client (for HTTP: the app with its lifespan, so the task worker runs) and drives it
+with ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+import skald
+from skald_server.app import create_app
+from skald_server.config import ServerConfig
+
+T = TypeVar("T")
+Run = Callable[[Callable[[Any], Awaitable[T]]], T]
+
+
+@asynccontextmanager
+async def open_async_client(kind: str, path: Path) -> AsyncIterator[Any]:
+    if kind == "embedded":
+        async with skald.AsyncOpenViking(path=path) as embedded:
+            yield embedded
+    else:
+        app = create_app(ServerConfig(path=str(path)))
+        async with app.lifespan(), skald.AsyncHTTPClient.from_app(app) as remote:
+            yield remote
+
+
+@pytest.fixture(params=["embedded", "http-inprocess"])
+def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run[Any]:
+    """``run(scenario)``: ``asyncio.run`` the coroutine ``scenario(client)`` on a fresh client."""
+
+    def _run(scenario: Callable[[Any], Awaitable[T]]) -> T:
+        async def main() -> T:
+            async with open_async_client(request.param, tmp_path / "data") as client:
+                return await scenario(client)
+
+        return asyncio.run(main())
+
+    return _run
+
+
+async def chat(client: Any, session_id: str, *user_lines: str) -> None:
+    for line in user_lines:
+        await client.add_message(session_id, "user", line)
+        await client.add_message(session_id, "assistant", "Noted.")
+
+
+async def memories(client: Any) -> dict[str, str]:
+    nodes = await client.ls("viking://user/default/memories", recursive=True)
+    return {n["uri"]: await client.read(n["uri"]) for n in nodes if not n["isDir"]}
+
+
+def test_session_object_over_async(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> Any:
+        await chat(client, "s-async", "My name is Ada.", "I love hiking.")
+        return await client.session("s-async")
+
+    session = run(scenario)
+
+    assert isinstance(session, skald.AsyncSession)
+    assert [m.role for m in session.messages] == ["user", "assistant", "user", "assistant"]
+    assert session.stats.total_turns == 2
+    assert session.created_at.tzinfo is None
+    assert abs(datetime.now() - session.created_at) < timedelta(seconds=60)
+
+
+def test_session_commit_waits_and_memories_survive_delete(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> tuple[Any, ...]:
+        await chat(client, "s-async", "My name is Ada.", "I love hiking.")
+        session = await client.session("s-async")
+        committed = await session.commit()
+        receipt = await client.delete_session("s-async")
+        return committed, receipt, await memories(client)
+
+    committed, receipt, kept = run(scenario)
+
+    assert committed["status"] == "completed"
+    assert isinstance(committed["memories_extracted"], int)
+    assert committed["memories_extracted"] == 2
+    assert receipt["deleted"]["messages"] == 4
+    assert receipt["deleted"]["archives"] == 1
+    assert receipt["kept"] == {"memories": 2}
+    assert sorted(kept.values()) == ["The user likes hiking.", "The user's name is Ada."]
+
+
+def test_commit_without_wait_then_the_task_completes(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> tuple[Any, Any]:
+        await chat(client, "s-async", "My name is Grace.")
+        accepted = await client.commit_session("s-async")
+        for _ in range(750):
+            task = await client.get_task(accepted["task_id"])
+            if task and task["status"] == "completed":
+                return accepted, task
+            await asyncio.sleep(0.02)
+        raise AssertionError("the extraction task did not complete within 15 s")
+
+    accepted, task = run(scenario)
+
+    assert accepted["status"] == "accepted"
+    assert task["result"]["memories_extracted"]["total"] == 1
+
+
+def test_delete_twice_and_get_after_delete_are_not_found(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> list[str]:
+        await chat(client, "s-async", "Hello.")
+        await client.delete_session("s-async")
+        outcomes = []
+        for attempt in (client.get_session("s-async"), client.delete_session("s-async")):
+            try:
+                await attempt
+            except skald.NotFoundError as exc:
+                outcomes.append(exc.message)
+        missing = await client.delete_session("s-async", missing_ok=True)
+        outcomes.append(str(missing["deleted"]))
+        return outcomes
+
+    assert run(scenario) == ["Session not found: s-async", "Session not found: s-async", "None"]
+
+
+def test_concurrent_adds_all_land(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> Any:
+        await client.create_session("s-gather")
+        await asyncio.gather(
+            *(client.add_message("s-gather", "user", f"Message {n}.") for n in range(10))
+        )
+        return await client.session("s-gather")
+
+    session = run(scenario)
+
+    assert sorted(m.parts[0].text for m in session.messages) == sorted(
+        f"Message {n}." for n in range(10)
+    )
+
+
+def test_viking_fs_write_file_is_awaitable(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> str:
+        await client.add_message("s-async", "user", "Hello.")
+        marker = "viking://session/s-async/.deleted.json"
+        await client._viking_fs.write_file(marker, '{"deleted": true}', ctx=client.ctx)
+        return str(await client.read(marker))
+
+    assert run(scenario) == '{"deleted": true}'
+
+
+def test_errors_are_the_same_classes(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> list[type[BaseException]]:
+        calls = [
+            client.add_message("s-async", "", "Hello."),
+            client.read("viking://user/default/../../etc/passwd"),
+            client.read("viking://user/default/resources/nope.md"),
+        ]
+        raised = []
+        for call in calls:
+            try:
+                await call
+            except skald.SkaldError as exc:
+                raised.append(type(exc))
+        return raised
+
+    assert run(scenario) == [skald.InvalidArgumentError, skald.InvalidURIError, skald.NotFoundError]
