@@ -19,7 +19,14 @@ OTHER = "other-1"
 SESSION = f"viking://session/{SID}"
 CANONICAL = f"viking://user/default/sessions/{SID}"
 MEMORIES = "viking://user/default/memories"
-ARCHIVE_FILES = ("messages.jsonl", ".meta.json", ".abstract.md", ".overview.md", ".done")
+ARCHIVE_FILES = (
+    "messages.jsonl",
+    ".meta.json",
+    ".abstract.md",
+    ".overview.md",
+    ".done",
+    "memory_diff.json",
+)
 
 EXPECTED_FILES = {
     "messages.jsonl",

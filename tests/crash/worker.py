@@ -108,6 +108,9 @@ def main() -> None:
     path, mode, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = random.Random(seed)
     client = skald.OpenViking(path=path, lease_seconds=LEASE_SECONDS)
+    # The runner raises every lease to 30 s or more; a short one lets the test see a dead
+    # worker's extraction retaken quickly (and keeps the test fast).
+    client._runner.lease_seconds = LEASE_SECONDS
     client.initialize()
     worker = Worker(client, rng)
     step = {"delete-heavy": worker.delete_heavy, "commit-heavy": worker.commit_heavy}[mode]

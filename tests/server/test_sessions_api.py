@@ -148,11 +148,16 @@ def test_list_unknown_cursor_is_400(client: Caller) -> None:
     assert err["details"].get("field") == "cursor"
 
 
-def test_list_include_deleted_is_unimplemented(client: Caller) -> None:
-    assert_error(
-        client.get("/api/v1/sessions", params={"include_deleted": "true"}), 501, "UNIMPLEMENTED"
-    )
-    assert assert_ok(client.get("/api/v1/sessions", params={"include_deleted": "false"})) == []
+def test_list_shows_trashed_sessions_only_with_include_deleted(client: Caller) -> None:
+    _make_sessions(client, "live", "trashed")
+    assert_ok(client.delete("/api/v1/sessions/trashed", params={"mode": "soft"}))
+
+    plain = assert_ok(client.get("/api/v1/sessions"))
+    everything = assert_ok(client.get("/api/v1/sessions", params={"include_deleted": "true"}))
+
+    assert [s["session_id"] for s in plain] == ["live"]
+    trashed = {s["session_id"]: s for s in everything}["trashed"]
+    assert trashed["deleted_at"] and trashed["deleted_by"]
 
 
 # ------------------------------------------------------------------------------------ get
@@ -602,11 +607,13 @@ def test_delete_explicit_hard_mode(client: Caller) -> None:
     )
 
 
-def test_soft_delete_is_unimplemented(client: Caller) -> None:
+def test_soft_delete_hides_and_restore_brings_back(client: Caller) -> None:
     client.add("s1", "x")
-    assert_error(
-        client.delete("/api/v1/sessions/s1", params={"mode": "soft"}), 501, "UNIMPLEMENTED"
-    )
+    receipt = assert_ok(client.delete("/api/v1/sessions/s1", params={"mode": "soft"}))
+    assert receipt["mode"] == "soft" and receipt["deleted"]["messages"] == 1
+
+    assert_not_found(client.get("/api/v1/sessions/s1"), "session", "s1")
+    assert_ok(client.post("/api/v1/sessions/s1/restore"))
     assert client.meta("s1")["message_count"] == 1
 
 

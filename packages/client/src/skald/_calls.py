@@ -47,8 +47,14 @@ def create_session(session_id: str | None) -> Call:
     return Call(method="POST", path=f"{API}/sessions", body=body, idempotent=False)
 
 
-def list_sessions(limit: int | None, cursor: str | None) -> Call:
-    return Call(method="GET", path=f"{API}/sessions", params=_query(limit=limit, cursor=cursor))
+def list_sessions(limit: int | None, cursor: str | None, include_deleted: bool) -> Call:
+    return Call(
+        method="GET",
+        path=f"{API}/sessions",
+        params=_query(
+            limit=limit, cursor=cursor, include_deleted=True if include_deleted else None
+        ),
+    )
 
 
 def get_session(session_id: str, auto_create: bool) -> Call:
@@ -59,11 +65,78 @@ def get_session(session_id: str, auto_create: bool) -> Call:
     )
 
 
-def delete_session(session_id: str, mode: str, require_committed: bool) -> Call:
+def delete_session(
+    session_id: str, mode: str, require_committed: bool, commit_first: bool, forget_memories: bool
+) -> Call:
     params = _query(
-        mode=mode if mode != "hard" else None, require_committed=True if require_committed else None
+        mode=mode if mode != "hard" else None,
+        require_committed=True if require_committed else None,
+        commit_first=True if commit_first else None,
+        forget_memories=True if forget_memories else None,
     )
     return Call(method="DELETE", path=f"{API}/sessions/{_sid(session_id)}", params=params or None)
+
+
+def restore_session(session_id: str) -> Call:
+    return Call(method="POST", path=f"{API}/sessions/{_sid(session_id)}/restore")
+
+
+def delete_sessions(
+    session_ids: list[str],
+    mode: str,
+    require_committed: bool,
+    commit_first: bool,
+    forget_memories: bool,
+) -> Call:
+    return Call(
+        method="POST",
+        path=f"{API}/sessions/batch-delete",
+        body={
+            "session_ids": session_ids,
+            "mode": mode,
+            "require_committed": require_committed,
+            "commit_first": commit_first,
+            "forget_memories": forget_memories,
+        },
+    )
+
+
+def cleanup_sessions(
+    older_than_days: float,
+    by: str,
+    mode: str,
+    commit_first: bool,
+    forget_memories: bool,
+    dry_run: bool,
+) -> Call:
+    return Call(
+        method="POST",
+        path=f"{API}/sessions/cleanup",
+        body={
+            "older_than_days": older_than_days,
+            "by": by,
+            "mode": mode,
+            "commit_first": commit_first,
+            "forget_memories": forget_memories,
+            "dry_run": dry_run,
+        },
+        idempotent=dry_run,
+    )
+
+
+def erase_user(account: str, user: str) -> Call:
+    return Call(
+        method="DELETE",
+        path=f"{API}/admin/accounts/{quote(account, safe='')}/users/{quote(user, safe='')}",
+    )
+
+
+def list_audit(limit: int, action: str | None, session_id: str | None, account: str | None) -> Call:
+    return Call(
+        method="GET",
+        path=f"{API}/audit",
+        params=_query(limit=limit, action=action, session_id=session_id, account=account),
+    )
 
 
 def add_message(session_id: str, message: dict[str, Any]) -> Call:
@@ -108,6 +181,15 @@ def get_session_archive(session_id: str, archive_id: str) -> Call:
     return Call(
         method="GET",
         path=f"{API}/sessions/{_sid(session_id)}/archives/{quote(archive_id, safe='')}",
+    )
+
+
+def extract_session(session_id: str, archive_id: str | None) -> Call:
+    # Safe to retry: an archive already queued is reported again, never queued twice.
+    return Call(
+        method="POST",
+        path=f"{API}/sessions/{_sid(session_id)}/extract",
+        body={"archive_id": archive_id} if archive_id is not None else {},
     )
 
 

@@ -25,7 +25,7 @@ from skald_core.errors import (
 )
 from skald_core.identity import Identity
 from skald_core.sdk.session import AsyncSession, Session
-from skald_core.sdk.surface import DeleteMode, WriteMode
+from skald_core.sdk.surface import CleanupBy, DeleteMode, WriteMode
 
 from . import _calls as calls
 from ._wire import RETRY_STATUSES, RetryPolicy, decode_result, encode, retry_after_seconds
@@ -210,9 +210,15 @@ class SyncHTTPClient(_Base[httpx.Client]):
         return result
 
     def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call(calls.list_sessions(limit, cursor))
+        result: list[dict[str, Any]] = self._call(
+            calls.list_sessions(limit, cursor, include_deleted)
+        )
         return result
 
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
@@ -244,15 +250,73 @@ class SyncHTTPClient(_Base[httpx.Client]):
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]:
         try:
             result: dict[str, Any] = self._call(
-                calls.delete_session(session_id, mode, require_committed)
+                calls.delete_session(
+                    session_id, mode, require_committed, commit_first, forget_memories
+                )
             )
         except NotFoundError:
             if not missing_ok:
                 raise
             return self._missing(session_id, mode)
+        return result
+
+    def restore_session(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(calls.restore_session(session_id))
+        return result
+
+    def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            calls.delete_sessions(
+                session_ids, mode, require_committed, commit_first, forget_memories
+            )
+        )
+        return result
+
+    def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            calls.cleanup_sessions(
+                older_than_days, by, mode, commit_first, forget_memories, dry_run
+            )
+        )
+        return result
+
+    def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(calls.erase_user(account or self._ctx.account, user))
+        return result
+
+    def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call(
+            calls.list_audit(limit, action, session_id, account)
+        )
         return result
 
     def add_message(
@@ -289,6 +353,10 @@ class SyncHTTPClient(_Base[httpx.Client]):
 
     def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call(calls.get_session_archive(session_id, archive_id))
+        return result
+
+    def extract_session(self, session_id: str, archive_id: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(calls.extract_session(session_id, archive_id))
         return result
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
@@ -410,9 +478,15 @@ class AsyncHTTPClient(_Base[httpx.AsyncClient]):
         return result
 
     async def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._call(calls.list_sessions(limit, cursor))
+        result: list[dict[str, Any]] = await self._call(
+            calls.list_sessions(limit, cursor, include_deleted)
+        )
         return result
 
     async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
@@ -447,15 +521,75 @@ class AsyncHTTPClient(_Base[httpx.AsyncClient]):
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]:
         try:
             result: dict[str, Any] = await self._call(
-                calls.delete_session(session_id, mode, require_committed)
+                calls.delete_session(
+                    session_id, mode, require_committed, commit_first, forget_memories
+                )
             )
         except NotFoundError:
             if not missing_ok:
                 raise
             return self._missing(session_id, mode)
+        return result
+
+    async def restore_session(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(calls.restore_session(session_id))
+        return result
+
+    async def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            calls.delete_sessions(
+                session_ids, mode, require_committed, commit_first, forget_memories
+            )
+        )
+        return result
+
+    async def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            calls.cleanup_sessions(
+                older_than_days, by, mode, commit_first, forget_memories, dry_run
+            )
+        )
+        return result
+
+    async def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            calls.erase_user(account or self._ctx.account, user)
+        )
+        return result
+
+    async def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._call(
+            calls.list_audit(limit, action, session_id, account)
+        )
         return result
 
     async def add_message(
@@ -498,6 +632,12 @@ class AsyncHTTPClient(_Base[httpx.AsyncClient]):
 
     async def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(calls.get_session_archive(session_id, archive_id))
+        return result
+
+    async def extract_session(
+        self, session_id: str, archive_id: str | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(calls.extract_session(session_id, archive_id))
         return result
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:

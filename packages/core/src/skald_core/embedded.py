@@ -12,13 +12,15 @@ import os
 from typing import Any
 
 from . import uris
-from .errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
 from .schemas import AddMessageRequest, to_dict, to_dicts
 from .sdk.session import AsyncSession, Session
-from .sdk.surface import DeleteMode, WriteMode
-from .service.extraction import BuiltinExtractor, Extractor
+from .sdk.surface import CleanupBy, DeleteMode, WriteMode
+from .service.deletion import DeletionService
+from .service.extraction import AnyExtractor
 from .service.files import FileService
+from .service.llm_extractor import extractor_from_env
 from .service.sessions import SessionService
 from .service.tasks import TaskRunner
 from .store.protocol import Store
@@ -26,6 +28,8 @@ from .store.sqlite import SQLiteStore
 from .validation import convert
 
 DEFAULT_PATH = "./skald_data"
+#: Administrative calls of the embedded client act as the owner of the whole store.
+OWNER = Identity(account="default", user="default", role="root")
 
 
 class VikingFS:
@@ -70,16 +74,18 @@ class OpenViking:
         path: str | os.PathLike[str] | None = None,
         *,
         store: Store | None = None,
-        extractor: Extractor | None = None,
+        extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self.path = str(path or os.environ.get("SKALD_PATH") or DEFAULT_PATH)
+        # No extractor given: SKALD_LLM_* picks the language-model one, else the built-in one.
+        self._extractor = extractor or extractor_from_env()
+        self._owns_extractor = extractor is None
         self._store: Store = store or SQLiteStore(self.path)
-        self._runner = TaskRunner(
-            self._store, extractor or BuiltinExtractor(), lease_seconds=lease_seconds
-        )
+        self._runner = TaskRunner(self._store, self._extractor, lease_seconds=lease_seconds)
         self._sessions = SessionService(self._store, self._runner)
         self._files = FileService(self._store, self._sessions)
+        self._deletion = DeletionService(self._store, self._runner, self._sessions)
         self._ctx = DEFAULT_IDENTITY
         self._viking_fs = VikingFS(self._files, self._ctx)
         self._started = False
@@ -99,6 +105,9 @@ class OpenViking:
         self._runner.stop()
         self._started = False
         self._store.close()
+        close_extractor = getattr(self._extractor, "close", None)
+        if self._owns_extractor and close_extractor is not None:
+            close_extractor()
 
     def __enter__(self) -> OpenViking:
         self.initialize()
@@ -119,9 +128,17 @@ class OpenViking:
         return to_dict(self._sessions.create(self._ctx, session_id))
 
     def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]:
-        return to_dicts(self._sessions.list_sessions(self._ctx, limit=limit, cursor=cursor))
+        return to_dicts(
+            self._sessions.list_sessions(
+                self._ctx, limit=limit, cursor=cursor, include_deleted=include_deleted
+            )
+        )
 
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
         return to_dict(self._sessions.get(self._ctx, session_id, auto_create=auto_create))
@@ -149,17 +166,86 @@ class OpenViking:
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]:
-        _check_mode(mode)
         try:
-            receipt = self._sessions.delete(
-                self._ctx, session_id, require_committed=require_committed
+            receipt = self._deletion.delete(
+                self._ctx,
+                session_id,
+                mode=mode,
+                require_committed=require_committed,
+                commit_first=commit_first,
+                forget_memories=forget_memories,
             )
         except NotFoundError:
             if not missing_ok:
                 raise
             return {"session_id": session_id, "mode": mode, "deleted": None, "kept": None}
         return to_dict(receipt)
+
+    def restore_session(self, session_id: str) -> dict[str, Any]:
+        return to_dict(self._deletion.restore(self._ctx, session_id))
+
+    def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]:
+        return to_dict(
+            self._deletion.delete_many(
+                self._ctx,
+                session_ids,
+                mode=mode,
+                require_committed=require_committed,
+                commit_first=commit_first,
+                forget_memories=forget_memories,
+            )
+        )
+
+    def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        return to_dict(
+            self._deletion.cleanup(
+                self._ctx,
+                older_than_days=older_than_days,
+                by=by,
+                mode=mode,
+                commit_first=commit_first,
+                forget_memories=forget_memories,
+                dry_run=dry_run,
+            )
+        )
+
+    def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
+        """Remove everything of one user of this store (the embedded client owns it all)."""
+        return to_dict(self._deletion.erase_user(OWNER, account or self._ctx.account, user))
+
+    def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return to_dicts(
+            self._deletion.audit(
+                OWNER, account=account, limit=limit, action=action, session_id=session_id
+            )
+        )
 
     def add_message(
         self,
@@ -206,6 +292,9 @@ class OpenViking:
     def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
         return to_dict(self._sessions.archive(self._ctx, session_id, archive_id))
 
+    def extract_session(self, session_id: str, archive_id: str | None = None) -> dict[str, Any]:
+        return to_dict(self._sessions.extract(self._ctx, session_id, archive_id))
+
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         try:
             return to_dict(self._sessions.get_task(self._ctx, task_id))
@@ -248,15 +337,6 @@ class OpenViking:
         return to_dict(self._files.mv(self._ctx, from_uri, to_uri))
 
 
-def _check_mode(mode: str) -> None:
-    if mode == "soft":
-        raise UnimplementedError("Soft delete is not available yet", {"mode": mode})
-    if mode != "hard":
-        raise InvalidArgumentError(
-            "mode must be 'hard' or 'soft'", {"field": "mode", "value": mode}
-        )
-
-
 class AsyncOpenViking:
     """The async twin of ``OpenViking``: same methods, awaited; work runs in worker threads."""
 
@@ -265,7 +345,7 @@ class AsyncOpenViking:
         path: str | os.PathLike[str] | None = None,
         *,
         store: Store | None = None,
-        extractor: Extractor | None = None,
+        extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self._sync = OpenViking(path, store=store, extractor=extractor, lease_seconds=lease_seconds)
@@ -295,9 +375,15 @@ class AsyncOpenViking:
         return await asyncio.to_thread(self._sync.create_session, session_id)
 
     async def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._sync.list_sessions, limit=limit, cursor=cursor)
+        return await asyncio.to_thread(
+            self._sync.list_sessions, limit=limit, cursor=cursor, include_deleted=include_deleted
+        )
 
     async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.get_session, session_id, auto_create=auto_create)
@@ -319,6 +405,8 @@ class AsyncOpenViking:
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]:
         return await asyncio.to_thread(
             self._sync.delete_session,
@@ -326,6 +414,68 @@ class AsyncOpenViking:
             mode=mode,
             require_committed=require_committed,
             missing_ok=missing_ok,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
+        )
+
+    async def restore_session(self, session_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.restore_session, session_id)
+
+    async def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.delete_sessions,
+            session_ids,
+            mode=mode,
+            require_committed=require_committed,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
+        )
+
+    async def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.cleanup_sessions,
+            older_than_days,
+            by=by,
+            mode=mode,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
+            dry_run=dry_run,
+        )
+
+    async def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.erase_user, user, account=account)
+
+    async def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            self._sync.list_audit,
+            limit=limit,
+            action=action,
+            session_id=session_id,
+            account=account,
         )
 
     async def add_message(
@@ -371,6 +521,11 @@ class AsyncOpenViking:
 
     async def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.get_session_archive, session_id, archive_id)
+
+    async def extract_session(
+        self, session_id: str, archive_id: str | None = None
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.extract_session, session_id, archive_id)
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         return await asyncio.to_thread(self._sync.get_task, task_id)

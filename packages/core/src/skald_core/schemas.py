@@ -142,6 +142,7 @@ class SessionListItem(Struct, kw_only=True):
     updated_at: str
     message_count: int
     deleted_at: str | UnsetType = UNSET
+    deleted_by: str | UnsetType = UNSET
 
 
 class TokenUsage(Struct, kw_only=True):
@@ -214,6 +215,28 @@ class CommitResult(Struct, kw_only=True):
     error: str | UnsetType = UNSET
 
 
+class ExtractRequest(Struct, kw_only=True):
+    """``POST /sessions/{id}/extract``: one archive (``archive_001``), or every failed one."""
+
+    archive_id: str | None = None
+    telemetry: Any = None
+
+
+class QueuedExtraction(Struct, kw_only=True):
+    archive_id: str
+    archive_uri: str
+    task_id: str
+    #: True when the archive was already waiting for extraction (its task is reported).
+    already_queued: bool = False
+
+
+class ExtractResult(Struct, kw_only=True):
+    session_id: str
+    status: Literal["accepted", "skipped"]
+    tasks: list[QueuedExtraction]
+    reason: str | UnsetType = UNSET
+
+
 class ContextStats(Struct, kw_only=True):
     totalArchives: int
     includedArchives: int
@@ -244,6 +267,7 @@ class DeletedCounts(Struct, kw_only=True):
     files: int
     tool_records: int
     pending_tasks: int
+    memories: int = 0
 
 
 class KeptCounts(Struct, kw_only=True):
@@ -255,6 +279,89 @@ class DeletionReceipt(Struct, kw_only=True):
     mode: Literal["hard", "soft"]
     deleted: DeletedCounts
     kept: KeptCounts
+
+
+DeleteMode = Literal["hard", "soft"]
+
+
+class BatchDeleteRequest(Struct, kw_only=True):
+    session_ids: Annotated[list[str], Meta(min_length=1, max_length=1000)]
+    mode: DeleteMode = "hard"
+    require_committed: bool = False
+    commit_first: bool = False
+    forget_memories: bool = False
+
+
+class BatchFailure(Struct, kw_only=True):
+    session_id: str
+    code: str
+    message: str
+
+
+class BatchDeleteResult(Struct, kw_only=True):
+    deleted: list[DeletionReceipt]
+    not_found: list[str]
+    forbidden: list[str]
+    failed: list[BatchFailure]
+
+
+class CleanupRequest(Struct, kw_only=True):
+    older_than_days: Annotated[float, Meta(ge=0, le=36_500)]
+    by: Literal["created_at", "updated_at"] = "created_at"
+    mode: DeleteMode = "hard"
+    commit_first: bool = False
+    forget_memories: bool = False
+    dry_run: bool = False
+
+
+class CleanupMatch(Struct, kw_only=True):
+    session_id: str
+    created_at: str
+    updated_at: str
+    message_count: int
+
+
+class CleanupResult(Struct, kw_only=True):
+    dry_run: bool
+    older_than_days: float
+    by: str
+    cutoff: str
+    matched: list[CleanupMatch]
+    deleted: list[DeletionReceipt]
+    failed: list[BatchFailure]
+
+
+class ErasedCounts(Struct, kw_only=True):
+    sessions: int
+    messages: int
+    archives: int
+    files: int
+    memories: int
+    tasks: int
+    keys: int
+
+
+class ErasureResult(Struct, kw_only=True):
+    account_id: str
+    user_id: str
+    deleted: ErasedCounts
+
+
+class Actor(Struct, kw_only=True):
+    account_id: str
+    user_id: str
+    role: str
+
+
+class AuditEntry(Struct, kw_only=True):
+    id: int
+    at: str
+    actor: Actor
+    action: str
+    account_id: str
+    user_id: str
+    session_id: str | None
+    counts: dict[str, int]
 
 
 class FileNode(Struct, kw_only=True):

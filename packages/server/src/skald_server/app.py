@@ -15,8 +15,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
 
 from skald_core import __version__
-from skald_core.service.extraction import BuiltinExtractor, Extractor
+from skald_core.service.deletion import DeletionService
+from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.files import FileService
+from skald_core.service.llm_extractor import LLMExtractor
 from skald_core.service.sessions import SessionService
 from skald_core.service.tasks import TaskRunner
 from skald_core.store.protocol import Store
@@ -26,12 +28,14 @@ from skald_core.store.sqlite_keys import SQLiteKeyStore
 from .auth import resolve_identity
 from .config import ServerConfig
 from .context import Services
+from .controllers.admin import AdminController
 from .controllers.content import ContentController
 from .controllers.fs import FsController
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
 from .controllers.tasks import TaskController
 from .envelope import handle_exception
+from .retention import RetentionSweeper
 
 log = logging.getLogger("skald.server")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -67,14 +71,22 @@ def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return request.app.openapi_schema.to_schema()
 
 
+def configured_extractor(config: ServerConfig) -> AnyExtractor:
+    """The language-model extractor when ``llm_*`` is configured, else the built-in one."""
+    llm = config.llm
+    return BuiltinExtractor() if llm is None else LLMExtractor(llm)
+
+
 def build_services(
-    config: ServerConfig, *, store: Store | None = None, extractor: Extractor | None = None
+    config: ServerConfig, *, store: Store | None = None, extractor: AnyExtractor | None = None
 ) -> Services:
     sqlite = SQLiteStore(config.path) if store is None else store
     if not isinstance(sqlite, SQLiteStore):
         raise TypeError("API keys currently live in the SQLite store")
     runner = TaskRunner(
-        sqlite, extractor or BuiltinExtractor(), lease_seconds=config.task_lease_seconds
+        sqlite,
+        extractor or configured_extractor(config),
+        lease_seconds=config.task_lease_seconds,
     )
     sessions = SessionService(sqlite, runner)
     return Services(
@@ -83,6 +95,9 @@ def build_services(
         keys=SQLiteKeyStore(sqlite),
         runner=runner,
         sessions=sessions,
+        deletion=DeletionService(
+            sqlite, runner, sessions, extraction_timeout=config.commit_wait_timeout
+        ),
         files=FileService(sqlite, sessions),
     )
 
@@ -96,12 +111,20 @@ def create_app(
     config = config or ServerConfig()
     svc = services or build_services(config)
 
+    sweeper = RetentionSweeper(
+        svc.deletion,
+        retention_days=config.retention_days,
+        trash_days=config.trash_days,
+        interval=config.sweep_interval_seconds,
+    )
+
     def provide_services() -> Services:
         return svc
 
     def on_startup() -> None:
         if start_worker:
             svc.runner.start(poll_seconds=config.task_poll_seconds)
+            sweeper.start()
         log.info(
             "skald %s ready (%s mode, store %s)",
             __version__,
@@ -110,8 +133,12 @@ def create_app(
         )
 
     def on_shutdown() -> None:
+        sweeper.stop()
         svc.runner.stop()
         svc.store.close()
+        close_extractor = getattr(svc.runner.extractor, "close", None)
+        if close_extractor is not None:
+            close_extractor()
 
     return SkaldApp(
         route_handlers=[
@@ -120,6 +147,7 @@ def create_app(
             TaskController,
             ContentController,
             FsController,
+            AdminController,
             openapi_json,
         ],
         dependencies={

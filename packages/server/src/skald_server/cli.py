@@ -30,8 +30,16 @@ def _serve(args: argparse.Namespace) -> int:
                 "port": args.port,
                 "root_api_key": args.root_api_key,
                 "log_level": args.log_level,
+                "retention_days": args.retention_days,
+                "trash_days": args.trash_days,
+                "llm_base_url": args.llm_base_url,
+                "llm_model": args.llm_model,
+                "llm_timeout": args.llm_timeout,
+                "llm_max_retries": args.llm_max_retries,
+                "llm_max_concurrency": args.llm_max_concurrency,
             },
         )
+        llm = cfg.llm
         app = create_app(cfg)
     except SkaldError as exc:
         print(f"skald serve: {exc.message}", file=sys.stderr)
@@ -42,6 +50,10 @@ def _serve(args: argparse.Namespace) -> int:
         f"Skald serving {os.path.abspath(cfg.path)} on http://{cfg.host}:{cfg.port} in {mode}",
         flush=True,
     )
+    if llm is not None:
+        print(f"Memory extraction: language model {llm.model} at {llm.endpoint}", flush=True)
+    else:
+        print("Memory extraction: built-in extractor (set SKALD_LLM_* for a model)", flush=True)
     uvicorn.run(
         app,
         host=cfg.host,
@@ -111,6 +123,39 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", help="TOML config file (env SKALD_CONFIG)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--retention-days",
+        type=float,
+        help="purge sessions idle this many days (off by default; env SKALD_RETENTION_DAYS)",
+    )
+    serve.add_argument(
+        "--trash-days",
+        type=float,
+        help="purge soft-deleted sessions this many "
+        "days after deletion (off by default; env SKALD_TRASH_DAYS)",
+    )
+    llm = serve.add_argument_group(
+        "memory extraction with a language model (OpenAI-compatible; the API key only by "
+        "env SKALD_LLM_API_KEY or the config file)"
+    )
+    llm.add_argument(
+        "--llm-base-url", help="API root, e.g. https://api.openai.com/v1 (env SKALD_LLM_BASE_URL)"
+    )
+    llm.add_argument("--llm-model", help="model name, e.g. gpt-4o-mini (env SKALD_LLM_MODEL)")
+    llm.add_argument(
+        "--llm-timeout", type=float, help="seconds per request (default 60; env SKALD_LLM_TIMEOUT)"
+    )
+    llm.add_argument(
+        "--llm-max-retries",
+        type=int,
+        help="retries of a failed request or an unusable answer (default 3; "
+        "env SKALD_LLM_MAX_RETRIES)",
+    )
+    llm.add_argument(
+        "--llm-max-concurrency",
+        type=int,
+        help="extractions at the same time (default 4; env SKALD_LLM_MAX_CONCURRENCY)",
+    )
     serve.set_defaults(func=_serve)
 
     keys = sub.add_parser("keys", help="manage API keys")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import msgspec
 from msgspec import Struct
 
 from skald_core.errors import InvalidArgumentError
+from skald_core.service.llm_extractor import LLMConfig, make_config
 
 
 class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -24,6 +26,34 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     task_poll_seconds: float = 1.0
     commit_wait_timeout: float = 60.0
     log_level: str = "info"
+    #: Retention policy (off by default): purge sessions with no activity for this many days.
+    retention_days: float | None = None
+    #: Purge soft-deleted sessions this many days after their deletion.
+    trash_days: float | None = None
+    sweep_interval_seconds: float = 3600.0
+    #: Memory extraction with a language model behind an OpenAI-compatible API; without a
+    #: base URL and model the built-in extractor runs. In a TOML file these may also be
+    #: written without the ``llm_`` prefix in an ``[llm]`` table.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 3
+    llm_max_concurrency: int = 4
+
+    @property
+    def llm(self) -> LLMConfig | None:
+        """The language-model settings, or None for the built-in extractor."""
+        return make_config(
+            {
+                "base_url": self.llm_base_url,
+                "api_key": self.llm_api_key,
+                "model": self.llm_model,
+                "timeout": self.llm_timeout,
+                "max_retries": self.llm_max_retries,
+                "max_concurrency": self.llm_max_concurrency,
+            }
+        )
 
     @property
     def dev_mode(self) -> bool:
@@ -42,6 +72,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _where(message: str) -> str:
+    """Which setting a msgspec error is about, spelled as the user can set it."""
+    found = re.search(r"\$\.(\w+)", message)
+    if found is None:
+        return ""
+    name = found.group(1)
+    return f" (set by {ENV_PREFIX}{name.upper()}, --{name.replace('_', '-')} or {name} in the config file)"
+
+
 def load(
     config_file: str | None = None,
     overrides: dict[str, Any] | None = None,
@@ -57,7 +96,10 @@ def load(
                 data = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise InvalidArgumentError(f"Cannot read config file {config_file}: {exc}") from exc
-        merged.update(data.get("server", data))
+        merged.update({k: v for k, v in data.get("server", data).items() if k != "llm"})
+        llm = data.get("llm")
+        if isinstance(llm, dict):
+            merged.update({"llm_" + k: v for k, v in llm.items()})
     for field in msgspec.structs.fields(ServerConfig):
         value = env.get(ENV_PREFIX + field.name.upper())
         if value is not None and value != "":
@@ -66,9 +108,16 @@ def load(
     try:
         config = msgspec.convert(merged, ServerConfig, strict=False)
     except msgspec.ValidationError as exc:
-        raise InvalidArgumentError(f"Invalid configuration: {exc}") from exc
+        raise InvalidArgumentError(f"Invalid configuration: {exc}{_where(str(exc))}") from exc
+    config.llm  # noqa: B018 - raises InvalidArgumentError on unusable LLM settings
     if not 0 < config.port < 65536:
         raise InvalidArgumentError(f"Invalid port {config.port}")
+    for name in ("retention_days", "trash_days"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise InvalidArgumentError(f"{name} must be a positive number of days, not {value}")
+    if config.sweep_interval_seconds <= 0:
+        raise InvalidArgumentError("sweep_interval_seconds must be positive")
     if config.dev_mode and not is_loopback(config.host):
         raise InvalidArgumentError(
             f"Refusing to start in dev mode (no root API key) on non-loopback address "

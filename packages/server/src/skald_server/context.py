@@ -7,6 +7,7 @@ from msgspec import Struct
 
 from skald_core.identity import Identity
 from skald_core.keys import KeyStore
+from skald_core.service.deletion import DeletionService
 from skald_core.service.files import FileService
 from skald_core.service.sessions import SessionService
 from skald_core.service.tasks import TaskRunner
@@ -21,6 +22,7 @@ class Services(Struct, kw_only=True):
     keys: KeyStore
     runner: TaskRunner
     sessions: SessionService
+    deletion: DeletionService
     files: FileService
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .session import AsyncSession, Session
 
 DeleteMode = Literal["hard", "soft"]
+CleanupBy = Literal["created_at", "updated_at"]
 WriteMode = Literal["replace", "append", "create"]
 
 
@@ -27,7 +28,11 @@ class ClientAPI(Protocol):
     def health(self) -> bool: ...
     def create_session(self, session_id: str | None = None) -> dict[str, Any]: ...
     def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]: ...
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]: ...
     def session_exists(self, session_id: str) -> bool: ...
@@ -39,7 +44,38 @@ class ClientAPI(Protocol):
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]: ...
+    def restore_session(self, session_id: str) -> dict[str, Any]: ...
+    def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]: ...
+    def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]: ...
+    def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]: ...
+    def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]: ...
     def add_message(
         self,
         session_id: str,
@@ -62,6 +98,7 @@ class ClientAPI(Protocol):
         self, session_id: str, token_budget: int = 128_000
     ) -> dict[str, Any]: ...
     def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]: ...
+    def extract_session(self, session_id: str, archive_id: str | None = None) -> dict[str, Any]: ...
     def get_task(self, task_id: str) -> dict[str, Any] | None: ...
     def read(self, uri: str, offset: int = 0, limit: int = -1) -> str: ...
     def write(self, uri: str, content: str, mode: WriteMode = "replace") -> dict[str, Any]: ...
@@ -85,7 +122,11 @@ class AsyncClientAPI(Protocol):
     async def health(self) -> bool: ...
     async def create_session(self, session_id: str | None = None) -> dict[str, Any]: ...
     async def list_sessions(
-        self, *, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[dict[str, Any]]: ...
     async def get_session(
         self, session_id: str, *, auto_create: bool = False
@@ -101,7 +142,38 @@ class AsyncClientAPI(Protocol):
         mode: DeleteMode = "hard",
         require_committed: bool = False,
         missing_ok: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> dict[str, Any]: ...
+    async def restore_session(self, session_id: str) -> dict[str, Any]: ...
+    async def delete_sessions(
+        self,
+        session_ids: list[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> dict[str, Any]: ...
+    async def cleanup_sessions(
+        self,
+        older_than_days: float,
+        *,
+        by: CleanupBy = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]: ...
+    async def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]: ...
+    async def list_audit(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]: ...
     async def add_message(
         self,
         session_id: str,
@@ -124,6 +196,9 @@ class AsyncClientAPI(Protocol):
         self, session_id: str, token_budget: int = 128_000
     ) -> dict[str, Any]: ...
     async def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]: ...
+    async def extract_session(
+        self, session_id: str, archive_id: str | None = None
+    ) -> dict[str, Any]: ...
     async def get_task(self, task_id: str) -> dict[str, Any] | None: ...
     async def read(self, uri: str, offset: int = 0, limit: int = -1) -> str: ...
     async def write(

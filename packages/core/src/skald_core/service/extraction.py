@@ -1,20 +1,29 @@
-"""Memory extraction: the extractor protocol and the deterministic built-in extractor.
+"""Memory extraction: the extractor protocols and the deterministic built-in extractor.
+
+An extractor turns an archive's messages (and the user's existing memories, if it asks for
+them) into an ``Extraction``: memories to write — new ones or new texts for existing ones —
+and memories to delete, plus the language-model tokens it spent. ``Extractor`` is that
+protocol; the older ``FactExtractor`` (``extract`` returns a list of facts) still works, it
+is adapted by ``as_extractor``.
 
 The built-in extractor needs no network. It reads the user's own messages and recognises a
 few kinds of durable fact — name, profession, likes, dislikes, preferences and explicit
 "remember that …" requests — writing one memory per fact. A fact's path is derived from
-what it says, so repeating a fact updates one file instead of creating another.
+what it says, so repeating a fact updates one file instead of creating another. It never
+deletes. ``llm_extractor.LLMExtractor`` asks an OpenAI-compatible language model instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
+import msgspec
 from msgspec import Struct
 
 from ..schemas import Message, TextPart
+from ..store.model import TokenCounts
 
 
 class Fact(Struct, frozen=True, kw_only=True):
@@ -25,10 +34,78 @@ class Fact(Struct, frozen=True, kw_only=True):
     content: str
 
 
+class Forget(Struct, frozen=True, kw_only=True):
+    """A memory to delete: ``category`` folder and ``slug`` file name."""
+
+    category: str
+    slug: str
+
+
+class ExistingMemory(Struct, frozen=True, kw_only=True):
+    """One of the user's memories, shown to an extractor so it can update or delete it."""
+
+    category: str
+    slug: str
+    content: str
+
+
+class Extraction(Struct, kw_only=True):
+    """An extractor's answer: memories to write (new, or a new text for an existing one),
+    memories to delete, and the tokens spent to find out."""
+
+    facts: list[Fact] = msgspec.field(default_factory=list)
+    deletes: list[Forget] = msgspec.field(default_factory=list)
+    usage: TokenCounts = msgspec.field(default_factory=TokenCounts)
+
+
+class ExtractionError(Exception):
+    """An extraction that failed for a reason worth showing to the user as it is (the task's
+    ``error``), with the tokens spent before it gave up."""
+
+    def __init__(self, reason: str, usage: TokenCounts | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.usage = usage or TokenCounts()
+
+
 class Extractor(Protocol):
+    name: str
+    #: Categories whose existing memories ``extract_diff`` wants to see (empty: none).
+    categories: Sequence[str]
+
+    def extract_diff(
+        self, messages: Sequence[Message], user: str, existing: Sequence[ExistingMemory]
+    ) -> Extraction: ...
+
+
+class FactExtractor(Protocol):
+    """The first extractor protocol: facts only, no updates of other memories, no deletes."""
+
     name: str
 
     def extract(self, messages: Sequence[Message], user: str) -> list[Fact]: ...
+
+
+AnyExtractor = Extractor | FactExtractor
+
+
+class _FactAdapter:
+    def __init__(self, inner: FactExtractor) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.categories: Sequence[str] = ()
+
+    def extract_diff(
+        self, messages: Sequence[Message], user: str, existing: Sequence[ExistingMemory]
+    ) -> Extraction:
+        return Extraction(facts=list(self.inner.extract(messages, user)))
+
+
+def as_extractor(extractor: AnyExtractor) -> Extractor:
+    """``extractor`` itself if it speaks ``Extractor``, else wrapped so that it does."""
+    if hasattr(extractor, "extract_diff"):
+        return cast(Extractor, extractor)
+    return _FactAdapter(extractor)
 
 
 _SENTENCE = re.compile(r"[^.!?\n]+")
@@ -133,6 +210,12 @@ class BuiltinExtractor:
     """Deterministic, offline: the same messages always give the same facts."""
 
     name = "builtin"
+    categories: Sequence[str] = ()
+
+    def extract_diff(
+        self, messages: Sequence[Message], user: str, existing: Sequence[ExistingMemory]
+    ) -> Extraction:
+        return Extraction(facts=self.extract(messages, user))
 
     def extract(self, messages: Sequence[Message], user: str) -> list[Fact]:
         found: dict[tuple[str, str], Fact] = {}

@@ -31,7 +31,7 @@ from ..schemas import (
     WriteResult,
     message_decoder,
 )
-from ..store.model import FileRow, Owner, SessionRow
+from ..store.model import ArchiveExtraction, ExtractionSummary, FileRow, Owner, SessionRow
 from ..store.protocol import Store
 from .sessions import SessionService, owner_of, require_writable, session_meta
 from .summaries import (
@@ -75,6 +75,54 @@ def _json(value: object) -> bytes:
 
 def _jsonl(bodies: list[bytes]) -> bytes:
     return b"".join(b + b"\n" for b in bodies)
+
+
+def memory_diff_json(archive_uri: str, x: ArchiveExtraction) -> dict[str, object]:
+    """An archive's ``memory_diff.json``, in OpenViking's shape."""
+    return {
+        "archive_uri": archive_uri,
+        "extracted_at": clock.iso_ms(x.extracted_at),
+        "operations": {
+            "adds": [
+                {"uri": "viking://" + e.path, "memory_type": e.category, "after": e.after}
+                for e in x.diff.adds
+            ],
+            "updates": [
+                {
+                    "uri": "viking://" + e.path,
+                    "memory_type": e.category,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in x.diff.updates
+            ],
+            "deletes": [
+                {
+                    "uri": "viking://" + e.path,
+                    "memory_type": e.category,
+                    "deleted_content": e.before,
+                }
+                for e in x.diff.deletes
+            ],
+        },
+        "summary": {
+            "total_adds": len(x.diff.adds),
+            "total_updates": len(x.diff.updates),
+            "total_deletes": len(x.diff.deletes),
+        },
+    }
+
+
+def summarise(extractions: list[ArchiveExtraction]) -> ExtractionSummary:
+    out = ExtractionSummary()
+    for x in extractions:
+        for category, n in x.by_category.items():
+            out.by_category[category] = out.by_category.get(category, 0) + n
+        for field in msgspec.structs.fields(out.usage):
+            name = field.name
+            setattr(out.usage, name, getattr(out.usage, name) + getattr(x.usage, name))
+    out.by_category = dict(sorted(out.by_category.items()))
+    return out
 
 
 class Entry(msgspec.Struct, kw_only=True):
@@ -124,7 +172,9 @@ class SessionTree:
         everything = store.messages(owner, sid, archive_no=None)
         live = [m.body for m in everything if m.archive_no == 0]
         add("messages.jsonl", _jsonl(live))
-        add(".meta.json", _json(session_meta(row, with_location=False)))
+        extracted = {x.archive_no: x for x in store.archive_extractions(owner, sid)}
+        summary = summarise(list(extracted.values()))
+        add(".meta.json", _json(session_meta(row, with_location=False, extraction=summary)))
         archives = store.archives(owner, sid)
         if archives:
             decoded = [message_decoder.decode(m.body) for m in everything]
@@ -169,6 +219,14 @@ class SessionTree:
                         ),
                         done_at,
                     )
+                    if a.archive_no in extracted:
+                        x = extracted[a.archive_no]
+                        archive_uri = f"viking://{base}/{name}"
+                        add(
+                            f"{name}/memory_diff.json",
+                            _json(memory_diff_json(archive_uri, x)),
+                            x.extracted_at,
+                        )
                 elif a.status == "failed":
                     add(
                         f"{name}/.failed.json",
@@ -467,8 +525,9 @@ class FileService:
                     f"{path.uri} is a non-empty directory; pass recursive=true",
                     {"uri": path.uri, "reason": "directory not empty"},
                 )
+            ids.check_id(ref[1])
             with _missing_session_is_missing_file(path.uri):
-                self.sessions.delete(identity, ref[1])
+                self.store.delete_session(owner_of(identity), ref[1], clock.now(), actor=identity)
             return UriResult(uri=path.uri)
         self._target(identity, path, "remove")
         if ref is not None:

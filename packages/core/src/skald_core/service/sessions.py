@@ -18,20 +18,27 @@ from ..schemas import (
     CommitResult,
     ContextResult,
     ContextStats,
-    DeletedCounts,
-    DeletionReceipt,
     ExtractionConfig,
-    KeptCounts,
+    ExtractResult,
     Message,
+    QueuedExtraction,
     SessionCreated,
     SessionListItem,
     SessionMeta,
     SessionStats,
     TaskRecord,
+    TokenUsage,
     UserRef,
     message_decoder,
 )
-from ..store.model import ArchiveRow, Owner, SessionRow, StoredMessage, TaskRow
+from ..store.model import (
+    ArchiveRow,
+    ExtractionSummary,
+    Owner,
+    SessionRow,
+    StoredMessage,
+    TaskRow,
+)
 from ..store.protocol import Store
 from .messages import build_message
 from .summaries import archive_abstract, archive_overview
@@ -50,7 +57,14 @@ def require_writable(identity: Identity) -> None:
         raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
 
 
-def session_meta(row: SessionRow, *, with_location: bool = True) -> SessionMeta:
+def session_meta(
+    row: SessionRow,
+    *,
+    with_location: bool = True,
+    extraction: ExtractionSummary | None = None,
+) -> SessionMeta:
+    """The meta of a session; ``extraction`` adds per-category memory counts and LLM usage."""
+    summary = extraction or ExtractionSummary()
     meta = SessionMeta(
         session_id=row.session_id,
         created_at=clock.iso_ms(row.created_at),
@@ -60,10 +74,14 @@ def session_meta(row: SessionRow, *, with_location: bool = True) -> SessionMeta:
         message_count=row.message_count,
         total_message_count=row.total_message_count,
         commit_count=row.commit_count,
-        memories_extracted={"total": row.memories_extracted},
+        memories_extracted={
+            "total": row.memories_extracted,
+            **{k: n for k, n in summary.by_category.items() if k != "total"},
+        },
         last_commit_at=clock.iso_ms(row.last_commit_at),
         last_message_at=clock.iso_ms(row.last_message_at),
         pending_tokens=row.pending_tokens,
+        llm_token_usage=msgspec.convert(msgspec.to_builtins(summary.usage), TokenUsage),
         stats=SessionStats(
             total_turns=row.total_turns,
             total_tokens=row.total_tokens,
@@ -76,6 +94,12 @@ def session_meta(row: SessionRow, *, with_location: bool = True) -> SessionMeta:
         meta.user = UserRef(account_id=row.account, user_id=row.user)
         meta.memory_extraction_config = ExtractionConfig()
     return meta
+
+
+def _trash_fields(row: SessionRow) -> dict[str, str]:
+    if row.deleted_at is None:
+        return {}
+    return {"deleted_at": clock.iso_ms(row.deleted_at), "deleted_by": row.deleted_by or ""}
 
 
 def task_record(task: TaskRow) -> TaskRecord:
@@ -123,7 +147,12 @@ class SessionService:
         )
 
     def list_sessions(
-        self, identity: Identity, *, limit: int | None = None, cursor: str | None = None
+        self,
+        identity: Identity,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> list[SessionListItem]:
         if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidArgumentError(
@@ -139,8 +168,9 @@ class SessionService:
                     {"field": "cursor", "value": cursor},
                 )
             after = (ref.created_at, ref.session_id)
-        # Soft-deleted rows are filtered here; fetch a little more so a page stays full.
-        rows = self.store.list_sessions(owner, limit=limit, after=after)
+        rows = self.store.list_sessions(
+            owner, limit=limit, after=after, include_deleted=include_deleted
+        )
         return [
             SessionListItem(
                 session_id=r.session_id,
@@ -150,9 +180,9 @@ class SessionService:
                 created_at=clock.iso_ms(r.created_at),
                 updated_at=clock.iso_ms(r.updated_at),
                 message_count=r.message_count,
+                **_trash_fields(r),
             )
             for r in rows
-            if r.deleted_at is None
         ]
 
     def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
@@ -164,7 +194,7 @@ class SessionService:
             row = self.store.append_messages(owner, session_id, [], clock.now(), auto_create=True)
         if row is None or row.deleted_at is not None:
             raise NotFoundError.of("session", session_id)
-        return session_meta(row)
+        return session_meta(row, extraction=self.store.extraction_summary(owner, session_id))
 
     def exists(self, identity: Identity, session_id: str) -> bool:
         try:
@@ -404,25 +434,43 @@ class SessionService:
         )
 
     # ------------------------------------------------------------------ delete
-    def delete(
-        self, identity: Identity, session_id: str, *, require_committed: bool = False
-    ) -> DeletionReceipt:
+    # ------------------------------------------------------------------ re-extraction
+    def extract(
+        self, identity: Identity, session_id: str, archive_id: str | None = None
+    ) -> ExtractResult:
+        """Queue extraction again for a failed archive, or (no ``archive_id``) every failed
+        archive of the session; the background worker runs the new tasks."""
         require_writable(identity)
         ids.check_id(session_id)
-        counts = self.store.delete_session(
-            owner_of(identity), session_id, clock.now(), require_committed=require_committed
+        archive_no = None
+        if archive_id is not None:
+            archive_no = uris.parse_archive_name(archive_id)
+            if archive_no is None or archive_no < 1:
+                raise InvalidArgumentError(
+                    "archive_id must look like archive_001", {"field": "archive_id"}
+                )
+        owner = owner_of(identity)
+        queued = self.store.requeue_extraction(
+            owner, session_id, archive_no, clock.now(), ids.new_task_id
         )
-        return DeletionReceipt(
+        if not queued:
+            return ExtractResult(
+                session_id=session_id, status="skipped", tasks=[], reason="no_failed_archives"
+            )
+        self.runner.notify()
+        base = uris.session_uri(owner.user, session_id) + "/history/"
+        return ExtractResult(
             session_id=session_id,
-            mode="hard",
-            deleted=DeletedCounts(
-                messages=counts.messages,
-                archives=counts.archives,
-                files=counts.files,
-                tool_records=counts.tool_records,
-                pending_tasks=counts.pending_tasks,
-            ),
-            kept=KeptCounts(memories=counts.memories_kept),
+            status="accepted",
+            tasks=[
+                QueuedExtraction(
+                    archive_id=uris.archive_name(q.archive_no),
+                    archive_uri=base + uris.archive_name(q.archive_no),
+                    task_id=q.task_id,
+                    already_queued=q.already_queued,
+                )
+                for q in queued
+            ],
         )
 
     # ------------------------------------------------------------------ tasks

@@ -1,89 +1,203 @@
 """The extraction task runner: claims queued commit tasks, runs the extractor, applies results.
 
-A task's effects (memory files, provenance, archive marked done, task completed) are written
-in one store transaction that first checks the claim is still held and the session still
-exists, so an extraction never runs twice for one archive and a late one for a deleted
-session writes nothing. Tasks left running by a dead process are retaken once their lease
-expires; pending ones are picked up whenever a runner starts.
+A task's effects (memory files written, updated and deleted with provenance, the archive's
+memory diff, the archive marked done, the task completed) are written in one store
+transaction that first checks the claim is still held and the session still exists, so an
+extraction never runs twice for one archive and a late one for a deleted session writes
+nothing. Tasks left running by a dead process are retaken once their lease expires; pending
+ones are picked up whenever a runner starts.
+
+The background worker is a dispatcher thread plus a pool of ``concurrency`` worker threads
+(the extractor's ``concurrency``, 1 for the built-in one), so one slow language-model call
+does not hold up other users' extractions. Tasks of one user never run at the same time in
+one process (the store skips their owner while one is running), because they read and write
+the same memories.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import msgspec
 
 from .. import clock
 from ..errors import DeadlineExceededError, NotFoundError
 from ..schemas import Message, message_decoder
-from ..store.model import MemoryFact, Owner, TaskRow
+from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow, TokenCounts
 from ..store.protocol import Store
-from .extraction import Extractor
+from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
 
 log = logging.getLogger("skald.tasks")
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def memory_path(user: str, category: str, slug: str) -> str:
+    for part in (category, slug):
+        if not _SEGMENT.match(part) or ".." in part:
+            raise ValueError(f"{part!r} cannot be part of a memory path")
     return f"user/{user}/memories/{category}/{slug}.md"
 
 
+def usage_dict(usage: TokenCounts) -> dict[str, Any]:
+    """Token usage as a task result shows it (OpenViking's ``token_usage``)."""
+    llm = msgspec.to_builtins(usage)
+    return {
+        "llm": llm,
+        "embedding": {"total_tokens": 0},
+        "total": {
+            "total_tokens": usage.total_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+        },
+    }
+
+
 class TaskRunner:
-    def __init__(self, store: Store, extractor: Extractor, *, lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        extractor: AnyExtractor,
+        *,
+        lease_seconds: float = 30.0,
+        concurrency: int | None = None,
+    ) -> None:
         self.store = store
-        self.extractor = extractor
-        self.lease_seconds = lease_seconds
+        self.extractor = as_extractor(extractor)
+        inner: object = getattr(self.extractor, "inner", self.extractor)
+        self.concurrency = max(1, concurrency or int(getattr(inner, "concurrency", 1)))
+        # A lease must outlast the longest extraction, or another worker would retake it.
+        self.lease_seconds = max(lease_seconds, float(getattr(inner, "max_seconds", 0)) + 30)
+        self.max_existing = int(getattr(inner, "max_existing", 200))
+        self._lock = threading.Lock()
+        self._busy: set[Owner] = set()
+        self._running: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ one task
-    def run(self, task_id: str) -> bool:
-        """Run one task if it can be claimed; True when this call ran it."""
-        claimed = self.store.claim_task(task_id, clock.now(), self.lease_seconds)
-        if claimed is None:
-            return False
+    def _claim(self, task_id: str) -> ClaimedTask | None:
+        with self._lock:
+            claimed = self.store.claim_task(
+                task_id, clock.now(), self.lease_seconds, busy=tuple(self._busy)
+            )
+            if claimed is not None:
+                self._busy.add(Owner(claimed.task.account, claimed.task.user))
+            return claimed
+
+    def _existing(self, task: TaskRow) -> list[ExistingMemory]:
+        """The user's memories in the categories the extractor asks for, newest first."""
+        found: list[tuple[float, str, str, str]] = []
+        for category in self.extractor.categories:
+            base = f"user/{task.user}/memories/{category}"
+            for row in self.store.list_descendants(task.account, base):
+                name = row.path[len(base) + 1 :]
+                if not row.is_dir and "/" not in name and name.endswith(".md"):
+                    found.append((row.updated_at, row.path, category, name[:-3]))
+        found.sort(reverse=True)
+        out: list[ExistingMemory] = []
+        for _, path, category, slug in found[: self.max_existing]:
+            file = self.store.get_file(task.account, path)
+            if file is not None and file.content is not None:
+                text = file.content.decode("utf-8", errors="replace")
+                out.append(ExistingMemory(category=category, slug=slug, content=text))
+        return out
+
+    def _execute(self, claimed: ClaimedTask) -> None:
         task = claimed.task
+        task_id = task.task_id
+        archive_uri = (
+            f"viking://user/{task.user}/sessions/{task.session_id}/history/"
+            f"archive_{task.archive_no or 0:03d}"
+        )
         try:
             messages: list[Message] = [message_decoder.decode(m.body) for m in claimed.messages]
-            found = self.extractor.extract(messages, task.user)
-            facts = [
-                MemoryFact(
-                    path=memory_path(task.user, f.category, f.slug),
-                    category=f.category,
-                    content=f.content,
-                )
-                for f in found
+            existing = self._existing(task) if self.extractor.categories else []
+            found: Extraction = self.extractor.extract_diff(messages, task.user, existing)
+            writes: dict[str, MemoryFact] = {}
+            for fact in found.facts:
+                path = memory_path(task.user, fact.category, fact.slug)
+                writes[path] = MemoryFact(path=path, category=fact.category, content=fact.content)
+            deletes = [
+                MemoryRef(path=memory_path(task.user, d.category, d.slug), category=d.category)
+                for d in found.deletes
             ]
-            by_category: dict[str, int] = {}
-            for f in facts:
-                by_category[f.category] = by_category.get(f.category, 0) + 1
-            by_category["total"] = len(facts)
+            counts: dict[str, int] = {}
+            for f in writes.values():
+                counts[f.category] = counts.get(f.category, 0) + 1
+            by_category = {"total": len(writes)}
+            by_category.update((k, n) for k, n in sorted(counts.items()) if k != "total")
             result = msgspec.json.encode(
                 {
                     "session_id": task.session_id,
-                    "archive_uri": f"viking://user/{task.user}/sessions/{task.session_id}/history/"
-                    f"archive_{task.archive_no or 0:03d}",
+                    "archive_uri": archive_uri,
                     "memories_extracted": by_category,
-                    "memory_uris": sorted("viking://" + f.path for f in facts),
+                    "memories_deleted": len(deletes),
+                    "memory_uris": sorted("viking://" + p for p in writes),
+                    "memory_diff_uri": archive_uri + "/memory_diff.json",
                     "extractor": self.extractor.name,
+                    "token_usage": usage_dict(found.usage),
                 }
             )
             outcome = self.store.complete_extraction(
-                task_id, claimed.claim, facts, result, clock.now()
+                task_id,
+                claimed.claim,
+                list(writes.values()),
+                result,
+                clock.now(),
+                deletes=deletes,
+                usage=found.usage,
             )
             log.debug("task %s: %s (%d memories)", task_id, outcome.status, outcome.memories)
+        except ExtractionError as exc:
+            log.warning("task %s failed: %s", task_id, exc.reason)
+            self.store.fail_task(
+                task_id,
+                claimed.claim,
+                exc.reason,
+                clock.now(),
+                result=msgspec.json.encode(
+                    {
+                        "session_id": task.session_id,
+                        "archive_uri": archive_uri,
+                        "extractor": self.extractor.name,
+                        "token_usage": usage_dict(exc.usage),
+                    }
+                ),
+            )
         except Exception as exc:  # the extractor is pluggable: record any failure on the task
             log.warning("task %s failed: %s", task_id, exc)
             self.store.fail_task(
                 task_id, claimed.claim, f"{type(exc).__name__}: {exc}", clock.now()
             )
+
+    def _finish(self, claimed: ClaimedTask) -> None:
+        with self._lock:
+            self._busy.discard(Owner(claimed.task.account, claimed.task.user))
+            self._running.discard(claimed.task.task_id)
+        self._wake.set()
+
+    def run(self, task_id: str) -> bool:
+        """Run one task here if it can be claimed; True when this call ran it."""
+        claimed = self._claim(task_id)
+        if claimed is None:
+            return False
+        try:
+            self._execute(claimed)
+        finally:
+            self._finish(claimed)
         return True
 
     def run_pending(self) -> int:
+        """Run every runnable task in this thread, oldest first; how many ran."""
         ran = 0
         for task_id in self.store.runnable_tasks(clock.now()):
             if self._stop.is_set():
@@ -113,28 +227,68 @@ class TaskRunner:
     def notify(self) -> None:
         self._wake.set()
 
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        """Claim runnable tasks while a worker is free and hand them to the pool."""
+        with self._lock:
+            free = self.concurrency - len(self._running)
+        if free <= 0:
+            return
+        for task_id in self.store.runnable_tasks(clock.now()):
+            if self._stop.is_set() or free <= 0:
+                return
+            with self._lock:
+                if task_id in self._running:  # ours, running past its lease
+                    continue
+            claimed = self._claim(task_id)
+            if claimed is None:
+                continue
+            with self._lock:
+                self._running.add(task_id)
+            free -= 1
+            pool.submit(self._job, claimed)
+
+    def _job(self, claimed: ClaimedTask) -> None:
+        try:
+            self._execute(claimed)
+        except Exception as exc:  # the store is gone (closing); the lease will expire
+            log.warning("task %s: %s", claimed.task.task_id, exc)
+        finally:
+            self._finish(claimed)
+
     def start(self, poll_seconds: float = 1.0) -> None:
         if self._thread is not None:
             return
         self._stop.clear()
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="skald-extract")
+        self._pool = pool
 
         def loop() -> None:
             while not self._stop.is_set():
+                self._wake.clear()
                 try:
-                    self.run_pending()
+                    self._dispatch(pool)
                 except Exception as exc:  # keep the worker alive; the store may come back
                     log.warning("task worker: %s", exc)
                 self._wake.wait(poll_seconds)
-                self._wake.clear()
 
         self._thread = threading.Thread(target=loop, name="skald-tasks", daemon=True)
         self._thread.start()
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the task in hand; unfinished tasks stay queued for the next start."""
+        """Stop after the tasks in hand (waiting up to ``timeout``); unfinished tasks stay
+        queued for the next start."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._pool is not None:
+            while time.monotonic() < deadline:
+                with self._lock:
+                    if not self._running:
+                        break
+                time.sleep(0.01)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

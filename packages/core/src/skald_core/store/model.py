@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
 from msgspec import Struct
 
 
@@ -106,12 +107,73 @@ class MemoryFact(Struct, frozen=True, kw_only=True):
     content: str
 
 
+class MemoryRef(Struct, frozen=True, kw_only=True):
+    """A memory file to remove (``path`` is a storage key)."""
+
+    path: str
+    category: str
+
+
+class TokenCounts(Struct, kw_only=True):
+    """Language-model tokens one extraction spent (all zero for the built-in extractor)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class DiffEntry(Struct, kw_only=True):
+    """One change an extraction made to a memory file; ``before``/``after`` are its texts."""
+
+    path: str
+    category: str
+    before: str | None = None
+    after: str | None = None
+
+
+class MemoryDiff(Struct, kw_only=True):
+    """What one archive's extraction changed, as applied (the source of ``memory_diff.json``)."""
+
+    adds: list[DiffEntry] = msgspec.field(default_factory=list)
+    updates: list[DiffEntry] = msgspec.field(default_factory=list)
+    deletes: list[DiffEntry] = msgspec.field(default_factory=list)
+
+
+class ArchiveExtraction(Struct, kw_only=True):
+    """The recorded result of one archive's completed extraction."""
+
+    archive_no: int
+    extracted_at: float
+    diff: MemoryDiff
+    by_category: dict[str, int]
+    usage: TokenCounts
+
+
+class ExtractionSummary(Struct, kw_only=True):
+    """Per-category memory counts and token usage summed over a session's extractions."""
+
+    by_category: dict[str, int] = msgspec.field(default_factory=dict)
+    usage: TokenCounts = msgspec.field(default_factory=TokenCounts)
+
+
+class Requeued(Struct, kw_only=True):
+    """An archive queued for (re-)extraction and the task that will run it."""
+
+    archive_no: int
+    task_id: str
+    already_queued: bool = False
+
+
 class ExtractionOutcome(Struct, kw_only=True):
     status: Literal["completed", "cancelled", "stale"]
     memories: int
     created: int
     updated: int
     reason: str | None = None
+    deleted: int = 0
+    diff: MemoryDiff | None = None
 
 
 class FileRow(Struct, kw_only=True):
@@ -130,6 +192,30 @@ class DeletionCounts(Struct, kw_only=True):
     tool_records: int
     pending_tasks: int
     memories_kept: int
+    memories_deleted: int = 0
+
+
+class ErasureCounts(Struct, kw_only=True):
+    sessions: int
+    messages: int
+    archives: int
+    files: int
+    memories: int
+    tasks: int
+    keys: int
+
+
+class AuditRow(Struct, kw_only=True):
+    id: int
+    at: float
+    actor_account: str
+    actor_user: str
+    actor_role: str
+    action: str
+    account: str
+    user: str
+    session_id: str | None
+    counts: dict[str, int]
 
 
 class ToolRecord(Struct, kw_only=True):

@@ -9,22 +9,30 @@ dies half way. Backends raise core errors (``NotFoundError``, ``AlreadyExistsErr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
+from ..identity import Identity
 from .model import (
+    ArchiveExtraction,
     ArchiveRow,
+    AuditRow,
     ClaimedTask,
     CommitOutcome,
     DeletionCounts,
+    ErasureCounts,
     ExtractionOutcome,
+    ExtractionSummary,
     FileRow,
     MemoryFact,
+    MemoryRef,
     NewMessage,
     Owner,
+    Requeued,
     SessionRow,
     StoredMessage,
     TaskRow,
+    TokenCounts,
 )
 
 
@@ -39,9 +47,15 @@ class Store(Protocol):
     def get_session(self, owner: Owner, session_id: str) -> SessionRow | None: ...
 
     def list_sessions(
-        self, owner: Owner, *, limit: int | None, after: tuple[float, str] | None
+        self,
+        owner: Owner,
+        *,
+        limit: int | None,
+        after: tuple[float, str] | None,
+        include_deleted: bool = False,
     ) -> list[SessionRow]:
-        """Newest first by (created_at, session_id); ``after`` is the last row of the previous page."""
+        """Newest first by (created_at, session_id); ``after`` is the last row of the previous page.
+        Trashed sessions only with ``include_deleted``."""
         ...
 
     def append_messages(
@@ -86,12 +100,68 @@ class Store(Protocol):
     def archives(self, owner: Owner, session_id: str) -> list[ArchiveRow]: ...
 
     def delete_session(
-        self, owner: Owner, session_id: str, now: float, *, require_committed: bool = False
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+        forget_memories: bool = False,
+        actor: Identity | None = None,
+        action: str = "delete",
+        only_trashed: bool = False,
     ) -> DeletionCounts:
-        """Remove the session and every row under it; cancel its pending tasks; keep memories.
+        """Remove the session (live or trashed) and every row under it; cancel its pending
+        tasks; keep memories unless ``forget_memories`` (then memories whose only provenance is
+        this session go, and its provenance is stripped from the rest); write an audit row.
         ``NotFoundError`` if missing; ``FailedPreconditionError`` when ``require_committed`` and
-        live messages remain (checked in the same transaction)."""
+        live messages remain (or, with ``require_extracted``, archives await extraction) —
+        checked in the same transaction."""
         ...
+
+    def soft_delete_session(
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        actor: Identity,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+    ) -> DeletionCounts:
+        """Hide a live session (restorable); ``NotFoundError`` if missing or already trashed."""
+        ...
+
+    def restore_session(
+        self, owner: Owner, session_id: str, now: float, *, actor: Identity
+    ) -> SessionRow: ...
+
+    def expired_sessions(
+        self,
+        owner: Owner | None,
+        cutoff: float,
+        by: Literal["created_at", "updated_at"],
+        *,
+        trashed: bool = False,
+    ) -> list[SessionRow]:
+        """Live sessions whose ``by`` time is before ``cutoff`` (or trashed ones deleted before
+        it); ``owner=None`` looks across every owner (the retention sweep)."""
+        ...
+
+    def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
+        """Remove everything of one user and compact storage so no content remains on disk."""
+        ...
+
+    def list_audit(
+        self,
+        account: str | None,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRow]: ...
 
     # ---------------------------------------------------------------- tasks
     def get_task(self, owner: Owner, task_id: str) -> TaskRow | None: ...
@@ -100,18 +170,56 @@ class Store(Protocol):
         """Ids of pending tasks and of running ones whose lease has expired, oldest first."""
         ...
 
-    def claim_task(self, task_id: str, now: float, lease_seconds: float) -> ClaimedTask | None:
-        """Take a runnable task (pending, or running with an expired lease) for extraction."""
+    def claim_task(
+        self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
+    ) -> ClaimedTask | None:
+        """Take a runnable task (pending, or running with an expired lease) for extraction,
+        unless it belongs to one of the ``busy`` owners."""
         ...
 
     def complete_extraction(
-        self, task_id: str, claim: str, facts: Sequence[MemoryFact], result: bytes, now: float
+        self,
+        task_id: str,
+        claim: str,
+        facts: Sequence[MemoryFact],
+        result: bytes,
+        now: float,
+        *,
+        deletes: Sequence[MemoryRef] = (),
+        usage: TokenCounts | None = None,
     ) -> ExtractionOutcome:
-        """Write memories with provenance, mark the archive done and the task completed — or
+        """Apply an extraction: write ``facts`` (new or updated memories) with provenance,
+        remove ``deletes`` (their provenance goes with them), record the diff, per-category
+        counts and token ``usage`` with the archive, mark it done and the task completed — or
         nothing at all if the claim is stale or the session has gone."""
         ...
 
-    def fail_task(self, task_id: str, claim: str, error: str, now: float) -> None: ...
+    def fail_task(
+        self, task_id: str, claim: str, error: str, now: float, *, result: bytes | None = None
+    ) -> None:
+        """Mark a held task and its pending archive failed (the archive stays, re-queueable)."""
+        ...
+
+    def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
+        """Per-category memory counts and token usage summed over the session's extractions."""
+        ...
+
+    def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
+        """The recorded extraction (diff, counts, usage) of each extracted archive, in order."""
+        ...
+
+    def requeue_extraction(
+        self,
+        owner: Owner,
+        session_id: str,
+        archive_no: int | None,
+        now: float,
+        new_task_id: Callable[[], str],
+    ) -> list[Requeued]:
+        """Queue a failed archive (or, with ``archive_no=None``, every failed one) for
+        extraction again with a new task. A named archive already queued reports its task;
+        one already extracted is ``FailedPreconditionError``; a missing one ``NotFoundError``."""
+        ...
 
     # ---------------------------------------------------------------- files
     def get_file(self, account: str, path: str) -> FileRow | None: ...

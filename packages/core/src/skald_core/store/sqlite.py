@@ -28,23 +28,33 @@ from ..errors import (
     SkaldError,
     StorageUnavailableError,
 )
+from ..identity import Identity
+from . import sqlite_deletion as deletion
+from . import sqlite_extraction as extraction
 from .model import (
+    ArchiveExtraction,
     ArchiveRow,
+    AuditRow,
     ClaimedTask,
     CommitOutcome,
     DeletionCounts,
+    ErasureCounts,
     ExtractionOutcome,
+    ExtractionSummary,
     FileRow,
     MemoryFact,
+    MemoryRef,
     NewMessage,
     Owner,
+    Requeued,
     SessionRow,
     StoredMessage,
     TaskRow,
+    TokenCounts,
 )
 
 DB_FILENAME = "skald.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: archive_extractions (memory_diff.json, token usage)
 #: How long a client may retry a keyed write and get the first answer back.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -159,6 +169,22 @@ CREATE TABLE IF NOT EXISTS memory_sources (
 CREATE INDEX IF NOT EXISTS memory_sources_by_session
     ON memory_sources (account, user, session_id);
 
+CREATE TABLE IF NOT EXISTS archive_extractions (
+    session_pk INTEGER NOT NULL,
+    archive_no INTEGER NOT NULL,
+    extracted_at REAL NOT NULL,
+    memory_diff BLOB NOT NULL,
+    by_category TEXT NOT NULL DEFAULT '{}',
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    cached_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_pk, archive_no),
+    FOREIGN KEY (session_pk, archive_no) REFERENCES archives (session_pk, archive_no)
+        ON DELETE CASCADE
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     account TEXT NOT NULL,
     user TEXT NOT NULL,
@@ -169,6 +195,31 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (account, user, idem_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    actor_account TEXT NOT NULL,
+    actor_user TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    session_id TEXT,
+    counts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_by_account ON audit_log (account, id);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    account TEXT NOT NULL,
+    user TEXT NOT NULL,
+    role TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
 """
 
 #: (schema version, statements) for changes to existing tables, e.g. ALTER TABLE ADD COLUMN.
@@ -278,19 +329,34 @@ class _Checkpointer:
 
     SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages:
     whichever call crosses the line waits while pages are copied back into the database and
-    both files are synced. A delete of a 10,000-message session writes about that many pages
-    by itself, so it paid a full checkpoint nearly every time; appends paid one every few
+    both files are synced. A delete of a 10,000-message session writes about 1,000 pages by
+    itself, so it paid a checkpoint every other time (+15-20 ms); appends paid one every few
     hundred calls. Here a writer only sets an event after its commit; a daemon thread wakes,
     lets writes accumulate for ``delay`` seconds and runs ``wal_checkpoint(PASSIVE)`` on its own
     connection (PASSIVE never blocks or waits for readers or writers). It exits after ``idle``
     quiet seconds and is restarted by the next write. Crash safety is SQLite's: a checkpoint
     may be interrupted at any point.
+
+    The WAL file only starts over from its beginning when a writer finds every frame already
+    copied back. Under a steady stream of writes a concurrent checkpoint always trails the
+    writers by what they appended meanwhile (and a transaction already open when it finished
+    keeps the WAL in use), so the WAL would grow until the writers' fallback checkpoint fired.
+    Hence a second pass while holding the store's write lock, so no transaction of this
+    process is open: it copies only the frames appended meanwhile (often none, and then it
+    syncs nothing), and the next writer rewinds the WAL. Writers of this process wait for that
+    pass (0-7 ms measured, at most once per ``delay``).
     """
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], *, delay: float, idle: float
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        write_lock: threading.RLock,
+        *,
+        delay: float,
+        idle: float,
     ) -> None:
         self._connect = connect
+        self._write_lock = write_lock
         self._delay = delay
         self._idle = idle
         self._wake = threading.Event()  # set: writes not yet checkpointed; a thread is on it
@@ -328,7 +394,10 @@ class _Checkpointer:
                 try:
                     if conn is None:
                         conn = self._connect()
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    busy = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
+                    if not busy:  # frames of transactions that were open meanwhile
+                        with self._write_lock:
+                            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # writers' fallback auto-checkpoint still applies
                     log.debug("background WAL checkpoint failed: %s", exc)
         finally:
@@ -381,7 +450,10 @@ class SQLiteStore:
         self._closed = False
         self._checkpointer = (
             _Checkpointer(
-                self._checkpoint_connection, delay=CHECKPOINT_DELAY, idle=CHECKPOINT_IDLE_EXIT
+                self._checkpoint_connection,
+                self._write_lock,
+                delay=CHECKPOINT_DELAY,
+                idle=CHECKPOINT_IDLE_EXIT,
             )
             if background_checkpoint
             else None
@@ -598,9 +670,7 @@ class SQLiteStore:
     # ------------------------------------------------------------------ sessions
     def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
         def run(conn: sqlite3.Connection) -> SessionRow:
-            existing = self._find(conn, owner, session_id)
-            if existing is not None:
-                raise AlreadyExistsError.of("session", session_id)
+            deletion.refuse_trashed_id(conn, owner, session_id)
             conn.execute(
                 "INSERT INTO sessions (account, user, session_id, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -616,9 +686,16 @@ class SQLiteStore:
         return self._tx(lambda c: self._find(c, owner, session_id), write=False)
 
     def list_sessions(
-        self, owner: Owner, *, limit: int | None, after: tuple[float, str] | None
+        self,
+        owner: Owner,
+        *,
+        limit: int | None,
+        after: tuple[float, str] | None,
+        include_deleted: bool = False,
     ) -> list[SessionRow]:
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user = ?"
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
         args: list[Any] = [owner.account, owner.user]
         if after is not None:
             sql += " AND (created_at < ? OR (created_at = ? AND session_id < ?))"
@@ -822,54 +899,110 @@ class SQLiteStore:
         return self._tx(run, write=False)
 
     def delete_session(
-        self, owner: Owner, session_id: str, now: float, *, require_committed: bool = False
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+        forget_memories: bool = False,
+        actor: Identity | None = None,
+        action: str = "delete",
+        only_trashed: bool = False,
     ) -> DeletionCounts:
-        def run(conn: sqlite3.Connection) -> DeletionCounts:
-            row = self._find(conn, owner, session_id)
-            if row is None:
-                raise NotFoundError.of("session", session_id)
-            if require_committed and row.message_count:
-                raise FailedPreconditionError(
-                    f"Session {session_id} has {row.message_count} uncommitted messages; "
-                    "commit it first or delete without require_committed",
-                    {
-                        "type": "session",
-                        "resource": session_id,
-                        "uncommitted_messages": row.message_count,
-                    },
-                )
-            pk = row.pk
-            n_messages, tool_records = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(tool_parts), 0) FROM messages WHERE session_pk = ?",
-                (pk,),
-            ).fetchone()
-            n_archives = conn.execute(
-                "SELECT COUNT(*) FROM archives WHERE session_pk = ?", (pk,)
-            ).fetchone()[0]
-            n_files = conn.execute(
-                "SELECT COUNT(*) FROM files WHERE session_pk = ? AND is_dir = 0", (pk,)
-            ).fetchone()[0]
-            kept = conn.execute(
-                "SELECT COUNT(DISTINCT file_pk) FROM memory_sources "
-                "WHERE account = ? AND user = ? AND session_id = ?",
-                (owner.account, owner.user, session_id),
-            ).fetchone()[0]
-            cancelled = conn.execute(
-                "UPDATE tasks SET status = 'cancelled', error = 'session deleted before extraction', "
-                "claim = NULL, updated_at = ? WHERE session_pk = ? AND status IN ('pending', 'running')",
-                (now, pk),
-            ).rowcount
-            conn.execute("DELETE FROM sessions WHERE pk = ?", (pk,))
-            return DeletionCounts(
-                messages=n_messages,
-                archives=n_archives,
-                files=n_files,
-                tool_records=tool_records,
-                pending_tasks=cancelled,
-                memories_kept=kept,
+        who = actor or Identity(account=owner.account, user=owner.user)
+        return self._tx(
+            lambda c: deletion.hard_delete(
+                c,
+                owner,
+                session_id,
+                now,
+                actor=who,
+                action=action,
+                require_committed=require_committed,
+                require_extracted=require_extracted,
+                forget_memories=forget_memories,
+                only_trashed=only_trashed,
             )
+        )
+
+    def soft_delete_session(
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        actor: Identity,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+    ) -> DeletionCounts:
+        return self._tx(
+            lambda c: deletion.soft_delete(
+                c,
+                owner,
+                session_id,
+                now,
+                actor=actor,
+                require_committed=require_committed,
+                require_extracted=require_extracted,
+            )
+        )
+
+    def restore_session(
+        self, owner: Owner, session_id: str, now: float, *, actor: Identity
+    ) -> SessionRow:
+        def run(conn: sqlite3.Connection) -> SessionRow:
+            deletion.restore(conn, owner, session_id, now, actor=actor)
+            row = self._find(conn, owner, session_id)
+            assert row is not None
+            return row
 
         return self._tx(run)
+
+    def expired_sessions(
+        self,
+        owner: Owner | None,
+        cutoff: float,
+        by: Literal["created_at", "updated_at"],
+        *,
+        trashed: bool = False,
+    ) -> list[SessionRow]:
+        return self._tx(
+            lambda c: deletion.expired_sessions(c, owner, cutoff, by, trashed=trashed), write=False
+        )
+
+    def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
+        counts = self._tx(lambda c: deletion.erase_user(c, account, user, now, actor=actor))
+        self._compact()
+        return counts
+
+    def _compact(self) -> None:
+        """Rewrite the file so erased content leaves no trace in free pages or the WAL."""
+
+        def run() -> None:
+            with self._write_lock:
+                conn = self._conn()
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+        self._guard(run)
+
+    def list_audit(
+        self,
+        account: str | None,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRow]:
+        return self._tx(
+            lambda c: deletion.list_audit(
+                c, account, limit=limit, action=action, session_id=session_id, before=before
+            ),
+            write=False,
+        )
 
     # ------------------------------------------------------------------ tasks
     def get_task(self, owner: Owner, task_id: str) -> TaskRow | None:
@@ -893,15 +1026,23 @@ class SQLiteStore:
 
         return self._tx(run, write=False)
 
-    def claim_task(self, task_id: str, now: float, lease_seconds: float) -> ClaimedTask | None:
+    def claim_task(
+        self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
+    ) -> ClaimedTask | None:
+        # ``busy``: owners whose memories a worker of this process is already extracting.
+        skip = ""
+        if busy:
+            skip = " AND (account, user) NOT IN (VALUES " + ", ".join(["(?, ?)"] * len(busy)) + ")"
+        owners = [v for o in busy for v in (o.account, o.user)]
+
         def run(conn: sqlite3.Connection) -> ClaimedTask | None:
             claim = secrets.token_hex(8)
             got = conn.execute(
                 "UPDATE tasks SET status = 'running', claim = ?, lease_until = ?, "
                 "attempts = attempts + 1, updated_at = ? WHERE task_id = ? AND "
-                "(status = 'pending' OR (status = 'running' AND lease_until < ?)) "
+                f"(status = 'pending' OR (status = 'running' AND lease_until < ?)){skip} "
                 "RETURNING session_pk, archive_no",
-                (claim, now + lease_seconds, now, task_id, now),
+                (claim, now + lease_seconds, now, task_id, now, *owners),
             ).fetchone()
             if got is None:
                 return None
@@ -929,7 +1070,15 @@ class SQLiteStore:
         return self._tx(run)
 
     def complete_extraction(
-        self, task_id: str, claim: str, facts: Sequence[MemoryFact], result: bytes, now: float
+        self,
+        task_id: str,
+        claim: str,
+        facts: Sequence[MemoryFact],
+        result: bytes,
+        now: float,
+        *,
+        deletes: Sequence[MemoryRef] = (),
+        usage: TokenCounts | None = None,
     ) -> ExtractionOutcome:
         def run(conn: sqlite3.Connection) -> ExtractionOutcome:
             got = conn.execute(
@@ -961,46 +1110,31 @@ class SQLiteStore:
                 return ExtractionOutcome(
                     status="cancelled", memories=0, created=0, updated=0, reason="session deleted"
                 )
-            created = updated = applied = 0
+            applied = extraction.Applied()
             if archive[0] == "pending":
-                for fact in facts:
-                    data = fact.content.encode()
-                    existing = conn.execute(
-                        "SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ?",
-                        (account, fact.path),
-                    ).fetchone()
-                    if existing is not None and existing[1]:
-                        continue  # a directory stands where the fact would go; skip it
-                    if existing is None:
-                        self._ensure_parents(conn, account, fact.path, now, None, stop_at=3)
-                        file_pk = conn.execute(
-                            "INSERT INTO files (account, path, parent, is_dir, content, created_at, "
-                            "updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
-                            (account, fact.path, _parent(fact.path), data, now, now),
-                        ).lastrowid
-                        created += 1
-                    else:
-                        file_pk = existing[0]
-                        if bytes(existing[2] or b"") != data:
-                            conn.execute(
-                                "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?",
-                                (data, now, file_pk),
-                            )
-                            updated += 1
-                    conn.execute(
-                        "INSERT OR IGNORE INTO memory_sources (file_pk, account, user, session_id, "
-                        "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (file_pk, account, user, session_id, archive_no, now),
-                    )
-                    applied += 1
+                applied = extraction.apply_diff(
+                    conn,
+                    account=account,
+                    user=user,
+                    session_id=session_id,
+                    session_pk=session_pk,
+                    archive_no=archive_no,
+                    upserts=facts,
+                    deletes=deletes,
+                    usage=usage or TokenCounts(),
+                    now=now,
+                    ensure_parents=lambda c, acct, path, t: self._ensure_parents(
+                        c, acct, path, t, None, stop_at=3
+                    ),
+                )
                 conn.execute(
                     "UPDATE archives SET status = 'done', memories_extracted = ?, done_at = ? "
                     "WHERE session_pk = ? AND archive_no = ?",
-                    (applied, now, session_pk, archive_no),
+                    (applied.written, now, session_pk, archive_no),
                 )
                 conn.execute(
                     "UPDATE sessions SET memories_extracted = memories_extracted + ? WHERE pk = ?",
-                    (applied, session_pk),
+                    (applied.written, session_pk),
                 )
             conn.execute(
                 "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, updated_at = ? "
@@ -1008,18 +1142,25 @@ class SQLiteStore:
                 (result, now, task_id),
             )
             return ExtractionOutcome(
-                status="completed", memories=applied, created=created, updated=updated
+                status="completed",
+                memories=applied.written,
+                created=applied.created,
+                updated=applied.updated,
+                deleted=applied.deleted,
+                diff=applied.diff if archive[0] == "pending" else None,
             )
 
         return self._tx(run)
 
-    def fail_task(self, task_id: str, claim: str, error: str, now: float) -> None:
+    def fail_task(
+        self, task_id: str, claim: str, error: str, now: float, *, result: bytes | None = None
+    ) -> None:
         def run(conn: sqlite3.Connection) -> None:
             got = conn.execute(
-                "UPDATE tasks SET status = 'failed', error = ?, claim = NULL, updated_at = ? "
-                "WHERE task_id = ? AND claim = ? AND status = 'running' "
+                "UPDATE tasks SET status = 'failed', error = ?, result = ?, claim = NULL, "
+                "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
                 "RETURNING session_pk, archive_no",
-                (error[:2000], now, task_id, claim),
+                (error[:2000], result, now, task_id, claim),
             ).fetchone()
             if got is not None and got[0] is not None:
                 conn.execute(
@@ -1029,6 +1170,45 @@ class SQLiteStore:
                 )
 
         self._tx(run)
+
+    # ------------------------------------------------------------------ extraction records
+    def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
+        def run(conn: sqlite3.Connection) -> ExtractionSummary:
+            row = self._find(conn, owner, session_id)
+            if row is None:
+                raise NotFoundError.of("session", session_id)
+            return extraction.summary(conn, row.pk)
+
+        return self._tx(run, write=False)
+
+    def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
+        def run(conn: sqlite3.Connection) -> list[ArchiveExtraction]:
+            return extraction.extractions(conn, self._live(conn, owner, session_id).pk)
+
+        return self._tx(run, write=False)
+
+    def requeue_extraction(
+        self,
+        owner: Owner,
+        session_id: str,
+        archive_no: int | None,
+        now: float,
+        new_task_id: Callable[[], str],
+    ) -> list[Requeued]:
+        def run(conn: sqlite3.Connection) -> list[Requeued]:
+            row = self._live(conn, owner, session_id)
+            return extraction.requeue(
+                conn,
+                account=owner.account,
+                user=owner.user,
+                session_id=session_id,
+                session_pk=row.pk,
+                archive_no=archive_no,
+                new_task_id=new_task_id,
+                now=now,
+            )
+
+        return self._tx(run)
 
     # ------------------------------------------------------------------ files
     def get_file(self, account: str, path: str) -> FileRow | None:

@@ -7,18 +7,24 @@ from typing import Any, Literal
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter, RawBody
 
-from skald_core.errors import InvalidArgumentError, UnimplementedError
+from skald_core.errors import InvalidArgumentError
 from skald_core.schemas import (
     AddMessageRequest,
     AddMessageResult,
     ArchiveResult,
+    BatchDeleteRequest,
+    BatchDeleteResult,
     BatchMessagesRequest,
     BatchMessagesResult,
+    CleanupRequest,
+    CleanupResult,
     CommitRequest,
     CommitResult,
     ContextResult,
     CreateSessionRequest,
     DeletionReceipt,
+    ExtractRequest,
+    ExtractResult,
     SessionCreated,
     SessionListItem,
     SessionMeta,
@@ -56,7 +62,7 @@ class SessionController(Controller):
     @get(
         "",
         operation_id="listSessions",
-        responses=errors(501),
+        responses=errors(),
         sync_to_thread=True,
         summary="List sessions, newest first",
     )
@@ -69,11 +75,12 @@ class SessionController(Controller):
         cursor: str | None = None,
         include_deleted: bool = False,
     ) -> Ok[list[SessionListItem]]:
-        if include_deleted:
-            raise UnimplementedError(
-                "include_deleted needs soft delete, which is not available yet"
-            )
-        return ok(request, services.sessions.list_sessions(identity, limit=limit, cursor=cursor))
+        return ok(
+            request,
+            services.sessions.list_sessions(
+                identity, limit=limit, cursor=cursor, include_deleted=include_deleted
+            ),
+        )
 
     @get(
         "/{session_id:str}",
@@ -95,10 +102,11 @@ class SessionController(Controller):
     @delete(
         "/{session_id:str}",
         operation_id="deleteSession",
-        responses=errors(404, 412, 501),
+        responses=errors(404, 409, 412, 504),
         status_code=200,
         sync_to_thread=True,
-        summary="Delete a session; memories are kept",
+        summary="Delete a session (hard, or soft into the trash); memories are kept unless "
+        "forget_memories",
     )
     def delete_session(
         self,
@@ -108,12 +116,91 @@ class SessionController(Controller):
         session_id: str,
         mode: Literal["hard", "soft"] = "hard",
         require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
     ) -> Ok[DeletionReceipt]:
-        if mode == "soft":
-            raise UnimplementedError("Soft delete is not available yet", {"mode": mode})
         return ok(
             request,
-            services.sessions.delete(identity, session_id, require_committed=require_committed),
+            services.deletion.delete(
+                identity,
+                session_id,
+                mode=mode,
+                require_committed=require_committed,
+                commit_first=commit_first,
+                forget_memories=forget_memories,
+            ),
+        )
+
+    @post(
+        "/{session_id:str}/restore",
+        operation_id="restoreSession",
+        responses=errors(404, 412),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Bring a soft-deleted session back from the trash",
+    )
+    def restore_session(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        session_id: str,
+    ) -> Ok[SessionMeta]:
+        return ok(request, services.deletion.restore(identity, session_id))
+
+    @post(
+        "/batch-delete",
+        operation_id="deleteSessions",
+        responses=errors(),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Delete up to 1,000 sessions; each id succeeds or fails on its own",
+    )
+    def delete_sessions(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        data: BatchDeleteRequest,
+    ) -> Ok[BatchDeleteResult]:
+        return ok(
+            request,
+            services.deletion.delete_many(
+                identity,
+                data.session_ids,
+                mode=data.mode,
+                require_committed=data.require_committed,
+                commit_first=data.commit_first,
+                forget_memories=data.forget_memories,
+            ),
+        )
+
+    @post(
+        "/cleanup",
+        operation_id="cleanupSessions",
+        responses=errors(),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Delete sessions older than N days (by created_at or updated_at); dry_run lists",
+    )
+    def cleanup_sessions(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        data: CleanupRequest,
+    ) -> Ok[CleanupResult]:
+        return ok(
+            request,
+            services.deletion.cleanup(
+                identity,
+                older_than_days=data.older_than_days,
+                by=data.by,
+                mode=data.mode,
+                commit_first=data.commit_first,
+                forget_memories=data.forget_memories,
+                dry_run=data.dry_run,
+            ),
         )
 
     @post(
@@ -190,6 +277,25 @@ class SessionController(Controller):
                 idempotency_key=idempotency_key(request),
             ),
         )
+
+    @post(
+        "/{session_id:str}/extract",
+        operation_id="extractSession",
+        responses=errors(404, 412),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Extract memories again from failed archives (body: optional archive_id)",
+    )
+    def extract(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        session_id: str,
+        body: RawBody,
+    ) -> Ok[ExtractResult]:
+        data = decode_json(body, ExtractRequest) if body.strip() else ExtractRequest()
+        return ok(request, services.sessions.extract(identity, session_id, data.archive_id))
 
     @get(
         "/{session_id:str}/context",

@@ -1,0 +1,411 @@
+"""Deletion users can trust: hard and soft delete, restore, purge, batch delete, retention,
+commit-before-delete, memory rollback, user erasure and the audit log.
+
+Every removal is one store transaction that also writes its audit row. ``commit_first`` commits,
+waits for every extraction of the session, then deletes with a same-transaction check that
+nothing new arrived; an append that lands in between is committed and extracted in the next
+round (or the call gives up with ABORTED) — never silently lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from .. import clock, ids
+from ..errors import (
+    AbortedError,
+    FailedPreconditionError,
+    ForbiddenError,
+    InvalidArgumentError,
+    NotFoundError,
+    SkaldError,
+)
+from ..identity import Identity
+from ..schemas import (
+    Actor,
+    AuditEntry,
+    BatchDeleteResult,
+    BatchFailure,
+    CleanupMatch,
+    CleanupResult,
+    DeletedCounts,
+    DeleteMode,
+    DeletionReceipt,
+    ErasedCounts,
+    ErasureResult,
+    KeptCounts,
+    SessionMeta,
+)
+from ..store.model import DeletionCounts, Owner
+from ..store.protocol import Store
+from .sessions import SessionService, owner_of, require_writable, session_meta
+from .tasks import TaskRunner
+
+MAX_BATCH_DELETE = 1000
+COMMIT_FIRST_ROUNDS = 5
+DAY = 86_400.0
+#: The identity the retention sweep acts (and is audited) as.
+RETENTION_ACTOR = Identity(account="system", user="retention", role="root")
+
+
+def receipt(session_id: str, mode: DeleteMode, counts: DeletionCounts) -> DeletionReceipt:
+    return DeletionReceipt(
+        session_id=session_id,
+        mode=mode,
+        deleted=DeletedCounts(
+            messages=counts.messages,
+            archives=counts.archives,
+            files=counts.files,
+            tool_records=counts.tool_records,
+            pending_tasks=counts.pending_tasks,
+            memories=counts.memories_deleted,
+        ),
+        kept=KeptCounts(memories=counts.memories_kept),
+    )
+
+
+def require_admin_of(identity: Identity, account: str) -> None:
+    if identity.role == "root" or (identity.role == "admin" and identity.account == account):
+        return
+    raise ForbiddenError(
+        f"Only root or an admin of account {account!r} may do this",
+        {"reason": "admin_required", "account": account},
+    )
+
+
+class DeletionService:
+    def __init__(
+        self,
+        store: Store,
+        runner: TaskRunner,
+        sessions: SessionService,
+        *,
+        extraction_timeout: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.sessions = sessions
+        self.extraction_timeout = extraction_timeout
+
+    # ------------------------------------------------------------------ one session
+    def delete(
+        self,
+        identity: Identity,
+        session_id: str,
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        action: str = "delete",
+    ) -> DeletionReceipt:
+        require_writable(identity)
+        ids.check_id(session_id)
+        if mode not in ("hard", "soft"):
+            raise InvalidArgumentError(
+                "mode must be 'hard' or 'soft'", {"field": "mode", "value": mode}
+            )
+        if mode == "soft" and forget_memories:
+            raise InvalidArgumentError(
+                "forget_memories needs mode='hard': a trashed session can still be restored",
+                {"field": "forget_memories"},
+            )
+        if not commit_first:
+            counts = self._remove(
+                identity,
+                session_id,
+                mode,
+                require_committed=require_committed,
+                require_extracted=False,
+                forget_memories=forget_memories,
+                action=action,
+            )
+            return receipt(session_id, mode, counts)
+        for _ in range(COMMIT_FIRST_ROUNDS):
+            self.sessions.commit(identity, session_id, wait=True, timeout=self.extraction_timeout)
+            self._finish_extractions(owner_of(identity), session_id)
+            try:
+                counts = self._remove(
+                    identity,
+                    session_id,
+                    mode,
+                    require_committed=True,
+                    require_extracted=True,
+                    forget_memories=forget_memories,
+                    action=action,
+                )
+            except FailedPreconditionError as exc:
+                if "uncommitted_messages" in exc.details or "pending_archives" in exc.details:
+                    continue  # something arrived meanwhile: commit it too, then try again
+                raise
+            return receipt(session_id, mode, counts)
+        raise AbortedError(
+            f"Session {session_id} kept receiving messages while it was being committed for "
+            "deletion; nothing was deleted, try again",
+            {"type": "session", "resource": session_id, "rounds": COMMIT_FIRST_ROUNDS},
+        )
+
+    def _remove(
+        self,
+        identity: Identity,
+        session_id: str,
+        mode: DeleteMode,
+        *,
+        require_committed: bool,
+        require_extracted: bool,
+        forget_memories: bool,
+        action: str,
+    ) -> DeletionCounts:
+        owner = owner_of(identity)
+        now = clock.now()
+        if mode == "soft":
+            return self.store.soft_delete_session(
+                owner,
+                session_id,
+                now,
+                actor=identity,
+                require_committed=require_committed,
+                require_extracted=require_extracted,
+            )
+        return self.store.delete_session(
+            owner,
+            session_id,
+            now,
+            actor=identity,
+            action=action,
+            require_committed=require_committed,
+            require_extracted=require_extracted,
+            forget_memories=forget_memories,
+        )
+
+    def _finish_extractions(self, owner: Owner, session_id: str) -> None:
+        """Run or wait for every pending extraction of the session; refuse failed ones."""
+        deadline = time.monotonic() + self.extraction_timeout
+        while True:
+            archives = self.store.archives(owner, session_id)
+            failed = [a.archive_no for a in archives if a.status == "failed"]
+            if failed:
+                raise FailedPreconditionError(
+                    f"Extraction failed for archives {failed} of session {session_id}; "
+                    "re-extract them or delete without commit_first",
+                    {"type": "session", "resource": session_id, "failed_archives": failed},
+                )
+            if not any(a.status == "pending" for a in archives):
+                return
+            if time.monotonic() > deadline:
+                raise AbortedError(
+                    f"Extraction of session {session_id} did not finish in time; nothing was "
+                    "deleted",
+                    {"type": "session", "resource": session_id},
+                )
+            if not self.runner.run_pending():
+                time.sleep(0.01)
+
+    def restore(self, identity: Identity, session_id: str) -> SessionMeta:
+        require_writable(identity)
+        ids.check_id(session_id)
+        row = self.store.restore_session(
+            owner_of(identity), session_id, clock.now(), actor=identity
+        )
+        return session_meta(row)
+
+    # ------------------------------------------------------------------ many sessions
+    def delete_many(
+        self,
+        identity: Identity,
+        session_ids: Sequence[str],
+        *,
+        mode: DeleteMode = "hard",
+        require_committed: bool = False,
+        commit_first: bool = False,
+        forget_memories: bool = False,
+    ) -> BatchDeleteResult:
+        require_writable(identity)
+        if not 1 <= len(session_ids) <= MAX_BATCH_DELETE:
+            raise InvalidArgumentError(
+                f"session_ids must hold between 1 and {MAX_BATCH_DELETE} ids",
+                {"field": "session_ids", "count": len(session_ids)},
+            )
+        result = BatchDeleteResult(deleted=[], not_found=[], forbidden=[], failed=[])
+        for sid in session_ids:
+            try:
+                result.deleted.append(
+                    self.delete(
+                        identity,
+                        sid,
+                        mode=mode,
+                        require_committed=require_committed,
+                        commit_first=commit_first,
+                        forget_memories=forget_memories,
+                        action="batch_delete",
+                    )
+                )
+            except NotFoundError:
+                result.not_found.append(sid)
+            except ForbiddenError:
+                result.forbidden.append(sid)
+            except SkaldError as exc:
+                result.failed.append(
+                    BatchFailure(session_id=sid, code=exc.wire_code, message=exc.message)
+                )
+        return result
+
+    def cleanup(
+        self,
+        identity: Identity,
+        *,
+        older_than_days: float,
+        by: Literal["created_at", "updated_at"] = "created_at",
+        mode: DeleteMode = "hard",
+        commit_first: bool = False,
+        forget_memories: bool = False,
+        dry_run: bool = False,
+    ) -> CleanupResult:
+        """The seed's "delete sessions older than 30 days" as one call."""
+        if not dry_run:
+            require_writable(identity)
+        if older_than_days < 0:
+            raise InvalidArgumentError(
+                "older_than_days must be >= 0",
+                {"field": "older_than_days", "value": older_than_days},
+            )
+        if by not in ("created_at", "updated_at"):
+            raise InvalidArgumentError(
+                "by must be 'created_at' or 'updated_at'", {"field": "by", "value": by}
+            )
+        cutoff = clock.now() - older_than_days * DAY
+        rows = self.store.expired_sessions(owner_of(identity), cutoff, by)
+        result = CleanupResult(
+            dry_run=dry_run,
+            older_than_days=older_than_days,
+            by=by,
+            cutoff=clock.iso_ms(cutoff),
+            matched=[
+                CleanupMatch(
+                    session_id=r.session_id,
+                    created_at=clock.iso_ms(r.created_at),
+                    updated_at=clock.iso_ms(r.updated_at),
+                    message_count=r.total_message_count,
+                )
+                for r in rows
+            ],
+            deleted=[],
+            failed=[],
+        )
+        if dry_run:
+            return result
+        for row in rows:
+            try:
+                result.deleted.append(
+                    self.delete(
+                        identity,
+                        row.session_id,
+                        mode=mode,
+                        commit_first=commit_first,
+                        forget_memories=forget_memories,
+                        action="cleanup",
+                    )
+                )
+            except NotFoundError:
+                continue  # deleted by someone else meanwhile: it is gone, as asked
+            except SkaldError as exc:
+                result.failed.append(
+                    BatchFailure(session_id=row.session_id, code=exc.wire_code, message=exc.message)
+                )
+        return result
+
+    def sweep(self, *, retention_days: float | None, trash_days: float | None) -> int:
+        """The server's retention policy: purge live sessions idle (``updated_at``) longer than
+        ``retention_days`` and trashed ones deleted longer than ``trash_days`` ago."""
+        purged = 0
+        now = clock.now()
+        batches = []
+        if retention_days is not None:
+            batches.append(
+                (
+                    self.store.expired_sessions(None, now - retention_days * DAY, "updated_at"),
+                    "retention",
+                )
+            )
+        if trash_days is not None:
+            batches.append(
+                (
+                    self.store.expired_sessions(
+                        None, now - trash_days * DAY, "updated_at", trashed=True
+                    ),
+                    "purge",
+                )
+            )
+        for rows, action in batches:
+            for row in rows:
+                try:
+                    self.store.delete_session(
+                        Owner(row.account, row.user),
+                        row.session_id,
+                        clock.now(),
+                        actor=RETENTION_ACTOR,
+                        action=action,
+                    )
+                    purged += 1
+                except NotFoundError:
+                    continue
+        return purged
+
+    # ------------------------------------------------------------------ users and audit
+    def erase_user(self, identity: Identity, account: str, user: str) -> ErasureResult:
+        require_writable(identity)
+        ids.check_id(account, "account")
+        ids.check_id(user, "user")
+        require_admin_of(identity, account)
+        counts = self.store.erase_user(account, user, clock.now(), actor=identity)
+        return ErasureResult(
+            account_id=account,
+            user_id=user,
+            deleted=ErasedCounts(
+                sessions=counts.sessions,
+                messages=counts.messages,
+                archives=counts.archives,
+                files=counts.files,
+                memories=counts.memories,
+                tasks=counts.tasks,
+                keys=counts.keys,
+            ),
+        )
+
+    def audit(
+        self,
+        identity: Identity,
+        *,
+        account: str | None = None,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditEntry]:
+        if identity.role == "root":
+            scope = account
+        else:
+            require_admin_of(identity, account or identity.account)
+            scope = identity.account
+        if not 1 <= limit <= 1000:
+            raise InvalidArgumentError(
+                "limit must be between 1 and 1000", {"field": "limit", "value": limit}
+            )
+        rows = self.store.list_audit(
+            scope, limit=limit, action=action, session_id=session_id, before=before
+        )
+        return [
+            AuditEntry(
+                id=r.id,
+                at=clock.iso_ms(r.at),
+                actor=Actor(account_id=r.actor_account, user_id=r.actor_user, role=r.actor_role),
+                action=r.action,
+                account_id=r.account,
+                user_id=r.user,
+                session_id=r.session_id,
+                counts=r.counts,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,256 @@
+"""End to end: a real ``skald serve`` process, configured by environment to extract memories
+with a small OpenAI-compatible provider that this test runs on loopback (a real HTTP server).
+
+Sessions are committed over HTTP with the ``skald`` clients; the extracted memories and each
+archive's ``memory_diff.json`` are read back through the files API. The provider then goes
+down: the commit's extraction fails with a readable reason, the archive stays, and once the
+provider is back ``extract_session`` re-extracts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import skald
+
+from .fake_provider import FakeProvider, Reply, answer, conversation_in, existing_in
+
+MEMORIES = "viking://user/default/memories"
+SESSION = "viking://user/default/sessions/trip"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def skald_command() -> list[str]:
+    script = Path(sys.executable).with_name("skald")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "skald_server.cli"]
+
+
+class Served:
+    def __init__(self, url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.proc, self.log = url, proc, log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+    with fake.running():
+        yield fake
+
+
+@pytest.fixture
+def served(tmp_path: Path, provider: FakeProvider) -> Iterator[Served]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKALD_", "OPENVIKING_"))}
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "SKALD_LLM_BASE_URL": provider.base_url,
+            "SKALD_LLM_MODEL": "fake-model",
+            "SKALD_LLM_API_KEY": "sk-e2e",
+            "SKALD_LLM_TIMEOUT": "10",
+            "SKALD_LLM_MAX_RETRIES": "1",
+        }
+    )
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*skald_command(), "serve", "--path", str(tmp_path / "data"), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+    server = Served(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, f"skald serve exited\n{server.output()}"
+            try:
+                if httpx.get(server.url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"skald serve did not start\n{server.output()}"
+            time.sleep(0.05)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            status = None
+    assert status in (0, -signal.SIGTERM), server.output()
+    assert "Traceback" not in server.output(), server.output()
+
+
+def little_model(body: dict[str, Any]) -> Reply:
+    """A deterministic 'model': reads the conversation and the existing memories it was sent."""
+    said = conversation_in(body)
+    known = {
+        m["uri"].rsplit("/", 2)[-2] + "/" + m["uri"].rsplit("/", 1)[-1]: m
+        for m in existing_in(body)
+    }
+    adds: list[dict[str, str]] = []
+    updates: list[dict[str, str]] = []
+    deletes: list[dict[str, str]] = []
+    if "my name is Ada" in said:
+        adds.append({"category": "profile", "name": "name", "content": "The user's name is Ada."})
+    if "I love hiking" in said:
+        adds.append(
+            {"category": "preferences", "name": "hiking", "content": "The user loves hiking."}
+        )
+    if "Lisbon" in said:
+        adds.append(
+            {
+                "category": "events",
+                "name": "lisbon-trip",
+                "content": "The user is going to Lisbon in May.",
+            }
+        )
+    if "my knee" in said and "preferences/hiking.md" in known:
+        updates.append(
+            {
+                "uri": known["preferences/hiking.md"]["uri"],
+                "content": "The user used to love hiking but stopped after a knee injury.",
+            }
+        )
+    if "trip is cancelled" in said and "events/lisbon-trip.md" in known:
+        deletes.append({"uri": known["events/lisbon-trip.md"]["uri"], "reason": "cancelled"})
+    return 200, answer(adds, updates, deletes, prompt_tokens=300, completion_tokens=40), {}
+
+
+def test_skald_serve_extracts_memories_with_a_language_model(
+    served: Served, provider: FakeProvider
+) -> None:
+    provider.handler = little_model
+    client = skald.SyncHTTPClient(served.url)
+    try:
+        client.add_message("trip", "user", "Hi, my name is Ada and I love hiking.")
+        client.add_message("trip", "assistant", "Nice to meet you, Ada!")
+        client.add_message("trip", "user", "I'm planning a trip to Lisbon in May.")
+        first = client.commit_session("trip", wait=True)
+        client.add_message("trip", "user", "Bad news: I hurt my knee, so no more hiking.")
+        client.add_message("trip", "user", "And the trip is cancelled.")
+        second = client.commit_session("trip", wait=True)
+
+        assert (first["status"], first["memories_extracted"]) == ("completed", 3)
+        assert (second["status"], second["memories_extracted"]) == ("completed", 1)
+        memories = {
+            n["uri"][len(MEMORIES) + 1 :]: client.read(n["uri"])
+            for n in client.ls(MEMORIES, recursive=True)
+            if not n["isDir"]
+        }
+        assert memories == {
+            "profile/name.md": "The user's name is Ada.",
+            "preferences/hiking.md": "The user used to love hiking but stopped after a knee injury.",
+        }
+        archive = client.ls(f"{SESSION}/history/archive_002", show_all_hidden=True)
+        assert "memory_diff.json" in {n["name"] for n in archive}
+        diff = json.loads(client.read(f"{SESSION}/history/archive_002/memory_diff.json"))
+        assert diff["archive_uri"] == f"{SESSION}/history/archive_002"
+        assert diff["operations"]["updates"] == [
+            {
+                "uri": f"{MEMORIES}/preferences/hiking.md",
+                "memory_type": "preferences",
+                "before": "The user loves hiking.",
+                "after": "The user used to love hiking but stopped after a knee injury.",
+            }
+        ]
+        assert diff["operations"]["deletes"] == [
+            {
+                "uri": f"{MEMORIES}/events/lisbon-trip.md",
+                "memory_type": "events",
+                "deleted_content": "The user is going to Lisbon in May.",
+            }
+        ]
+        assert diff["operations"]["adds"] == []
+        first_diff = json.loads(client.read(f"{SESSION}/history/archive_001/memory_diff.json"))
+        assert first_diff["summary"] == {"total_adds": 3, "total_updates": 0, "total_deletes": 0}
+
+        meta = client.get_session("trip")
+        assert meta["memories_extracted"] == {
+            "total": 4,
+            "events": 1,
+            "preferences": 2,
+            "profile": 1,
+        }
+        assert meta["llm_token_usage"]["prompt_tokens"] == 600
+        assert meta["llm_token_usage"]["total_tokens"] == 680
+        task = client.get_task(second["task_id"])
+        assert task is not None and task["result"]["token_usage"]["llm"]["total_tokens"] == 340
+        assert (
+            task["result"]["memory_diff_uri"] == f"{SESSION}/history/archive_002/memory_diff.json"
+        )
+        # What the provider saw: the model, the key, JSON mode, and the existing memories.
+        assert len(provider.requests) == 2
+        assert provider.requests[0]["model"] == "fake-model"
+        assert provider.requests[0]["response_format"] == {"type": "json_object"}
+        assert provider.headers[0]["authorization"] == "Bearer sk-e2e"
+        assert len(existing_in(provider.requests[1])) == 3
+    finally:
+        client.close()
+    assert "Memory extraction: language model fake-model" in served.output()
+
+
+def test_a_provider_outage_fails_the_task_and_extract_session_recovers_it(
+    served: Served, provider: FakeProvider
+) -> None:
+    provider.handler = lambda body: (503, {"error": {"message": "upstream overloaded"}}, {})
+
+    async def scenario() -> None:
+        async with skald.AsyncHTTPClient(served.url) as client:
+            await client.add_message("trip", "user", "Hi, my name is Ada.")
+            failed = await client.commit_session("trip", wait=True)
+            assert failed["status"] == "failed"
+            assert failed["error"] == (
+                f"The language model at {provider.base_url}/chat/completions failed 2 times; "
+                "last: a server error (503: upstream overloaded)"
+            )
+            names = {
+                n["name"]
+                for n in await client.ls(f"{SESSION}/history/archive_001", show_all_hidden=True)
+            }
+            assert names == {".failed.json", ".meta.json", "messages.jsonl"}
+            assert "my name is Ada" in await client.read(
+                f"{SESSION}/history/archive_001/messages.jsonl"
+            )
+
+            provider.handler = little_model
+            queued = await client.extract_session("trip")
+            (item,) = queued["tasks"]
+            deadline = time.monotonic() + 20
+            while (task := await client.get_task(item["task_id"])) and task["status"] not in (
+                "completed",
+                "failed",
+            ):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            assert task is not None and task["status"] == "completed", task
+            assert await client.read(f"{MEMORIES}/profile/name.md") == "The user's name is Ada."
+            diff = json.loads(await client.read(f"{SESSION}/history/archive_001/memory_diff.json"))
+            assert diff["summary"]["total_adds"] == 1
+
+    asyncio.run(scenario())
