@@ -1,0 +1,43 @@
+"""bench/embedded.py still runs end to end and prints every row (a smoke run: no timing checks)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "embedded.py"
+
+ROWS = [
+    "(a) add_message, 100 sequential (wall)",
+    "(a) add_message, first 10",
+    "(a) add_message, last 10",
+    "(a) add_message latency",
+    "(b) batch_add_messages ×100, 200 msgs",
+    "(b) batch_add_messages ×100 latency",
+    "(c) commit 100 msgs, wait=False (archive)",
+    "(c) commit 100 msgs, wait=True (archive+extract)",
+    "(c) commit 200 msgs, wait=False (archive)",
+    "(c) commit 200 msgs, wait=True (archive+extract)",
+    "(d) delete 100 msgs + 20 archives (×5)",
+    "(d)   build one such session",
+    "(e) seed 1,000 sessions (create_session)",
+    "(e) list_sessions(limit=100) of 1,000",
+    "(e) list_sessions(limit=100, cursor=page 1)",
+    "(f) get_session, 10 msgs",
+    "(f) get_session, 200 msgs",
+]
+
+
+def test_bench_smoke_run_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--scale", "0.01"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    table = done.stdout.split("\noperation", 1)
+    assert len(table) == 2, done.stdout  # the final table was printed
+    lines = table[1].splitlines()
+    for row in ROWS:
+        assert any(line.startswith(row) for line in lines), (row, done.stdout)
