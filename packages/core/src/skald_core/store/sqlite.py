@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS messages (
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_in_session ON messages (session_pk, archive_no, pk);
+CREATE INDEX IF NOT EXISTS messages_with_parts ON messages (session_pk)
+    WHERE tool_parts > 0 OR context_parts > 0;
 
 CREATE TABLE IF NOT EXISTS archives (
     session_pk INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
@@ -474,6 +476,9 @@ class SQLiteStore:
         if str(mode).lower() != "wal":
             raise StorageUnavailableError(f"Cannot enable WAL on {self.file} (got {mode})")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        # Deleted content is overwritten with zeros in the database file, whatever the build's
+        # default: a hard delete leaves no readable text behind in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
         if self._checkpointer is not None:
             conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}")
         with self._all_lock:

@@ -68,12 +68,12 @@ def _check_committed(conn: sqlite3.Connection, row: SessionRow, require_extracte
 
 
 def _counts(conn: sqlite3.Connection, owner: Owner, row: SessionRow) -> DeletionCounts:
-    n_messages = conn.execute(
-        "SELECT COUNT(*) FROM messages WHERE session_pk = ?", (row.pk,)
-    ).fetchone()[0]
+    n_messages = row.total_message_count  # kept with the rows; check_integrity verifies it
+    # "tool_parts > 0 OR context_parts > 0" lets SQLite use the partial index messages_with_parts
     tool_records = conn.execute(
         "SELECT COUNT(DISTINCT json_extract(p.value, '$.tool_id')) FROM messages m, "
-        "json_each(m.body, '$.parts') p WHERE m.session_pk = ? AND m.tool_parts > 0 "
+        "json_each(m.body, '$.parts') p WHERE m.session_pk = ? "
+        "AND (m.tool_parts > 0 OR m.context_parts > 0) AND m.tool_parts > 0 "
         "AND json_extract(p.value, '$.type') = 'tool'",
         (row.pk,),
     ).fetchone()[0]
@@ -144,6 +144,8 @@ def hard_delete(
     row = find(conn, owner, session_id)
     if row is None or (only_trashed and row.deleted_at is None):
         raise NotFoundError.of("session", session_id)
+    # Purging the trash needs no commit; but commit_first (require_extracted) must not purge
+    # a session trashed - or deleted, re-created and trashed - since it committed it.
     if require_committed and row.deleted_at is None:
         _check_committed(conn, row, require_extracted)
     counts = _counts(conn, owner, row)
