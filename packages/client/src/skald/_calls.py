@@ -74,11 +74,18 @@ def delete_session(
         commit_first=True if commit_first else None,
         forget_memories=True if forget_memories else None,
     )
-    return Call(method="DELETE", path=f"{API}/sessions/{_sid(session_id)}", params=params or None)
+    # Deletes are not retried once sent: a retry after a lost answer would report NOT_FOUND for
+    # the session this very call deleted.
+    return Call(
+        method="DELETE",
+        path=f"{API}/sessions/{_sid(session_id)}",
+        params=params or None,
+        idempotent=False,
+    )
 
 
 def restore_session(session_id: str) -> Call:
-    return Call(method="POST", path=f"{API}/sessions/{_sid(session_id)}/restore")
+    return Call(method="POST", path=f"{API}/sessions/{_sid(session_id)}/restore", idempotent=False)
 
 
 def delete_sessions(
@@ -98,6 +105,7 @@ def delete_sessions(
             "commit_first": commit_first,
             "forget_memories": forget_memories,
         },
+        idempotent=False,
     )
 
 
@@ -128,6 +136,7 @@ def erase_user(account: str, user: str) -> Call:
     return Call(
         method="DELETE",
         path=f"{API}/admin/accounts/{quote(account, safe='')}/users/{quote(user, safe='')}",
+        idempotent=False,
     )
 
 

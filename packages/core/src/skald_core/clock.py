@@ -58,7 +58,10 @@ def parse_iso(value: str) -> datetime:
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 with a positive offset: out of datetime's range in UTC
+        raise ValueError(f"timestamp out of range: {value!r}") from None
 
 
 def to_local_naive(value: str) -> datetime:

@@ -14,6 +14,13 @@ class Identity(Struct, frozen=True, kw_only=True):
     user: str = "default"
     role: Role = "user"
     read_only: bool = False
+    #: Who authenticated, when that differs from the data owner above (an admin or root key
+    #: acting for a user): recorded in the audit log and as ``deleted_by``.
+    principal: str = ""
+
+    @property
+    def actor(self) -> str:
+        return self.principal or f"{self.account}/{self.user}"
 
 
 #: The embedded client's identity (contract §3).

@@ -112,6 +112,12 @@ def archive_name(index: int) -> str:
 
 
 def parse_archive_name(name: str) -> int | None:
-    if name.startswith("archive_") and name[8:].isdigit() and len(name) >= 11:
-        return int(name[8:])
+    digits = name[8:]
+    if (
+        name.startswith("archive_")
+        and digits.isascii()
+        and digits.isdigit()
+        and 3 <= len(digits) <= 9
+    ):
+        return int(digits)
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 
@@ -58,19 +59,31 @@ def resolve_identity(
     user = _header_id(request, USER_HEADER, "user")
     config = services.config
     if config.dev_mode:
-        identity = Identity(account=account or "default", user=user or "default", role="root")
+        identity = Identity(
+            account=account or "default",
+            user=user or "default",
+            role="root",
+            principal="dev-mode caller",
+        )
     else:
         key = presented_key(request)
         if key is None:
             raise UnauthenticatedError("Missing API key: send X-API-Key or Authorization: Bearer")
         root = config.root_api_key or ""
         if hmac.compare_digest(key.encode(), root.encode()):
-            identity = Identity(account=account or "default", user=user or "default", role="root")
+            identity = Identity(
+                account=account or "default",
+                user=user or "default",
+                role="root",
+                principal="root key",
+            )
         else:
             record = services.keys.find_key(key)
             if record is None:
                 raise UnauthenticatedError("Invalid API key")
             identity = identity_of(record)
+            principal = f"{record.account}/{record.user} (key {record.key_id})"
+            identity = msgspec.structs.replace(identity, principal=principal)
             if account is not None and account != identity.account:
                 raise ForbiddenError(
                     f"This key belongs to account {identity.account!r} and cannot act for "
@@ -83,9 +96,7 @@ def resolve_identity(
                         f"A user key cannot act for another user ({user!r})",
                         {"reason": "foreign_user"},
                     )
-                identity = Identity(
-                    account=identity.account, user=user, role="admin", read_only=identity.read_only
-                )
+                identity = msgspec.structs.replace(identity, user=user)
     if identity.read_only and request.method not in SAFE_METHODS:
         raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
     return identity

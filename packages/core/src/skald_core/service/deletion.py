@@ -44,6 +44,7 @@ from .sessions import SessionService, owner_of, require_writable, session_meta
 from .tasks import TaskRunner
 
 MAX_BATCH_DELETE = 1000
+MAX_AGE_DAYS = 36_500
 COMMIT_FIRST_ROUNDS = 5
 DAY = 86_400.0
 #: The identity the retention sweep acts (and is audited) as.
@@ -100,7 +101,10 @@ class DeletionService:
         commit_first: bool = False,
         forget_memories: bool = False,
         action: str = "delete",
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionReceipt:
+        """Delete one session. ``older_than=(column, cutoff)`` (cleanup) makes the delete
+        re-check, in its transaction, that the session is still that old."""
         require_writable(identity)
         ids.check_id(session_id)
         if mode not in ("hard", "soft"):
@@ -121,8 +125,12 @@ class DeletionService:
                 require_extracted=False,
                 forget_memories=forget_memories,
                 action=action,
+                older_than=older_than,
             )
             return receipt(session_id, mode, counts)
+        if older_than is not None:
+            # Checked once before committing: the commit itself refreshes updated_at.
+            self._check_still_old(identity, session_id, older_than)
         for _ in range(COMMIT_FIRST_ROUNDS):
             self.sessions.commit(identity, session_id, wait=True, timeout=self.extraction_timeout)
             self._finish_extractions(owner_of(identity), session_id)
@@ -157,6 +165,7 @@ class DeletionService:
         require_extracted: bool,
         forget_memories: bool,
         action: str,
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
         owner = owner_of(identity)
         now = clock.now()
@@ -168,6 +177,7 @@ class DeletionService:
                 actor=identity,
                 require_committed=require_committed,
                 require_extracted=require_extracted,
+                older_than=older_than,
             )
         return self.store.delete_session(
             owner,
@@ -178,7 +188,21 @@ class DeletionService:
             require_committed=require_committed,
             require_extracted=require_extracted,
             forget_memories=forget_memories,
+            older_than=older_than,
         )
+
+    def _check_still_old(
+        self, identity: Identity, session_id: str, older_than: tuple[str, float]
+    ) -> None:
+        row = self.store.get_session(owner_of(identity), session_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("session", session_id)
+        column, cutoff = older_than
+        if (row.updated_at if column == "updated_at" else row.created_at) >= cutoff:
+            raise FailedPreconditionError(
+                f"Session {session_id} changed since it was selected for removal; kept",
+                {"type": "session", "resource": session_id, "reason": "no_longer_expired"},
+            )
 
     def _finish_extractions(self, owner: Owner, session_id: str) -> None:
         """Run or wait for every pending extraction of the session; refuse failed ones."""
@@ -200,7 +224,14 @@ class DeletionService:
                     "deleted",
                     {"type": "session", "resource": session_id},
                 )
-            if not self.runner.run_pending():
+            # Run this session's queued extractions here (never other users' work); one held
+            # by a worker is waited for.
+            ran = False
+            for task_id in self.store.runnable_tasks(clock.now()):
+                task = self.store.get_task(owner, task_id)
+                if task is not None and task.session_id == session_id:
+                    ran = self.runner.run(task_id) or ran
+            if not ran:
                 time.sleep(0.01)
 
     def restore(self, identity: Identity, session_id: str) -> SessionMeta:
@@ -223,6 +254,10 @@ class DeletionService:
         forget_memories: bool = False,
     ) -> BatchDeleteResult:
         require_writable(identity)
+        if isinstance(session_ids, str | bytes):
+            raise InvalidArgumentError(
+                "session_ids must be a list of ids, not one string", {"field": "session_ids"}
+            )
         if not 1 <= len(session_ids) <= MAX_BATCH_DELETE:
             raise InvalidArgumentError(
                 f"session_ids must hold between 1 and {MAX_BATCH_DELETE} ids",
@@ -266,10 +301,10 @@ class DeletionService:
         """The seed's "delete sessions older than 30 days" as one call."""
         if not dry_run:
             require_writable(identity)
-        if older_than_days < 0:
+        if not (0 <= older_than_days <= MAX_AGE_DAYS):  # also refuses NaN
             raise InvalidArgumentError(
-                "older_than_days must be >= 0",
-                {"field": "older_than_days", "value": older_than_days},
+                f"older_than_days must be between 0 and {MAX_AGE_DAYS}",
+                {"field": "older_than_days", "value": str(older_than_days)},
             )
         if by not in ("created_at", "updated_at"):
             raise InvalidArgumentError(
@@ -306,10 +341,17 @@ class DeletionService:
                         commit_first=commit_first,
                         forget_memories=forget_memories,
                         action="cleanup",
+                        older_than=(by, cutoff),
                     )
                 )
             except NotFoundError:
                 continue  # deleted by someone else meanwhile: it is gone, as asked
+            except FailedPreconditionError as exc:
+                if exc.details.get("reason") == "no_longer_expired":
+                    continue  # used or restored since it was listed: no longer what was asked
+                result.failed.append(
+                    BatchFailure(session_id=row.session_id, code=exc.wire_code, message=exc.message)
+                )
             except SkaldError as exc:
                 result.failed.append(
                     BatchFailure(session_id=row.session_id, code=exc.wire_code, message=exc.message)
@@ -321,37 +363,57 @@ class DeletionService:
         ``retention_days`` and trashed ones deleted longer than ``trash_days`` ago."""
         purged = 0
         now = clock.now()
-        batches = []
         if retention_days is not None:
-            batches.append(
-                (
-                    self.store.expired_sessions(None, now - retention_days * DAY, "updated_at"),
+            cutoff = now - retention_days * DAY
+            for row in self.store.expired_sessions(None, cutoff, "updated_at"):
+                purged += self._sweep_one(
+                    row.account,
+                    row.user,
+                    row.session_id,
                     "retention",
+                    only_live=True,
+                    older_than=("updated_at", cutoff),
                 )
-            )
         if trash_days is not None:
-            batches.append(
-                (
-                    self.store.expired_sessions(
-                        None, now - trash_days * DAY, "updated_at", trashed=True
-                    ),
+            cutoff = now - trash_days * DAY
+            for row in self.store.expired_sessions(None, cutoff, "updated_at", trashed=True):
+                purged += self._sweep_one(
+                    row.account,
+                    row.user,
+                    row.session_id,
                     "purge",
+                    only_trashed=True,
+                    older_than=("deleted_at", cutoff),
                 )
-            )
-        for rows, action in batches:
-            for row in rows:
-                try:
-                    self.store.delete_session(
-                        Owner(row.account, row.user),
-                        row.session_id,
-                        clock.now(),
-                        actor=RETENTION_ACTOR,
-                        action=action,
-                    )
-                    purged += 1
-                except NotFoundError:
-                    continue
         return purged
+
+    def _sweep_one(
+        self,
+        account: str,
+        user: str,
+        session_id: str,
+        action: str,
+        *,
+        older_than: tuple[str, float],
+        only_live: bool = False,
+        only_trashed: bool = False,
+    ) -> int:
+        """Purge one session if it is still in the state it was selected in (same transaction:
+        a session restored or used since the sweep listed it is kept)."""
+        try:
+            self.store.delete_session(
+                Owner(account, user),
+                session_id,
+                clock.now(),
+                actor=RETENTION_ACTOR,
+                action=action,
+                only_live=only_live,
+                only_trashed=only_trashed,
+                older_than=older_than,
+            )
+        except (NotFoundError, FailedPreconditionError):
+            return 0
+        return 1
 
     # ------------------------------------------------------------------ users and audit
     def erase_user(self, identity: Identity, account: str, user: str) -> ErasureResult:

@@ -527,7 +527,9 @@ class FileService:
                 )
             ids.check_id(ref[1])
             with _missing_session_is_missing_file(path.uri):
-                self.store.delete_session(owner_of(identity), ref[1], clock.now(), actor=identity)
+                self.store.delete_session(
+                    owner_of(identity), ref[1], clock.now(), actor=identity, only_live=True
+                )
             return UriResult(uri=path.uri)
         self._target(identity, path, "remove")
         if ref is not None:

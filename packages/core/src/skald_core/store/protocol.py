@@ -111,13 +111,17 @@ class Store(Protocol):
         actor: Identity | None = None,
         action: str = "delete",
         only_trashed: bool = False,
+        only_live: bool = False,
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
         """Remove the session (live or trashed) and every row under it; cancel its pending
-        tasks; keep memories unless ``forget_memories`` (then memories whose only provenance is
-        this session go, and its provenance is stripped from the rest); write an audit row.
-        ``NotFoundError`` if missing; ``FailedPreconditionError`` when ``require_committed`` and
-        live messages remain (or, with ``require_extracted``, archives await extraction) —
-        checked in the same transaction."""
+        tasks; keep memories (their provenance from this session is dropped) unless
+        ``forget_memories`` (then memories whose only provenance is this session go, its
+        provenance is stripped from the rest, and its task results are cleared); write an audit
+        row. ``NotFoundError`` if missing (or not in the state ``only_trashed`` / ``only_live``
+        asks for); ``FailedPreconditionError`` when ``require_committed`` and live messages
+        remain (or, with ``require_extracted``, archives await extraction), or when
+        ``older_than=(column, cutoff)`` no longer holds — all checked in the same transaction."""
         ...
 
     def soft_delete_session(
@@ -129,6 +133,7 @@ class Store(Protocol):
         actor: Identity,
         require_committed: bool = False,
         require_extracted: bool = False,
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
         """Hide a live session (restorable); ``NotFoundError`` if missing or already trashed."""
         ...

@@ -12,6 +12,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -197,6 +198,11 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (account, user, idem_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
+
+CREATE TABLE IF NOT EXISTS maintenance (
+    task TEXT PRIMARY KEY,
+    since REAL NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -461,6 +467,7 @@ class SQLiteStore:
             else None
         )
         self._guard(self._migrate)
+        self.compact_if_owed(attempts=3)  # an erasure interrupted before it compacted
 
     # ------------------------------------------------------------------ plumbing
     def _connect(self) -> sqlite3.Connection:
@@ -915,6 +922,8 @@ class SQLiteStore:
         actor: Identity | None = None,
         action: str = "delete",
         only_trashed: bool = False,
+        only_live: bool = False,
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
         who = actor or Identity(account=owner.account, user=owner.user)
         return self._tx(
@@ -929,6 +938,8 @@ class SQLiteStore:
                 require_extracted=require_extracted,
                 forget_memories=forget_memories,
                 only_trashed=only_trashed,
+                only_live=only_live,
+                older_than=older_than,
             )
         )
 
@@ -941,6 +952,7 @@ class SQLiteStore:
         actor: Identity,
         require_committed: bool = False,
         require_extracted: bool = False,
+        older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
         return self._tx(
             lambda c: deletion.soft_delete(
@@ -951,6 +963,7 @@ class SQLiteStore:
                 actor=actor,
                 require_committed=require_committed,
                 require_extracted=require_extracted,
+                older_than=older_than,
             )
         )
 
@@ -978,20 +991,59 @@ class SQLiteStore:
         )
 
     def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
-        counts = self._tx(lambda c: deletion.erase_user(c, account, user, now, actor=actor))
-        self._compact()
+        def run(conn: sqlite3.Connection) -> ErasureCounts:
+            counts = deletion.erase_user(conn, account, user, now, actor=actor)
+            # Owed in the same transaction: a crash before compaction finishes is made good
+            # by the next open of the store.
+            conn.execute(
+                "INSERT OR IGNORE INTO maintenance (task, since) VALUES ('compact', ?)", (now,)
+            )
+            return counts
+
+        counts = self._tx(run)
+        self.compact_if_owed()
         return counts
 
-    def _compact(self) -> None:
-        """Rewrite the file so erased content leaves no trace in free pages or the WAL."""
+    def compact_if_owed(self, attempts: int = 50) -> bool:
+        """Rewrite the file and truncate the WAL so erased content leaves no trace on disk.
 
-        def run() -> None:
+        Readers holding old snapshots keep the WAL alive; compaction is retried briefly and
+        stays owed (done on a later call or open) if they do not let go. True when done."""
+
+        def owed() -> bool:
+            return self._tx(
+                lambda c: (
+                    c.execute("SELECT 1 FROM maintenance WHERE task = 'compact'").fetchone()
+                    is not None
+                ),
+                write=False,
+            )
+
+        def attempt() -> bool:
             with self._write_lock:
                 conn = self._conn()
-                conn.execute("VACUUM")
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                conn.execute("PRAGMA busy_timeout = 100")
+                try:
+                    conn.execute("VACUUM")
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if busy:
+                        return False
+                    conn.execute("DELETE FROM maintenance WHERE task = 'compact'")
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    return not busy
+                except sqlite3.OperationalError:
+                    return False
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
 
-        self._guard(run)
+        if not owed():
+            return True
+        for _ in range(attempts):
+            if self._guard(attempt):
+                return True
+            time.sleep(0.05)
+        log.warning("compaction after erasure postponed: readers keep old snapshots open")
+        return False
 
     def list_audit(
         self,

@@ -34,7 +34,7 @@ def audit(
         (
             now,
             actor.account,
-            actor.user,
+            actor.actor,
             actor.role,
             action,
             owner.account,
@@ -98,6 +98,19 @@ def _counts(conn: sqlite3.Connection, owner: Owner, row: SessionRow) -> Deletion
     )
 
 
+def _check_still_old(row: SessionRow, column: str, cutoff: float) -> None:
+    value = {
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "deleted_at": row.deleted_at,
+    }[column]
+    if value is None or value >= cutoff:
+        raise FailedPreconditionError(
+            f"Session {row.session_id} changed since it was selected for removal; kept",
+            {"type": "session", "resource": row.session_id, "reason": "no_longer_expired"},
+        )
+
+
 def _forget_memories(conn: sqlite3.Connection, owner: Owner, session_id: str) -> int:
     """Remove memories supported only by this session; strip its provenance from the rest."""
     only_here = [
@@ -139,14 +152,26 @@ def hard_delete(
     require_extracted: bool = False,
     forget_memories: bool = False,
     only_trashed: bool = False,
+    only_live: bool = False,
+    older_than: tuple[str, float] | None = None,
 ) -> DeletionCounts:
-    """Remove the session (live or in the trash) and every row under it, in this transaction."""
+    """Remove the session (live or in the trash) and every row under it, in this transaction.
+
+    ``only_trashed`` / ``only_live`` restrict which state may be removed; ``older_than``
+    (column, cutoff) re-checks a retention decision taken earlier, inside this transaction, so a
+    session restored or used since it was selected is left alone."""
     row = find(conn, owner, session_id)
-    if row is None or (only_trashed and row.deleted_at is None):
+    if (
+        row is None
+        or (only_trashed and row.deleted_at is None)
+        or (only_live and row.deleted_at is not None)
+    ):
         raise NotFoundError.of("session", session_id)
+    if older_than is not None:
+        _check_still_old(row, *older_than)
     # Purging the trash needs no commit; but commit_first (require_extracted) must not purge
     # a session trashed - or deleted, re-created and trashed - since it committed it.
-    if require_committed and row.deleted_at is None:
+    if require_committed and (row.deleted_at is None or require_extracted):
         _check_committed(conn, row, require_extracted)
     counts = _counts(conn, owner, row)
     counts.pending_tasks = conn.execute(
@@ -157,6 +182,15 @@ def hard_delete(
     if forget_memories:
         counts.memories_deleted = _forget_memories(conn, owner, session_id)
         counts.memories_kept -= counts.memories_deleted
+        # Task results name the memory files they wrote; those names go with the memories.
+        conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
+    else:
+        # The memories stay; their provenance from this session goes with it, so that a later
+        # session re-using the id is never credited with (or made to forget) them.
+        conn.execute(
+            "DELETE FROM memory_sources WHERE account = ? AND user = ? AND session_id = ?",
+            (owner.account, owner.user, session_id),
+        )
     conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
     if row.deleted_at is not None and action == "delete":
         action = "purge"
@@ -173,15 +207,18 @@ def soft_delete(
     actor: Identity,
     require_committed: bool = False,
     require_extracted: bool = False,
+    older_than: tuple[str, float] | None = None,
 ) -> DeletionCounts:
     """Hide the session everywhere, restorable until purged. Its rows stay, untouched."""
     row = find(conn, owner, session_id)
     if row is None or row.deleted_at is not None:
         raise NotFoundError.of("session", session_id)
+    if older_than is not None:
+        _check_still_old(row, *older_than)
     if require_committed:
         _check_committed(conn, row, require_extracted)
     counts = _counts(conn, owner, row)
-    by = f"{actor.account}/{actor.user}"
+    by = actor.actor
     conn.execute(
         "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?", (now, by, row.pk)
     )

@@ -52,7 +52,7 @@ class AdminController(Controller):
         action: str | None = None,
         session_id: str | None = None,
         account: str | None = None,
-        before: int | None = None,
+        before: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
     ) -> Ok[list[AuditEntry]]:
         return ok(
             request,
