@@ -201,3 +201,20 @@ def test_every_deletion_is_audited_without_content(client: Any) -> None:
     assert [e["action"] for e in entries] == ["delete", "restore", "soft_delete"]
     assert entries[0]["counts"]["messages"] == 2
     assert "secret" not in repr(entries)
+
+
+def test_forget_memories_leaves_what_an_earlier_session_with_the_same_id_taught(
+    client: Any,
+) -> None:
+    chat(client, "x", "My name is Ada.")
+    client.commit_session("x", wait=True)
+    client.delete_session("x")  # memories kept
+    chat(client, "x", "I love tea.")  # the id, re-used
+    client.commit_session("x", wait=True)
+
+    receipt = client.delete_session("x", forget_memories=True)
+
+    left = memories(client)
+    assert receipt["deleted"]["memories"] == 1
+    assert any("Ada" in text for text in left.values())
+    assert not any("tea" in text for text in left.values())

@@ -83,10 +83,12 @@ def _counts(conn: sqlite3.Connection, owner: Owner, row: SessionRow) -> Deletion
     n_files = conn.execute(
         "SELECT COUNT(*) FROM files WHERE session_pk = ? AND is_dir = 0", (row.pk,)
     ).fetchone()[0]
+    # Provenance written since this session was created: an earlier, deleted session that used
+    # the same id keeps its own (older) provenance rows.
     memories = conn.execute(
         "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? AND user = ? "
-        "AND session_id = ?",
-        (owner.account, owner.user, row.session_id),
+        "AND session_id = ? AND created_at >= ?",
+        (owner.account, owner.user, row.session_id, row.created_at),
     ).fetchone()[0]
     return DeletionCounts(
         messages=n_messages,
@@ -111,22 +113,24 @@ def _check_still_old(row: SessionRow, column: str, cutoff: float) -> None:
         )
 
 
-def _forget_memories(conn: sqlite3.Connection, owner: Owner, session_id: str) -> int:
-    """Remove memories supported only by this session; strip its provenance from the rest."""
+def _forget_memories(conn: sqlite3.Connection, owner: Owner, row: SessionRow) -> int:
+    """Remove memories supported only by this session; strip its provenance from the rest.
+
+    "This session" is this incarnation of the id: provenance written since it was created. An
+    earlier, deleted session with the same id counts as another source."""
+    mine = "s.account = ? AND s.user = ? AND s.session_id = ? AND s.created_at >= ?"
+    args = (owner.account, owner.user, row.session_id, row.created_at)
     only_here = [
         r[0]
         for r in conn.execute(
-            "SELECT s.file_pk FROM memory_sources s WHERE s.account = ? AND s.user = ? "
-            "AND s.session_id = ? AND NOT EXISTS (SELECT 1 FROM memory_sources o "
-            "WHERE o.file_pk = s.file_pk AND o.session_id != s.session_id) GROUP BY s.file_pk",
-            (owner.account, owner.user, session_id),
+            f"SELECT s.file_pk FROM memory_sources s WHERE {mine} AND NOT EXISTS "
+            "(SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
+            "AND (o.session_id != s.session_id OR o.created_at < ?)) GROUP BY s.file_pk",
+            (*args, row.created_at),
         )
     ]
     conn.executemany("DELETE FROM files WHERE pk = ?", [(pk,) for pk in only_here])
-    conn.execute(
-        "DELETE FROM memory_sources WHERE account = ? AND user = ? AND session_id = ?",
-        (owner.account, owner.user, session_id),
-    )
+    conn.execute(f"DELETE FROM memory_sources AS s WHERE {mine}", args)
     return len(only_here)
 
 
@@ -180,17 +184,10 @@ def hard_delete(
         (CANCELLED, now, row.pk),
     ).rowcount
     if forget_memories:
-        counts.memories_deleted = _forget_memories(conn, owner, session_id)
+        counts.memories_deleted = _forget_memories(conn, owner, row)
         counts.memories_kept -= counts.memories_deleted
         # Task results name the memory files they wrote; those names go with the memories.
         conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
-    else:
-        # The memories stay; their provenance from this session goes with it, so that a later
-        # session re-using the id is never credited with (or made to forget) them.
-        conn.execute(
-            "DELETE FROM memory_sources WHERE account = ? AND user = ? AND session_id = ?",
-            (owner.account, owner.user, session_id),
-        )
     conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
     if row.deleted_at is not None and action == "delete":
         action = "purge"
