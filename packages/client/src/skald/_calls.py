@@ -132,6 +132,10 @@ def cleanup_sessions(
     )
 
 
+def system_status() -> Call:
+    return Call(method="GET", path=f"{API}/system/status")
+
+
 def erase_user(account: str, user: str) -> Call:
     return Call(
         method="DELETE",

@@ -303,7 +303,10 @@ class SyncHTTPClient(_Base[httpx.Client]):
         return result
 
     def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(calls.erase_user(account or self._ctx.account, user))
+        """Erase ``user``; without ``account``, the account the server says this key acts in."""
+        if account is None:
+            account = str(self._call(calls.system_status())["account"])
+        result: dict[str, Any] = self._call(calls.erase_user(account, user))
         return result
 
     def list_audit(
@@ -574,9 +577,10 @@ class AsyncHTTPClient(_Base[httpx.AsyncClient]):
         return result
 
     async def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
-            calls.erase_user(account or self._ctx.account, user)
-        )
+        """Erase ``user``; without ``account``, the account the server says this key acts in."""
+        if account is None:
+            account = str((await self._call(calls.system_status()))["account"])
+        result: dict[str, Any] = await self._call(calls.erase_user(account, user))
         return result
 
     async def list_audit(

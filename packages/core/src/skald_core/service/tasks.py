@@ -73,7 +73,11 @@ class TaskRunner:
         inner: object = getattr(self.extractor, "inner", self.extractor)
         self.concurrency = max(1, concurrency or int(getattr(inner, "concurrency", 1)))
         # A lease must outlast the longest extraction, or another worker would retake it.
-        self.lease_seconds = max(lease_seconds, float(getattr(inner, "max_seconds", 0)) + 30)
+        # (Only an extractor that can run long — one with ``max_seconds`` — stretches it.)
+        longest = getattr(inner, "max_seconds", None)
+        self.lease_seconds = (
+            lease_seconds if longest is None else max(lease_seconds, float(longest) + 30)
+        )
         self.max_existing = int(getattr(inner, "max_existing", 200))
         self._lock = threading.Lock()
         self._busy: set[Owner] = set()
