@@ -3,8 +3,11 @@
     uv run python bench/embedded.py              # full scale (about a minute on 2 cores)
     uv run python bench/embedded.py --scale 0.1  # quicker run; --scale 0.01 is a smoke run
     uv run python bench/embedded.py --only ad --json out.json  # some phases; raw figures
+    uv run python bench/embedded.py --database-url postgresql://postgres@127.0.0.1:5432/test
+                                                 # the same on the PostgreSQL backend
 
-Measures, in one run, against ``ov.OpenViking(path=<temp dir>)``:
+Measures, in one run, against ``ov.OpenViking(path=<temp dir>)`` (or, with ``--database-url``,
+``ov.OpenViking(database_url=..., database_schema=<fresh schema, dropped afterwards>)``):
 
   (a) add_message/s, sequential, on one session growing to 10,000 messages (first and last
       1,000 shown separately: the rate must be flat as the session grows)
@@ -298,8 +301,41 @@ def phase_delete(client: ov.OpenViking, table: Table, size: int, archives: int, 
     )
 
 
-def phase_list(workdir: Path, table: Table, n_sessions: int, reps: int) -> None:
-    client = ov.OpenViking(path=workdir / "list")
+class Backend:
+    """Where the clients keep their data: a directory (SQLite) or PostgreSQL schemas."""
+
+    def __init__(self, workdir: Path, database_url: str | None) -> None:
+        self.workdir = workdir
+        self.database_url = database_url
+        self.run = f"skald_bench_{time.strftime('%H%M%S')}_{id(self) % 10_000}"
+        self.schemas: list[str] = []
+
+    def client(self, name: str) -> ov.OpenViking:
+        if self.database_url is None:
+            return ov.OpenViking(path=self.workdir / name)
+        schema = f"{self.run}_{name}"
+        self.schemas.append(schema)
+        return ov.OpenViking(database_url=self.database_url, database_schema=schema)
+
+    def describe(self) -> str:
+        if self.database_url is None:
+            return f"SQLite {sqlite3.sqlite_version}"
+        from skald_core.store.postgres import describe_url
+
+        return f"PostgreSQL {describe_url(self.database_url)} (schemas {self.run}_*)"
+
+    def drop(self) -> None:
+        if not self.schemas:
+            return
+        import psycopg
+
+        with psycopg.connect(str(self.database_url), autocommit=True) as conn:
+            for schema in self.schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type]
+
+
+def phase_list(backend: Backend, table: Table, n_sessions: int, reps: int) -> None:
+    client = backend.client("list")
     try:
         with quiet_gc():
             t0 = perf()
@@ -367,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="abcdef", help="run only these phases, e.g. --only ad (default: all)"
     )
+    parser.add_argument(
+        "--database-url", help="benchmark the PostgreSQL backend on this database (fresh schemas)"
+    )
     args = parser.parse_args(argv)
     s = args.scale
     if s <= 0:
@@ -386,16 +425,17 @@ def main(argv: list[str] | None = None) -> int:
     list_reps = scaled(200, 20)
     get_reps = scaled(2_000, 50)
 
+    workdir = Path(tempfile.mkdtemp(prefix="skald-bench-"))
+    backend = Backend(workdir, args.database_url)
     print(
         f"Skald embedded bench — scale {s:g}; Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.machine()}, skald {ov.__version__}"
+        f"{backend.describe()}, {platform.machine()}, skald {ov.__version__}"
     )
-    workdir = Path(tempfile.mkdtemp(prefix="skald-bench-"))
     print(f"data in {workdir}", flush=True)
     table = Table()
     started = perf()
     try:
-        client = ov.OpenViking(path=workdir / "main")
+        client = backend.client("main")
         try:
             only = set(args.only)
             if "a" in only:
@@ -408,16 +448,17 @@ def main(argv: list[str] | None = None) -> int:
             if "d" in only:
                 phase_delete(client, table, delete_size, 20, delete_reps)
             if "e" in only:
-                phase_list(workdir, table, n_list, list_reps)
+                phase_list(backend, table, n_list, list_reps)
             if "f" in only:
                 phase_get(client, table, big, get_reps)
         finally:
             client.close()
     finally:
         if args.keep:
-            print(f"kept {workdir}")
+            print(f"kept {workdir} {' '.join(backend.schemas)}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            backend.drop()
     table.print()
     print(f"\ntotal bench time {perf() - started:.1f} s")
     if args.json:

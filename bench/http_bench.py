@@ -3,12 +3,16 @@
     uv run python bench/http_bench.py                 # full run (a few minutes on 2 cores)
     uv run python bench/http_bench.py --scale 0.2     # smaller counts, same shape
     uv run python bench/http_bench.py --no-workload   # skip the shared session workload
+    uv run python bench/http_bench.py --database-url postgresql://postgres@127.0.0.1:5432/test
+                                                      # the same on the PostgreSQL backend
 
 (Not ``bench/http.py``: run as a script, a file of that name shadows the standard library's
 ``http`` package for every script in ``bench/``, and httpx stops importing.)
 
 Starts, on free loopback ports:
-  * ``skald serve`` in dev mode on a fresh temporary data directory, and
+  * ``skald serve`` in dev mode on a fresh temporary data directory (SQLite) or, with
+    ``--database-url``, on that PostgreSQL database in a fresh schema (dropped afterwards
+    unless ``--database-schema`` names one to use and keep), and
   * ``bench/echo_app.py`` (one POST route echoing a small msgspec Struct in an envelope, one GET
     route answering a small envelope), served by uvicorn with the settings ``skald serve`` uses
     (one worker, ``access_log=False``).
@@ -354,25 +358,54 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the op counts")
     parser.add_argument("--no-workload", action="store_true", help="skip session_workload.py")
     parser.add_argument("--workload", type=Path, default=DEFAULT_WORKLOAD)
+    parser.add_argument(
+        "--database-url", help="run skald serve on this PostgreSQL database instead of SQLite"
+    )
+    parser.add_argument(
+        "--database-schema", help="schema to use and keep (default: a fresh one, dropped after)"
+    )
     args = parser.parse_args()
+    schema = args.database_schema or f"skald_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        return bench(args, schema)
+    finally:
+        if args.database_url and not args.database_schema:
+            drop_schema(args.database_url, schema)
+
+
+def drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type]
+
+
+def bench(args: argparse.Namespace, schema: str) -> int:
+    backend = "sqlite"
+    if args.database_url:
+        from skald_core.store.postgres import describe_url
+
+        backend = f"postgresql {describe_url(args.database_url)} schema {schema}"
 
     print(
         f"# bench/http_bench.py  python {platform.python_version()}  {platform.machine()}  "
         f"cpus={os.cpu_count()}  {time.strftime('%Y-%m-%d %H:%M:%S')}  "
-        f"loadavg={' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"loadavg={' '.join(f'{x:.2f}' for x in os.getloadavg())}  store={backend}"
     )
     with tempfile.TemporaryDirectory(prefix="skald-bench-http-") as tmp:
         base = Path(tmp)
         sk_port, echo_port = free_port(), free_port()
         skald_cmd = [*skald_command(), "serve", "--path", str(base / "data")]
         skald_cmd += ["--host", "127.0.0.1", "--port", str(sk_port)]
+        if args.database_url:
+            skald_cmd += ["--database-url", args.database_url, "--database-schema", schema]
         echo_cmd = [sys.executable, str(ECHO_APP), "--port", str(echo_port)]
         with (
             serve("skald", skald_cmd, sk_port, base) as skald,
             serve("echo", echo_cmd, echo_port, base) as echo,
         ):
             print(
-                f"# skald serve (dev mode) {skald.url} pid {skald.proc.pid}; "
+                f"# skald serve (dev mode, {backend}) {skald.url} pid {skald.proc.pid}; "
                 f"echo app {echo.url} pid {echo.proc.pid}"
             )
             print()

@@ -1,6 +1,6 @@
-"""One behavioural suite, three clients (contract §1.3 and §6).
+"""One behavioural suite, three clients (contract §1.3 and §6), two storage backends.
 
-The ``client`` fixture gives the same SDK surface three ways, and every scenario runs on each:
+The ``client`` fixture gives the same SDK surface five ways, and every scenario runs on each:
 
 * ``embedded``        – ``skald.OpenViking(path=...)``, in this process, fresh data dir per test;
 * ``http-inprocess``  – ``SyncHTTPClient.from_app(create_app(ServerConfig(path=...)))``: the real
@@ -10,7 +10,11 @@ The ``client`` fixture gives the same SDK surface three ways, and every scenario
                         SIGTERM (it must exit cleanly). The server runs in dev mode, where the
                         identity comes from headers, so each test acts as user ``default`` of
                         its own fresh account: the same ``viking://user/default/...`` URIs as
-                        the other two clients, and every listing starts empty.
+                        the other two clients, and every listing starts empty;
+* ``embedded-postgres`` and ``http-inprocess-postgres`` – the first two on the PostgreSQL
+                        backend (``database_url=``), each test in a schema of its own, dropped
+                        after it (``tests/postgres/support.py``: skipped without a database,
+                        failed in CI).
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ import skald
 from skald_server.app import create_app
 from skald_server.config import ServerConfig
 
-CLIENT_KINDS = ["embedded", "http-inprocess", "http-server"]
+CLIENT_KINDS = [
+    "embedded",
+    "http-inprocess",
+    "http-server",
+    "embedded-postgres",
+    "http-inprocess-postgres",
+]
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 
@@ -76,7 +86,23 @@ def skald_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """The SDK client under test: ``OpenViking`` or ``SyncHTTPClient`` (same surface)."""
     kind = request.param
-    if kind == "embedded":
+    if kind.endswith("-postgres"):
+        from postgres.support import DATABASE_URL, fresh_schema
+
+        with fresh_schema("skald_scn") as schema:
+            if kind == "embedded-postgres":
+                with skald.OpenViking(database_url=DATABASE_URL, database_schema=schema) as pg:
+                    yield pg
+            else:
+                config = ServerConfig(
+                    path=str(tmp_path / "unused"),
+                    database_url=DATABASE_URL,
+                    database_schema=schema,
+                    database_pool_max_size=4,
+                )
+                with skald.SyncHTTPClient.from_app(create_app(config)) as inprocess:
+                    yield inprocess
+    elif kind == "embedded":
         with skald.OpenViking(path=tmp_path / "data") as embedded:
             yield embedded
     elif kind == "http-inprocess":

@@ -5,6 +5,10 @@ factory taking a fresh, empty temporary directory and returning an empty ``Store
 PostgreSQL backend means appending one ``pytest.param`` here (for example a factory that creates
 a throw-away schema and skips when no server is reachable); the tests stay untouched.
 
+The PostgreSQL backend (``postgres``) runs every test in a schema of its own, dropped after the
+test; without a reachable database it skips, or fails when ``CI`` is set
+(``tests/postgres/support.py``).
+
 After every test the store must still pass its own consistency check: each scenario ends with
 ``check_integrity() == []``.
 """
@@ -26,8 +30,16 @@ def _sqlite(tmp_path: Path) -> Store:
     return SQLiteStore(tmp_path)
 
 
+def _postgres(tmp_path: Path) -> Store:
+    from postgres.support import throwaway_store
+
+    store: Store = throwaway_store()
+    return store
+
+
 BACKENDS: list[object] = [
     pytest.param(_sqlite, id="sqlite"),
+    pytest.param(_postgres, id="postgres"),
 ]
 
 

@@ -23,6 +23,7 @@ from .service.files import FileService
 from .service.llm_extractor import extractor_from_env
 from .service.sessions import SessionService
 from .service.tasks import TaskRunner
+from .store.backends import open_store
 from .store.protocol import Store
 from .store.sqlite import SQLiteStore
 from .validation import convert
@@ -67,21 +68,32 @@ class AsyncVikingFS:
 
 
 class OpenViking:
-    """In-process Skald. ``path`` is the data directory (one SQLite file lives there)."""
+    """In-process Skald. ``path`` is the data directory (one SQLite file lives there), unless
+    ``database_url`` names a PostgreSQL database (``postgresql://user@host:5432/db``; needs
+    ``skald-core[postgres]``), shared with any servers and clients using the same URL and
+    ``database_schema``."""
 
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
         *,
+        database_url: str | None = None,
+        database_schema: str | None = None,
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self.path = str(path or os.environ.get("SKALD_PATH") or DEFAULT_PATH)
+        if store is None:
+            store = (
+                open_store(database_url=database_url, database_schema=database_schema)
+                if database_url
+                else SQLiteStore(self.path)
+            )
         # No extractor given: SKALD_LLM_* picks the language-model one, else the built-in one.
         self._extractor = extractor or extractor_from_env()
         self._owns_extractor = extractor is None
-        self._store: Store = store or SQLiteStore(self.path)
+        self._store: Store = store
         self._runner = TaskRunner(self._store, self._extractor, lease_seconds=lease_seconds)
         self._sessions = SessionService(self._store, self._runner)
         self._files = FileService(self._store, self._sessions)
@@ -344,11 +356,20 @@ class AsyncOpenViking:
         self,
         path: str | os.PathLike[str] | None = None,
         *,
+        database_url: str | None = None,
+        database_schema: str | None = None,
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
-        self._sync = OpenViking(path, store=store, extractor=extractor, lease_seconds=lease_seconds)
+        self._sync = OpenViking(
+            path,
+            database_url=database_url,
+            database_schema=database_schema,
+            store=store,
+            extractor=extractor,
+            lease_seconds=lease_seconds,
+        )
         self._viking_fs = AsyncVikingFS(self._sync._viking_fs)
 
     @property

@@ -15,15 +15,15 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
 
 from skald_core import __version__
+from skald_core.keys import KeyStore
 from skald_core.service.deletion import DeletionService
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.files import FileService
 from skald_core.service.llm_extractor import LLMExtractor
 from skald_core.service.sessions import SessionService
 from skald_core.service.tasks import TaskRunner
+from skald_core.store.backends import describe, key_store_for, open_store
 from skald_core.store.protocol import Store
-from skald_core.store.sqlite import SQLiteStore
-from skald_core.store.sqlite_keys import SQLiteKeyStore
 
 from .auth import resolve_identity
 from .config import ServerConfig
@@ -77,28 +77,48 @@ def configured_extractor(config: ServerConfig) -> AnyExtractor:
     return BuiltinExtractor() if llm is None else LLMExtractor(llm)
 
 
+def open_configured_store(config: ServerConfig) -> Store:
+    """PostgreSQL when ``database_url`` is set, else SQLite under ``path``. A PostgreSQL
+    store opens even while the database is unreachable (requests answer 503 until it is back,
+    and the migrations run then), so replicas can start before the database."""
+    return open_store(
+        path=config.path,
+        database_url=config.database_url,
+        database_schema=config.database_schema,
+        pool_min_size=config.database_pool_min_size,
+        pool_max_size=config.database_pool_max_size,
+        pool_timeout=config.database_pool_timeout,
+        lazy=True,
+    )
+
+
 def build_services(
-    config: ServerConfig, *, store: Store | None = None, extractor: AnyExtractor | None = None
+    config: ServerConfig,
+    *,
+    store: Store | None = None,
+    keys: KeyStore | None = None,
+    extractor: AnyExtractor | None = None,
 ) -> Services:
-    sqlite = SQLiteStore(config.path) if store is None else store
-    if not isinstance(sqlite, SQLiteStore):
-        raise TypeError("API keys currently live in the SQLite store")
+    """The core services over ``store`` (default: the configured one) and ``keys`` (default:
+    the key store in ``store``'s database; any other Store needs its KeyStore passed)."""
+    store = open_configured_store(config) if store is None else store
+    keys = key_store_for(store) if keys is None else keys
     runner = TaskRunner(
-        sqlite,
+        store,
         extractor or configured_extractor(config),
         lease_seconds=config.task_lease_seconds,
     )
-    sessions = SessionService(sqlite, runner)
+    sessions = SessionService(store, runner)
     return Services(
         config=config,
-        store=sqlite,
-        keys=SQLiteKeyStore(sqlite),
+        store=store,
+        keys=keys,
         runner=runner,
         sessions=sessions,
         deletion=DeletionService(
-            sqlite, runner, sessions, extraction_timeout=config.commit_wait_timeout
+            store, runner, sessions, extraction_timeout=config.commit_wait_timeout
         ),
-        files=FileService(sqlite, sessions),
+        files=FileService(store, sessions),
     )
 
 
@@ -129,7 +149,7 @@ def create_app(
             "skald %s ready (%s mode, store %s)",
             __version__,
             "dev" if config.dev_mode else "api-key",
-            config.path,
+            describe(svc.store),
         )
 
     def on_shutdown() -> None:

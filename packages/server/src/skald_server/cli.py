@@ -1,4 +1,5 @@
-"""The ``skald`` command line: ``skald serve`` and ``skald keys create|list|revoke``."""
+"""The ``skald`` command line: ``skald serve``, ``skald keys create|list|revoke`` and
+``skald db upgrade`` (schema migrations)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,32 @@ from collections.abc import Sequence
 
 from skald_core import clock, ids
 from skald_core.errors import SkaldError
-from skald_core.store.sqlite import SQLiteStore
-from skald_core.store.sqlite_keys import SQLiteKeyStore
+from skald_core.keys import KeyStore
+from skald_core.store.backends import describe, key_store_for, open_store
+from skald_core.store.protocol import Store
 
 from . import config as config_mod
+
+
+def _database_overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "path": getattr(args, "path", None),
+        "database_url": getattr(args, "database_url", None),
+        "database_schema": getattr(args, "database_schema", None),
+    }
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    """The store a maintenance command works on (never lazy: it must reach the database)."""
+    cfg = config_mod.load(args.config, {**_database_overrides(args), "host": "127.0.0.1"})
+    return open_store(
+        path=cfg.path,
+        database_url=cfg.database_url,
+        database_schema=cfg.database_schema,
+        pool_min_size=0,
+        pool_max_size=2,
+        pool_timeout=cfg.database_pool_timeout,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,7 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
         cfg = config_mod.load(
             args.config,
             {
-                "path": args.path,
+                **_database_overrides(args),
+                "database_pool_min_size": args.database_pool_min_size,
+                "database_pool_max_size": args.database_pool_max_size,
+                "database_pool_timeout": args.database_pool_timeout,
                 "host": args.host,
                 "port": args.port,
                 "root_api_key": args.root_api_key,
@@ -47,7 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=cfg.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     mode = "dev mode (no API key needed, loopback only)" if cfg.dev_mode else "api-key mode"
     print(
-        f"Skald serving {os.path.abspath(cfg.path)} on http://{cfg.host}:{cfg.port} in {mode}",
+        f"Skald serving {_where(cfg)} on http://{cfg.host}:{cfg.port} in {mode}",
         flush=True,
     )
     if llm is not None:
@@ -65,10 +91,46 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _key_store(args: argparse.Namespace) -> tuple[SQLiteStore, SQLiteKeyStore]:
-    cfg = config_mod.load(args.config, {"path": args.path, "host": "127.0.0.1"})
-    store = SQLiteStore(cfg.path)
-    return store, SQLiteKeyStore(store)
+def _where(cfg: config_mod.ServerConfig) -> str:
+    if cfg.database_url:
+        from skald_core.store.postgres import describe_url
+
+        schema = f" schema {cfg.database_schema}" if cfg.database_schema else ""
+        return f"PostgreSQL {describe_url(cfg.database_url)}{schema}"
+    return os.path.abspath(cfg.path)
+
+
+def _key_store(args: argparse.Namespace) -> tuple[Store, KeyStore]:
+    store = _open_store(args)
+    return store, key_store_for(store)
+
+
+def _db(args: argparse.Namespace) -> int:
+    try:
+        store = _open_store(args)  # opening applies the pending migrations
+        try:
+            version = getattr(store, "schema_version", None)
+            shown = f" at schema version {version()}" if callable(version) else ""
+            print(f"{describe(store)} is up to date{shown}")
+        finally:
+            store.close()
+    except SkaldError as exc:
+        print(f"skald db: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_database_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL URL (postgresql://user:password@host:5432/db) instead of the SQLite "
+        "file under --path; several servers may share one (env SKALD_DATABASE_URL)",
+    )
+    p.add_argument(
+        "--database-schema",
+        help="PostgreSQL schema for Skald's tables, created if missing (default: the "
+        "search_path's, normally public; env SKALD_DATABASE_SCHEMA)",
+    )
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -121,6 +183,23 @@ def parser() -> argparse.ArgumentParser:
         help="root key; without one the server runs in dev mode "
         "(loopback only; env SKALD_ROOT_API_KEY)",
     )
+    _add_database_args(serve)
+    serve.add_argument(
+        "--database-pool-min-size",
+        type=int,
+        help="PostgreSQL connections kept open (default 1; env SKALD_DATABASE_POOL_MIN_SIZE)",
+    )
+    serve.add_argument(
+        "--database-pool-max-size",
+        type=int,
+        help="most PostgreSQL connections (default 10; env SKALD_DATABASE_POOL_MAX_SIZE)",
+    )
+    serve.add_argument(
+        "--database-pool-timeout",
+        type=float,
+        help="seconds a request waits for a connection before 503 (default 5; "
+        "env SKALD_DATABASE_POOL_TIMEOUT)",
+    )
     serve.add_argument("--config", help="TOML config file (env SKALD_CONFIG)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.add_argument(
@@ -163,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
     for name in ("create", "list", "revoke"):
         k = ksub.add_parser(name)
         k.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
+        _add_database_args(k)
         k.add_argument("--config", help="TOML config file")
         if name == "create":
             k.add_argument("--account", required=True)
@@ -174,6 +254,18 @@ def parser() -> argparse.ArgumentParser:
         else:
             k.add_argument("key_id")
         k.set_defaults(func=_keys)
+
+    db = sub.add_parser("db", help="database schema migrations")
+    dsub = db.add_subparsers(dest="db_command", required=True)
+    d = dsub.add_parser(
+        "upgrade",
+        help="apply pending schema migrations (servers also do this when they start; safe "
+        "while other servers run)",
+    )
+    d.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
+    _add_database_args(d)
+    d.add_argument("--config", help="TOML config file")
+    d.set_defaults(func=_db)
     return p
 
 

@@ -18,6 +18,16 @@ from skald_core.service.llm_extractor import LLMConfig, make_config
 
 class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     path: str = "./data"
+    #: PostgreSQL instead of the SQLite file under ``path``: ``postgresql://user:pw@host/db``.
+    #: Several servers given the same URL (and schema) share one store.
+    database_url: str | None = None
+    #: The schema holding Skald's tables (created if missing); default: the search_path's.
+    database_schema: str | None = None
+    #: Connection pool of the PostgreSQL backend: connections kept open, the most opened, and
+    #: how long a request waits for a free one before answering 503.
+    database_pool_min_size: int = 1
+    database_pool_max_size: int = 10
+    database_pool_timeout: float = 5.0
     host: str = "127.0.0.1"
     port: int = 1933
     root_api_key: str | None = None
@@ -116,6 +126,22 @@ def load(
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise InvalidArgumentError(f"{name} must be a positive number of days, not {value}")
+    if config.database_url is not None and not config.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise InvalidArgumentError(
+            "database_url must be a PostgreSQL URL such as postgresql://user@host:5432/db "
+            f"(set by {ENV_PREFIX}DATABASE_URL, --database-url or database_url in the config file)"
+        )
+    if not 0 <= config.database_pool_min_size <= config.database_pool_max_size or (
+        config.database_pool_max_size < 1
+    ):
+        raise InvalidArgumentError(
+            "database_pool_min_size and database_pool_max_size must satisfy "
+            "0 <= min <= max, max >= 1"
+        )
+    if config.database_pool_timeout <= 0:
+        raise InvalidArgumentError("database_pool_timeout must be positive")
     if config.sweep_interval_seconds <= 0:
         raise InvalidArgumentError("sweep_interval_seconds must be positive")
     if config.dev_mode and not is_loopback(config.host):

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from msgspec import Struct
 
 from skald_core import __version__
-from skald_core.errors import UnavailableError
+from skald_core.errors import SkaldError, UnavailableError
 from skald_core.schemas import Health
 
 from ..context import Caller, ServicesDep
@@ -53,7 +53,12 @@ class SystemController(Controller):
         try:
             services.store.runnable_tasks(0.0, limit=1)
         except Exception as exc:
-            raise UnavailableError(f"Store not ready: {exc}", {"service": "store"}) from exc
+            details: dict[str, Any] = {"service": "store"}
+            if isinstance(exc, SkaldError):  # e.g. the database's reason and retry_after
+                details.update(
+                    (k, v) for k, v in exc.details.items() if k in ("reason", "retry_after")
+                )
+            raise UnavailableError(f"Store not ready: {exc}", details) from exc
         return ok(request, Ready(ready=True, store=type(services.store).__name__))
 
     @get(

@@ -1,0 +1,99 @@
+"""Choosing a backend: SQLite under a data directory (the default), or PostgreSQL by URL.
+
+The PostgreSQL modules (and psycopg) are imported only when a database URL is given, so the
+default install of ``skald-core`` needs nothing beyond msgspec.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..keys import KeyStore
+    from .postgres import PostgresStore
+    from .protocol import Store
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
+
+
+def open_postgres(database_url: str, **options: Any) -> PostgresStore:
+    """A ``PostgresStore``; a clear error when the ``postgres`` extra is not installed."""
+    if not is_database_url(database_url):
+        raise InvalidArgumentError(
+            "database_url must be a PostgreSQL URL (postgresql://user:password@host:5432/db)",
+            {"field": "database_url"},
+        )
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:  # pragma: no cover - the server always installs the extra
+        raise InvalidArgumentError(
+            f"The PostgreSQL backend needs psycopg: pip install 'skald-core[postgres]' ({exc})",
+            {"field": "database_url"},
+        ) from exc
+    return PostgresStore(database_url, **options)
+
+
+def open_store(
+    *,
+    path: str | os.PathLike[str] | None = None,
+    database_url: str | None = None,
+    database_schema: str | None = None,
+    pool_min_size: int = 1,
+    pool_max_size: int = 10,
+    pool_timeout: float = 5.0,
+    lazy: bool = False,
+) -> Store:
+    """PostgreSQL when ``database_url`` is given, else SQLite under ``path``."""
+    if database_url:
+        return open_postgres(
+            database_url,
+            schema=database_schema,
+            min_size=pool_min_size,
+            max_size=pool_max_size,
+            timeout=pool_timeout,
+            lazy=lazy,
+        )
+    from .sqlite import SQLiteStore
+
+    if path is None:
+        raise InvalidArgumentError("A data directory (path) or a database URL is needed")
+    return SQLiteStore(path)
+
+
+def key_store_for(store: Store) -> KeyStore:
+    """The API key store living in ``store``'s database."""
+    from .sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        from .sqlite_keys import SQLiteKeyStore
+
+        return SQLiteKeyStore(store)
+    if f"{__package__}.postgres" in sys.modules:  # only then can a PostgresStore exist
+        from .postgres import PostgresStore
+        from .postgres_keys import PostgresKeyStore
+
+        if isinstance(store, PostgresStore):
+            return PostgresKeyStore(store)
+    raise TypeError(
+        f"No key store for {type(store).__name__}: pass a KeyStore along with the store"
+    )
+
+
+def describe(store: Store) -> str:
+    """Where a store keeps its data, for logs (never a password)."""
+    file = getattr(store, "file", None)
+    if file is not None:
+        return f"sqlite {file}"
+    where = getattr(store, "where", None)
+    if where is not None:
+        schema = getattr(store, "schema", None)
+        return f"postgresql {where}" + (f" schema {schema}" if schema else "")
+    return type(store).__name__

@@ -1,0 +1,311 @@
+"""The PostgreSQL store under concurrency, in one process: two ``PostgresStore`` objects (two
+connection pools, as two replicas would have) on one schema, driven from many threads.
+
+What SQLite gets from its single writer, PostgreSQL must get from row and advisory locks:
+no lost append, contiguous archives, a task claimed once, an idempotency key honoured across
+stores, no append landing in a deleted session, migrations that tolerate simultaneous starts.
+Plus the failure path: an unreachable database is ``StorageUnavailableError`` with
+``retry_after``, quickly, and the store serves again when it is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from skald_core.errors import NotFoundError, StorageUnavailableError
+from skald_core.identity import Identity
+from skald_core.ids import new_task_id
+from skald_core.schemas import AddMessageRequest, message_decoder
+from skald_core.service.messages import build_message
+from skald_core.store.model import MemoryFact, NewMessage, Owner
+
+from .proxy import TcpProxy
+from .replicas import free_port
+from .support import DATABASE_URL, fresh_schema, query, require_postgres
+
+ALICE = Owner("acme", "alice")
+T0 = 1_700_000_000.0
+
+
+def message(text: str) -> NewMessage:
+    return build_message(AddMessageRequest(role="user", content=text), Identity(), T0)
+
+
+def texts(rows: Any) -> list[str]:
+    return [message_decoder.decode(r.body).parts[0].text for r in rows]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    with fresh_schema("skald_cc") as name:
+        yield name
+
+
+@pytest.fixture
+def stores(schema: str) -> Iterator[list[Any]]:
+    from skald_core.store.postgres import PostgresStore
+
+    opened = [PostgresStore(DATABASE_URL, schema=schema, max_size=4) for _ in range(2)]
+    try:
+        yield opened
+    finally:
+        for store in opened:
+            store.close()
+
+
+def run_all(n: int, fn: Any) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def test_appends_through_two_stores_lose_nothing_and_keep_each_writers_order(
+    stores: list[Any],
+) -> None:
+    def writer(w: int) -> None:
+        store = stores[w % 2]
+        for i in range(40):
+            store.append_messages(ALICE, "s1", [message(f"{w}:{i}")], T0, auto_create=True)
+
+    run_all(8, writer)
+
+    stored = texts(stores[0].messages(ALICE, "s1"))
+    assert len(stored) == 320 and len(set(stored)) == 320
+    for w in range(8):
+        mine = [int(t.split(":")[1]) for t in stored if t.startswith(f"{w}:")]
+        assert mine == list(range(40))
+    row = stores[1].get_session(ALICE, "s1")
+    assert row is not None and row.message_count == row.total_message_count == 320
+    assert stores[0].check_integrity() == []
+
+
+def test_concurrent_commits_archive_each_message_once(stores: list[Any]) -> None:
+    def worker(w: int) -> int:
+        store = stores[w % 2]
+        archived = 0
+        for i in range(25):
+            store.append_messages(ALICE, "s1", [message(f"{w}:{i}")], T0, auto_create=True)
+            if i % 3 == 2:
+                outcome = store.commit(ALICE, "s1", 0, T0, new_task_id())
+                archived += outcome.archive_no is not None
+        return archived
+
+    archived = sum(run_all(6, worker))
+
+    numbers = [a.archive_no for a in stores[0].archives(ALICE, "s1")]
+    assert numbers == list(range(1, archived + 1))
+    everything = texts(stores[1].messages(ALICE, "s1", archive_no=None))
+    assert sorted(everything) == sorted(f"{w}:{i}" for w in range(6) for i in range(25))
+    assert len(stores[0].runnable_tasks(T0 + 1, limit=1000)) == archived
+    assert stores[0].check_integrity() == []
+
+
+def test_each_task_is_claimed_by_exactly_one_store(stores: list[Any]) -> None:
+    task_ids = []
+    for n in range(30):
+        stores[0].append_messages(ALICE, f"s{n}", [message("hello")], T0, auto_create=True)
+        task_ids.append(stores[0].commit(ALICE, f"s{n}", 0, T0, new_task_id()).task_id)
+    claims: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def claimer(w: int) -> None:
+        store = stores[w % 2]
+        for task_id in store.runnable_tasks(T0 + 1, limit=100):
+            got = store.claim_task(task_id, T0 + 1, 30.0)
+            if got is not None:
+                with lock:
+                    claims.append((w, task_id))
+
+    run_all(8, claimer)
+
+    assert sorted(t for _, t in claims) == sorted(task_ids)  # every task once, none twice
+    assert stores[1].runnable_tasks(T0 + 2) == []
+    # Leases expire: each task can be taken again exactly once more.
+    retaken = run_all(6, lambda w: stores[w % 2].claim_task(task_ids[0], T0 + 40, 30.0))
+    assert sum(r is not None for r in retaken) == 1
+
+
+def test_one_idempotency_key_appends_once_across_stores(stores: list[Any]) -> None:
+    answers = run_all(
+        8,
+        lambda w: stores[w % 2].append_messages(
+            ALICE, "s1", [message("once")], T0, auto_create=True, idempotency_key="k-1"
+        ),
+    )
+
+    assert texts(stores[0].messages(ALICE, "s1")) == ["once"]
+    assert {a.message_count for a in answers} == {1}
+
+
+def test_an_append_never_lands_in_a_deleted_session(stores: list[Any]) -> None:
+    for round_no in range(10):
+        sid = f"r{round_no}"
+        stores[0].create_session(ALICE, sid, T0)
+        deleted = threading.Event()
+        late: list[str] = []
+
+        def appender(
+            w: int, sid: str = sid, deleted: threading.Event = deleted, late: list[str] = late
+        ) -> None:
+            store = stores[w % 2]
+            for i in range(200):
+                after_delete = deleted.is_set()
+                try:
+                    store.append_messages(ALICE, sid, [message(f"{w}:{i}")], T0, auto_create=False)
+                except NotFoundError:
+                    return
+                if after_delete:
+                    late.append(f"{w}:{i}")
+
+        threads = [threading.Thread(target=appender, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.02)
+        stores[1].delete_session(ALICE, sid, T0)
+        deleted.set()
+        for t in threads:
+            t.join()
+
+        assert late == [], f"appends acknowledged after the delete: {late}"
+        assert stores[0].get_session(ALICE, sid) is None
+    assert stores[0].check_integrity() == []
+
+
+def test_extractions_of_one_user_from_two_stores_serialise(stores: list[Any]) -> None:
+    tasks = []
+    for n in range(12):
+        stores[0].append_messages(ALICE, f"s{n}", [message("hi")], T0, auto_create=True)
+        tasks.append(stores[0].commit(ALICE, f"s{n}", 0, T0, new_task_id()).task_id)
+    facts = [
+        MemoryFact(path=f"user/alice/memories/profile/f{k}.md", category="profile", content="x")
+        for k in range(5)
+    ]
+
+    def extract(n: int) -> str:
+        store = stores[n % 2]
+        claimed = store.claim_task(tasks[n], T0, 30.0)
+        assert claimed is not None
+        if n % 4 == 3:  # some sessions go while others extract (forgetting their memories)
+            store.delete_session(ALICE, f"s{n}", T0, forget_memories=True)
+        outcome = store.complete_extraction(tasks[n], claimed.claim, facts, b"{}", T0)
+        return str(outcome.status)
+
+    statuses = run_all(12, extract)
+
+    assert statuses.count("completed") == 9 and statuses.count("stale") == 3
+    rows = query(
+        stores[0].schema,
+        "SELECT session_id, COUNT(*) FROM memory_sources GROUP BY session_id ORDER BY 1",
+    )
+    assert {r[0] for r in rows} == {f"s{n}" for n in range(12) if n % 4 != 3}
+    assert all(r[1] == 5 for r in rows)
+    assert stores[0].check_integrity() == []
+
+
+def test_replicas_starting_together_migrate_once(schema: str) -> None:
+    from skald_core.store.postgres import PostgresStore
+    from skald_core.store.postgres_schema import MIGRATIONS_TABLE, SCHEMA_VERSION
+
+    barrier = threading.Barrier(6)
+
+    def start(_: int) -> int:
+        barrier.wait()
+        store = PostgresStore(DATABASE_URL, schema=schema, min_size=0, max_size=1)
+        try:
+            return int(store.schema_version())
+        finally:
+            store.close()
+
+    assert run_all(6, start) == [SCHEMA_VERSION] * 6
+    rows = query(schema, f"SELECT version FROM {MIGRATIONS_TABLE} ORDER BY version")
+    assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_newer_schema_is_refused(schema: str) -> None:
+    from skald_core.store.postgres import PostgresStore
+    from skald_core.store.postgres_schema import MIGRATIONS_TABLE
+
+    PostgresStore(DATABASE_URL, schema=schema).close()
+    query(schema, f"INSERT INTO {MIGRATIONS_TABLE} VALUES (999, 'future', 0) RETURNING version")
+
+    with pytest.raises(StorageUnavailableError) as caught:
+        PostgresStore(DATABASE_URL, schema=schema)
+
+    assert caught.value.details["reason"] == "schema_too_new"
+
+
+def _closed_port_url() -> str:
+    netloc = urlsplit(DATABASE_URL).netloc
+    return DATABASE_URL.replace(netloc.split("@")[-1], f"127.0.0.1:{free_port()}")
+
+
+def test_an_unreachable_database_is_unavailable_quickly_with_retry_after() -> None:
+    require_postgres()
+    from skald_core.store.postgres import PostgresStore
+
+    url = _closed_port_url()
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailableError) as caught:
+        PostgresStore(url)
+    assert time.monotonic() - started < 6
+    assert caught.value.details["reason"] == "unreachable"
+    assert caught.value.details["retry_after"] >= 1
+    assert "password" not in caught.value.message
+
+    lazy = PostgresStore(url, lazy=True)  # the server's way: open now, serve when it is back
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailableError) as caught:
+                lazy.get_session(ALICE, "s1")
+            assert time.monotonic() - started < 3
+            assert caught.value.details["retry_after"] >= 1
+    finally:
+        lazy.close()
+
+
+def test_the_store_recovers_when_the_database_comes_back(schema: str) -> None:
+    from skald_core.store.postgres import PostgresStore
+
+    target = urlsplit(DATABASE_URL)
+    with TcpProxy(free_port(), (target.hostname or "127.0.0.1", target.port or 5432)) as proxy:
+        url = DATABASE_URL.replace(target.netloc.split("@")[-1], f"127.0.0.1:{proxy.port}")
+        store = PostgresStore(url, schema=schema, lazy=True, max_size=3, timeout=2.0)
+        try:
+            with pytest.raises(StorageUnavailableError):
+                store.append_messages(ALICE, "s1", [message("early")], T0, auto_create=True)
+            proxy.start()
+            _eventually(
+                lambda: store.append_messages(ALICE, "s1", [message("one")], T0, auto_create=True)
+            )
+
+            proxy.stop()
+            with pytest.raises(StorageUnavailableError) as caught:
+                for _ in range(5):  # the first calls may find their connection dead
+                    store.append_messages(ALICE, "s1", [message("down")], T0, auto_create=True)
+            assert caught.value.details["retry_after"] >= 1
+
+            proxy.start()
+            _eventually(
+                lambda: store.append_messages(ALICE, "s1", [message("two")], T0, auto_create=True)
+            )
+            assert texts(store.messages(ALICE, "s1")) == ["one", "two"]
+        finally:
+            store.close()
+
+
+def _eventually(fn: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except StorageUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
