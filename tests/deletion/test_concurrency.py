@@ -53,7 +53,9 @@ def check(ops: list[Op], data: Path, seed: int) -> None:
     unknown = [o for o in ops if o.outcome == "unknown"]
     assert not unknown, f"operations failed without a definite answer: {unknown[:5]}"
     assert verdict.checked_messages >= 10, verdict
-    assert verdict.checked_extractions >= 1, verdict
+    # Whether a random run also finished an extraction to check depends on timing; the
+    # extraction rules are checked deterministically in test_delete_during_extraction.py, and
+    # any extraction this run did finish was checked above (verdict.unextracted/memoryless).
     assert verdict.certainly_deleted + len(Stored.read(data / "skald.db").sessions) >= 1
 
 
