@@ -38,6 +38,7 @@ from ..schemas import (
     KeptCounts,
     SessionMeta,
 )
+from ..store.deletion_rules import check_still_old
 from ..store.model import DeletionCounts, Owner
 from ..store.protocol import Store
 from .sessions import SessionService, owner_of, require_writable, session_meta
@@ -197,12 +198,7 @@ class DeletionService:
         row = self.store.get_session(owner_of(identity), session_id)
         if row is None or row.deleted_at is not None:
             raise NotFoundError.of("session", session_id)
-        column, cutoff = older_than
-        if (row.updated_at if column == "updated_at" else row.created_at) >= cutoff:
-            raise FailedPreconditionError(
-                f"Session {session_id} changed since it was selected for removal; kept",
-                {"type": "session", "resource": session_id, "reason": "no_longer_expired"},
-            )
+        check_still_old(row, *older_than)
 
     def _finish_extractions(self, owner: Owner, session_id: str) -> None:
         """Run or wait for every pending extraction of the session; refuse failed ones."""

@@ -15,9 +15,15 @@ import msgspec
 
 from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from ..identity import Identity
+from .deletion_rules import (
+    CANCELLED,
+    audit_query,
+    audit_rows,
+    check_still_old,
+    receipt_counts,
+)
 from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
 from .postgres_common import SESSION_COLUMNS, Conn, lock_owner, session_row
-from .sqlite_deletion import CANCELLED, receipt_counts
 
 __all__ = [
     "CANCELLED",
@@ -136,19 +142,6 @@ def _counts(conn: Conn, owner: Owner, row: SessionRow) -> DeletionCounts:
     )
 
 
-def _check_still_old(row: SessionRow, column: str, cutoff: float) -> None:
-    value = {
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "deleted_at": row.deleted_at,
-    }[column]
-    if value is None or value >= cutoff:
-        raise FailedPreconditionError(
-            f"Session {row.session_id} changed since it was selected for removal; kept",
-            {"type": "session", "resource": row.session_id, "reason": "no_longer_expired"},
-        )
-
-
 def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
     """Remove memories supported only by this session; strip its provenance from the rest.
 
@@ -195,7 +188,7 @@ def hard_delete(
     ):
         raise NotFoundError.of("session", session_id)
     if older_than is not None:
-        _check_still_old(row, *older_than)
+        check_still_old(row, *older_than)
     # Purging the trash needs no commit; but commit_first (require_extracted) must not purge
     # a session trashed - or deleted, re-created and trashed - since it committed it.
     if require_committed and (row.deleted_at is None or require_extracted):
@@ -238,7 +231,7 @@ def soft_delete(
     if row is None or row.deleted_at is not None:
         raise NotFoundError.of("session", session_id)
     if older_than is not None:
-        _check_still_old(row, *older_than)
+        check_still_old(row, *older_than)
     if require_committed:
         _check_committed(conn, row, require_extracted)
     counts = _counts(conn, owner, row)
@@ -374,34 +367,7 @@ def list_audit(
     session_id: str | None,
     before: int | None,
 ) -> list[AuditRow]:
-    sql = (
-        "SELECT id, at, actor_account, actor_user, actor_role, action, account, user_name, "
-        "session_id, counts FROM audit_log WHERE TRUE"
+    sql, args = audit_query(
+        "%s", "user_name", account, limit=limit, action=action, session_id=session_id, before=before
     )
-    args: list[Any] = []
-    for clause, value in (
-        ("account = %s", account),
-        ("action = %s", action),
-        ("session_id = %s", session_id),
-        ("id < %s", before),
-    ):
-        if value is not None:
-            sql += f" AND {clause}"
-            args.append(value)
-    sql += " ORDER BY id DESC LIMIT %s"
-    args.append(limit)
-    return [
-        AuditRow(
-            id=r[0],
-            at=r[1],
-            actor_account=r[2],
-            actor_user=r[3],
-            actor_role=r[4],
-            action=r[5],
-            account=r[6],
-            user=r[7],
-            session_id=r[8],
-            counts=msgspec.json.decode(r[9]),
-        )
-        for r in conn.execute(sql, args)
-    ]
+    return audit_rows(conn.execute(sql, args))

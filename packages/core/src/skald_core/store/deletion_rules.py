@@ -1,0 +1,88 @@
+"""Deletion rules that do not depend on the database: shared by the SQLite and PostgreSQL
+backends (and the service), so each rule is written once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ..errors import FailedPreconditionError
+from .model import AuditRow, DeletionCounts, SessionRow
+
+#: The error of a task whose session was deleted before its extraction ran.
+CANCELLED = "session deleted before extraction"
+
+
+def check_still_old(row: SessionRow, column: str, cutoff: float) -> None:
+    """Refuse a removal decided on ``column < cutoff`` when that no longer holds."""
+    value = {
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "deleted_at": row.deleted_at,
+    }[column]
+    if value is None or value >= cutoff:
+        raise FailedPreconditionError(
+            f"Session {row.session_id} changed since it was selected for removal; kept",
+            {"type": "session", "resource": row.session_id, "reason": "no_longer_expired"},
+        )
+
+
+def receipt_counts(counts: DeletionCounts) -> dict[str, int]:
+    """What an audit row records of a deletion: counts only, never content."""
+    return {
+        "messages": counts.messages,
+        "archives": counts.archives,
+        "files": counts.files,
+        "tool_records": counts.tool_records,
+        "pending_tasks": counts.pending_tasks,
+        "memories_kept": counts.memories_kept,
+        "memories_deleted": counts.memories_deleted,
+    }
+
+
+def audit_query(
+    placeholder: str,
+    user_column: str,
+    account: str | None,
+    *,
+    limit: int,
+    action: str | None,
+    session_id: str | None,
+    before: int | None,
+) -> tuple[str, list[Any]]:
+    """The newest-first audit listing, with the backend's placeholder and user column."""
+    sql = (
+        "SELECT id, at, actor_account, actor_user, actor_role, action, account, "
+        f"{user_column}, session_id, counts FROM audit_log WHERE 1 = 1"
+    )
+    args: list[Any] = []
+    for column, value in (("account", account), ("action", action), ("session_id", session_id)):
+        if value is not None:
+            sql += f" AND {column} = {placeholder}"
+            args.append(value)
+    if before is not None:
+        sql += f" AND id < {placeholder}"
+        args.append(before)
+    sql += f" ORDER BY id DESC LIMIT {placeholder}"
+    args.append(limit)
+    return sql, args
+
+
+def audit_rows(rows: Iterable[Any]) -> list[AuditRow]:
+    return [
+        AuditRow(
+            id=r[0],
+            at=r[1],
+            actor_account=r[2],
+            actor_user=r[3],
+            actor_role=r[4],
+            action=r[5],
+            account=r[6],
+            user=r[7],
+            session_id=r[8],
+            counts=msgspec.json.decode(r[9]),
+        )
+        for r in rows
+    ]
