@@ -23,11 +23,13 @@ An operation takes effect at some instant between its start and its return, so p
   facts are memories with provenance from that archive (``Verdict.memoryless``).
 
 Run as a script it is one worker process of the multi-process test:
-``python churn.py <data_path> <worker digit> <seed> <seconds> <threads> <ops.json>``.
+``python churn.py <data_path> <worker digit> <seed> <seconds> <threads> <ops.json>
+<barrier_dir> <processes>``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -35,7 +37,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,12 @@ WEIGHTS = {
 }
 DELETES = ("hard", "commit_first")
 TAIL = 0.4
+#: Acknowledged appends each worker makes after the barrier, however long that takes...
+TAIL_APPENDS = 2
+#: ...up to this many seconds past the tail.
+TAIL_DEADLINE = 60.0
+#: How long a worker waits for the others at the end of the random phase.
+BARRIER_TIMEOUT = 90.0
 
 
 @dataclass
@@ -89,48 +97,70 @@ def churn(
     *,
     until: float,
     record: Callable[[Op], None],
+    barrier: Callable[[], None],
     tail: float = TAIL,
+    tail_appends: int = TAIL_APPENDS,
 ) -> None:
-    """Random operations on ``SIDS`` until the monotonic clock passes ``until``; then, for
-    ``tail`` seconds, only appends, commits and restores on the first half of ``SIDS`` and
-    only deletes and restores on the other half, so that every run ends with messages no
-    delete can excuse and with sessions whose last acknowledged operation is a hard delete."""
-    n = 0
+    """Random operations on ``SIDS`` until the monotonic clock passes ``until``; then, once
+    every worker has finished its random phase (``barrier``), a tail of at least ``tail``
+    seconds and ``tail_appends`` acknowledged appends of this worker: only appends, commits
+    and restores on the first half of ``SIDS``, only deletes and restores on the other half.
+    So every run ends with messages no delete can excuse (no delete of their session runs
+    after the barrier) and with sessions whose last acknowledged operation is a hard delete,
+    however slow the machine is."""
+    tokens = (f"{worker}n{n}" for n in itertools.count())
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
-    while (now := time.monotonic()) < until + tail:
+    while time.monotonic() < until:
+        _one(client, rng.choice(SIDS), rng.choices(kinds, weights)[0], tokens, rng, record)
+    barrier()
+    tail_until = time.monotonic() + tail
+    deadline = tail_until + TAIL_DEADLINE
+    acked = 0
+    while (now := time.monotonic()) < tail_until or (acked < tail_appends and now < deadline):
         sid = rng.choice(SIDS)
-        if now < until:
-            kind = rng.choices(kinds, weights)[0]
-        elif sid in SIDS[: len(SIDS) // 2]:
+        if sid in SIDS[: len(SIDS) // 2]:
             kind = rng.choice(["add", "add", "add", "commit", "restore"])
         else:
             kind = rng.choice(["hard", "hard", "commit_first", "soft", "restore"])
-        start = time.monotonic()
-        if kind in ("batch", "cleanup"):
-            _many(client, kind, sid, rng, start, record)
-            continue
-        op = Op(kind, sid, start)
-        try:
-            if kind == "add":
-                op.token = f"{worker}n{n}"
-                n += 1
-                client.add_message(sid, "user", f"I love token {op.token}.")
-            elif kind == "commit":
-                client.commit_session(sid, wait=rng.random() < 0.3)
-            elif kind == "soft":
-                client.delete_session(sid, mode="soft")
-            elif kind == "restore":
-                client.restore_session(sid)
-            elif kind == "hard":
-                client.delete_session(sid)
-            else:
-                receipt = client.delete_session(sid, commit_first=True)
-                op.detail = f"receipt {receipt['deleted']}"
-            op.outcome = "ok"
-        except Exception as exc:
-            op.outcome, op.detail = _outcome(exc), f"{type(exc).__name__}: {exc}"[:300]
-        op.end = time.monotonic()
-        record(op)
+        op = _one(client, sid, kind, tokens, rng, record)
+        acked += op is not None and op.kind == "add" and op.outcome == "ok"
+
+
+def _one(
+    client: Any,
+    sid: str,
+    kind: str,
+    tokens: Iterator[str],
+    rng: random.Random,
+    record: Callable[[Op], None],
+) -> Op | None:
+    """One operation, recorded (batch and cleanup record one op per id and return None)."""
+    start = time.monotonic()
+    if kind in ("batch", "cleanup"):
+        _many(client, kind, sid, rng, start, record)
+        return None
+    op = Op(kind, sid, start)
+    try:
+        if kind == "add":
+            op.token = next(tokens)
+            client.add_message(sid, "user", f"I love token {op.token}.")
+        elif kind == "commit":
+            client.commit_session(sid, wait=rng.random() < 0.3)
+        elif kind == "soft":
+            client.delete_session(sid, mode="soft")
+        elif kind == "restore":
+            client.restore_session(sid)
+        elif kind == "hard":
+            client.delete_session(sid)
+        else:
+            receipt = client.delete_session(sid, commit_first=True)
+            op.detail = f"receipt {receipt['deleted']}"
+        op.outcome = "ok"
+    except Exception as exc:
+        op.outcome, op.detail = _outcome(exc), f"{type(exc).__name__}: {exc}"[:300]
+    op.end = time.monotonic()
+    record(op)
+    return op
 
 
 def _many(
@@ -157,10 +187,19 @@ def _many(
 
 
 def run_threads(
-    make_client: Callable[[int], Any], threads: int, seconds: float, seed: int, prefix: str = "w"
+    make_client: Callable[[int], Any],
+    threads: int,
+    seconds: float,
+    seed: int,
+    prefix: str = "w",
+    *,
+    across: Callable[[], None] | None = None,
 ) -> list[Op]:
-    """``threads`` threads churning for ``seconds``; every operation each one recorded."""
+    """``threads`` threads churning for about ``seconds``; every operation each one recorded.
+    ``across`` runs once all threads finished their random phase, before any starts its tail
+    (the multi-process test waits there for the other processes)."""
     ops: list[Op] = []
+    barrier = threading.Barrier(threads, action=across, timeout=BARRIER_TIMEOUT)
     lock = threading.Lock()
     failures: list[BaseException] = []
 
@@ -176,16 +215,18 @@ def run_threads(
                 random.Random(seed * 1000 + i),
                 until=until,
                 record=record,
+                barrier=barrier.wait,
             )
         except BaseException as exc:  # a bug in the driver itself
             failures.append(exc)
+            barrier.abort()
 
     until = time.monotonic() + seconds - TAIL
     pool = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
-        t.join(seconds + 120)
+        t.join(seconds + BARRIER_TIMEOUT + TAIL_DEADLINE + 30)
     assert not any(t.is_alive() for t in pool), "a churn thread hung"
     assert not failures, failures
     return ops
@@ -327,14 +368,34 @@ def wait_drained(db_file: Path, timeout: float = 30.0) -> None:
 # ---------------------------------------------------------------------------- worker process
 
 
+def file_barrier(directory: Path, me: str, parties: int) -> Callable[[], None]:
+    """A barrier across processes: each leaves a file in ``directory`` and waits for all."""
+
+    def wait() -> None:
+        directory.mkdir(exist_ok=True)
+        (directory / me).touch()
+        deadline = time.monotonic() + BARRIER_TIMEOUT
+        while len(list(directory.iterdir())) < parties:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the other churn processes did not reach the barrier")
+            time.sleep(0.01)
+
+    return wait
+
+
 def main() -> None:
-    path, worker, seed, seconds, threads, out = sys.argv[1:7]
+    path, worker, seed, seconds, threads, out, barrier_dir, processes = sys.argv[1:9]
     client = skald.OpenViking(path=path)
     client._runner.lease_seconds = 2.0  # leftovers of a slow exit are retaken quickly
     client.initialize()
     try:
         ops = run_threads(
-            lambda i: client, int(threads), float(seconds), int(seed), prefix=f"w{worker}"
+            lambda i: client,
+            int(threads),
+            float(seconds),
+            int(seed),
+            prefix=f"w{worker}",
+            across=file_barrier(Path(barrier_dir), worker, int(processes)),
         )
     finally:
         client.close()
