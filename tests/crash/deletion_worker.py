@@ -5,7 +5,8 @@ Usage: ``python deletion_worker.py <data_path> <seed> [<kill_at> <kill_delay>]``
 
 With ``kill_at`` the worker kills itself (SIGKILL, from a timer thread) ``kill_delay``
 seconds after it began its ``kill_at``-th deletion operation since READY (counting from 1):
-a kill at a random point inside a deletion, which takes a few milliseconds. Without it, it
+a kill at a random point inside a deletion, which takes a few milliseconds (a timer that fires
+after that deletion ended arms again for the next one: see ``KillPlan``). Without it, it
 runs until the test kills it.
 
 Like ``worker.py``, every operation is announced with ``BEGIN ...`` before it starts and
@@ -51,16 +52,39 @@ CLEANUP_AGE = 0.2 / 86_400
 
 
 DELETIONS = frozenset({"soft", "restore", "purge", "delete", "batch", "cleanup"})
-_kill_plan: list[float] = []  # [deletions left before arming, delay]
+
+
+class KillPlan:
+    """SIGKILL this process ``delay`` seconds into its ``kill_at``-th deletion. A timer that
+    fires late (a loaded machine) after that deletion is over arms itself again for the next
+    deletion, with a fresh random delay no longer than the last, up to ``rearms`` times: the
+    kill lands inside a deletion however slow the timer thread is scheduled."""
+
+    def __init__(self, kill_at: int, delay: float, rearms: int = 20) -> None:
+        self.left, self.delay, self.rearms = kill_at, delay, rearms
+        self.in_flight = ""  # the operation between its BEGIN and its DONE
+
+    def saw(self, kind: str, op: str) -> None:
+        self.in_flight = op if kind == "BEGIN" else ""
+        if kind == "BEGIN" and op in DELETIONS:
+            self.left -= 1
+            if self.left == 0:
+                threading.Timer(self.delay, self.fire).start()
+
+    def fire(self) -> None:
+        if self.in_flight in DELETIONS or self.rearms == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.left, self.delay, self.rearms = 1, random.uniform(0.0, self.delay), self.rearms - 1
+
+
+_kill_plan: list[KillPlan] = []
 
 
 def say(*words: object) -> None:
     print(*words, flush=True)
     kind, _, op = str(words[0]).partition(" ")
-    if _kill_plan and kind == "BEGIN" and op in DELETIONS:
-        _kill_plan[0] -= 1
-        if _kill_plan[0] == 0:
-            threading.Timer(_kill_plan[1], os.kill, (os.getpid(), signal.SIGKILL)).start()
+    for plan in _kill_plan:
+        plan.saw(kind, op)
 
 
 def ids_word(ids: list[str]) -> str:
@@ -206,7 +230,7 @@ def main() -> None:
         worker.create(rng.randint(3, 8))
     say("READY")
     if len(sys.argv) > 3:
-        _kill_plan[:] = [int(sys.argv[3]), float(sys.argv[4])]
+        _kill_plan[:] = [KillPlan(int(sys.argv[3]), float(sys.argv[4]))]
     started = time.monotonic()
     while time.monotonic() - started < MAX_SECONDS:
         worker.step()
