@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from skald_core.schemas import AuditEntry, ErasureResult
 
@@ -31,8 +31,8 @@ class AdminController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        account: str,
-        user: str,
+        account: FromPath[str],
+        user: FromPath[str],
     ) -> Ok[ErasureResult]:
         return ok(request, services.deletion.erase_user(identity, account, user))
 
@@ -49,9 +49,9 @@ class AdminController(Controller):
         services: ServicesDep,
         identity: Caller,
         limit: int = Parameter(default=100, ge=1, le=1000),
-        action: str | None = None,
-        session_id: str | None = None,
-        account: str | None = None,
+        action: FromQuery[str | None] = None,
+        session_id: FromQuery[str | None] = None,
+        account: FromQuery[str | None] = None,
         before: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
     ) -> Ok[list[AuditEntry]]:
         return ok(

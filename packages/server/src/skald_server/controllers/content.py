@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from skald_core.schemas import WriteRequest, WriteResult
 
@@ -24,7 +24,7 @@ class ContentController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        uri: str,
+        uri: FromQuery[str],
         offset: int = Parameter(default=0, ge=0),
         limit: int = Parameter(default=-1, ge=-1),
     ) -> Ok[str]:
@@ -42,6 +42,6 @@ class ContentController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        data: WriteRequest,
+        data: JSONBody[WriteRequest],
     ) -> Ok[WriteResult]:
         return ok(request, services.files.write(identity, data.uri, data.content, data.mode))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, UriResult
 
@@ -24,10 +24,10 @@ class FsController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        uri: str,
-        recursive: bool = False,
-        simple: bool = False,
-        show_all_hidden: bool = False,
+        uri: FromQuery[str],
+        recursive: FromQuery[bool] = False,
+        simple: FromQuery[bool] = False,
+        show_all_hidden: FromQuery[bool] = False,
     ) -> Ok[list[FileNode | str]]:
         nodes = services.files.ls(
             identity, uri, recursive=recursive, show_all_hidden=show_all_hidden
@@ -43,9 +43,9 @@ class FsController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        uri: str,
+        uri: FromQuery[str],
         level_limit: int = Parameter(default=3, ge=1, le=64),
-        show_all_hidden: bool = False,
+        show_all_hidden: FromQuery[bool] = False,
     ) -> Ok[list[FileNode]]:
         return ok(
             request,
@@ -56,7 +56,11 @@ class FsController(Controller):
 
     @get("/stat", operation_id="stat", responses=errors(404), sync_to_thread=True)
     def stat(
-        self, request: Request[Any, Any, Any], services: ServicesDep, identity: Caller, uri: str
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        uri: FromQuery[str],
     ) -> Ok[FileNode]:
         return ok(request, services.files.stat(identity, uri))
 
@@ -72,7 +76,7 @@ class FsController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        data: MkdirRequest,
+        data: JSONBody[MkdirRequest],
     ) -> Ok[UriResult]:
         return ok(request, services.files.mkdir(identity, data.uri))
 
@@ -82,8 +86,8 @@ class FsController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        uri: str,
-        recursive: bool = False,
+        uri: FromQuery[str],
+        recursive: FromQuery[bool] = False,
     ) -> Ok[UriResult]:
         return ok(request, services.files.rm(identity, uri, recursive=recursive))
 
@@ -99,6 +103,6 @@ class FsController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        data: MoveRequest,
+        data: JSONBody[MoveRequest],
     ) -> Ok[MoveResult]:
         return ok(request, services.files.mv(identity, data.from_uri, data.to_uri))

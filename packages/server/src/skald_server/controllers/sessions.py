@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter, RawBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.schemas import (
@@ -72,8 +72,8 @@ class SessionController(Controller):
         services: ServicesDep,
         identity: Caller,
         limit: int | None = Parameter(default=None, ge=1, le=10_000),
-        cursor: str | None = None,
-        include_deleted: bool = False,
+        cursor: FromQuery[str | None] = None,
+        include_deleted: FromQuery[bool] = False,
     ) -> Ok[list[SessionListItem]]:
         return ok(
             request,
@@ -94,8 +94,8 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        auto_create: bool = False,
+        session_id: FromPath[str],
+        auto_create: FromQuery[bool] = False,
     ) -> Ok[SessionMeta]:
         return ok(request, services.sessions.get(identity, session_id, auto_create=auto_create))
 
@@ -113,11 +113,11 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        mode: Literal["hard", "soft"] = "hard",
-        require_committed: bool = False,
-        commit_first: bool = False,
-        forget_memories: bool = False,
+        session_id: FromPath[str],
+        mode: FromQuery[Literal["hard", "soft"]] = "hard",
+        require_committed: FromQuery[bool] = False,
+        commit_first: FromQuery[bool] = False,
+        forget_memories: FromQuery[bool] = False,
     ) -> Ok[DeletionReceipt]:
         return ok(
             request,
@@ -144,7 +144,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
+        session_id: FromPath[str],
     ) -> Ok[SessionMeta]:
         return ok(request, services.deletion.restore(identity, session_id))
 
@@ -161,7 +161,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        data: BatchDeleteRequest,
+        data: JSONBody[BatchDeleteRequest],
     ) -> Ok[BatchDeleteResult]:
         return ok(
             request,
@@ -188,7 +188,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        data: CleanupRequest,
+        data: JSONBody[CleanupRequest],
     ) -> Ok[CleanupResult]:
         return ok(
             request,
@@ -216,8 +216,8 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        data: AddMessageRequest,
+        session_id: FromPath[str],
+        data: JSONBody[AddMessageRequest],
     ) -> Ok[AddMessageResult]:
         return ok(
             request,
@@ -239,8 +239,8 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        data: BatchMessagesRequest,
+        session_id: FromPath[str],
+        data: JSONBody[BatchMessagesRequest],
     ) -> Ok[BatchMessagesResult]:
         return ok(
             request,
@@ -262,7 +262,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
+        session_id: FromPath[str],
         body: RawBody,
     ) -> Ok[CommitResult]:
         data = decode_json(body, CommitRequest) if body.strip() else CommitRequest()
@@ -291,7 +291,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
+        session_id: FromPath[str],
         body: RawBody,
     ) -> Ok[ExtractResult]:
         data = decode_json(body, ExtractRequest) if body.strip() else ExtractRequest()
@@ -308,8 +308,8 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        token_budget: int = 128_000,
+        session_id: FromPath[str],
+        token_budget: FromQuery[int] = 128_000,
     ) -> Ok[ContextResult]:
         if token_budget < 0:
             raise InvalidArgumentError(
@@ -331,7 +331,7 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         services: ServicesDep,
         identity: Caller,
-        session_id: str,
-        archive_id: str,
+        session_id: FromPath[str],
+        archive_id: FromPath[str],
     ) -> Ok[ArchiveResult]:
         return ok(request, services.sessions.archive(identity, session_id, archive_id))

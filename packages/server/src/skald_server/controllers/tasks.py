@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from skald_core.schemas import TaskRecord
 
@@ -19,6 +20,10 @@ class TaskController(Controller):
 
     @get("/{task_id:str}", operation_id="getTask", responses=errors(404), sync_to_thread=True)
     def get_task(
-        self, request: Request[Any, Any, Any], services: ServicesDep, identity: Caller, task_id: str
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        identity: Caller,
+        task_id: FromPath[str],
     ) -> Ok[TaskRecord]:
         return ok(request, services.sessions.get_task(identity, task_id))
