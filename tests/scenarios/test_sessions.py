@@ -82,6 +82,26 @@ def test_list_pages_with_limit_and_cursor(client: Any) -> None:
     assert [s["session_id"] for s in page3] == ["s-page-0"]
 
 
+def test_list_oldest_first_pages_with_the_same_cursor(client: Any) -> None:
+    for n in range(5):
+        client.create_session(f"s-asc-{n}")
+
+    page1 = client.list_sessions(limit=3, order="asc")
+    page2 = client.list_sessions(limit=3, order="asc", cursor=page1[-1]["session_id"])
+
+    assert [s["session_id"] for s in page1] == ["s-asc-0", "s-asc-1", "s-asc-2"]
+    assert [s["session_id"] for s in page2] == ["s-asc-3", "s-asc-4"]
+    everything = client.list_sessions(order="desc")
+    assert [s["session_id"] for s in everything] == [f"s-asc-{n}" for n in range(4, -1, -1)]
+
+
+def test_list_refuses_an_unknown_order(client: Any) -> None:
+    client.create_session("s-order")
+
+    with pytest.raises(skald.InvalidArgumentError):
+        client.list_sessions(order="newest")
+
+
 def test_list_of_a_new_user_is_empty(client: Any) -> None:
     assert client.list_sessions() == []
 

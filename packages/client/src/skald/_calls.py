@@ -47,12 +47,15 @@ def create_session(session_id: str | None) -> Call:
     return Call(method="POST", path=f"{API}/sessions", body=body, idempotent=False)
 
 
-def list_sessions(limit: int | None, cursor: str | None, include_deleted: bool) -> Call:
+def list_sessions(limit: int | None, cursor: str | None, include_deleted: bool, order: str) -> Call:
     return Call(
         method="GET",
         path=f"{API}/sessions",
         params=_query(
-            limit=limit, cursor=cursor, include_deleted=True if include_deleted else None
+            limit=limit,
+            cursor=cursor,
+            include_deleted=True if include_deleted else None,
+            order=None if order == "desc" else order,
         ),
     )
 

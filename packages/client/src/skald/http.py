@@ -25,7 +25,7 @@ from skald_core.errors import (
 )
 from skald_core.identity import Identity
 from skald_core.sdk.session import AsyncSession, Session
-from skald_core.sdk.surface import CleanupBy, DeleteMode, WriteMode
+from skald_core.sdk.surface import CleanupBy, DeleteMode, ListOrder, WriteMode
 
 from . import _calls as calls
 from ._wire import RETRY_STATUSES, RetryPolicy, decode_result, encode, retry_after_seconds
@@ -215,9 +215,10 @@ class SyncHTTPClient(_Base[httpx.Client]):
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call(
-            calls.list_sessions(limit, cursor, include_deleted)
+            calls.list_sessions(limit, cursor, include_deleted, order)
         )
         return result
 
@@ -486,9 +487,10 @@ class AsyncHTTPClient(_Base[httpx.AsyncClient]):
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._call(
-            calls.list_sessions(limit, cursor, include_deleted)
+            calls.list_sessions(limit, cursor, include_deleted, order)
         )
         return result
 

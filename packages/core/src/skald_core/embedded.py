@@ -16,7 +16,7 @@ from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
 from .schemas import AddMessageRequest, to_dict, to_dicts
 from .sdk.session import AsyncSession, Session
-from .sdk.surface import CleanupBy, DeleteMode, WriteMode
+from .sdk.surface import CleanupBy, DeleteMode, ListOrder, WriteMode
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService
@@ -145,10 +145,15 @@ class OpenViking:
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]:
         return to_dicts(
             self._sessions.list_sessions(
-                self._ctx, limit=limit, cursor=cursor, include_deleted=include_deleted
+                self._ctx,
+                limit=limit,
+                cursor=cursor,
+                include_deleted=include_deleted,
+                order=order,
             )
         )
 
@@ -401,9 +406,14 @@ class AsyncOpenViking:
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]:
         return await asyncio.to_thread(
-            self._sync.list_sessions, limit=limit, cursor=cursor, include_deleted=include_deleted
+            self._sync.list_sessions,
+            limit=limit,
+            cursor=cursor,
+            include_deleted=include_deleted,
+            order=order,
         )
 
     async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:

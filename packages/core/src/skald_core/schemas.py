@@ -282,6 +282,8 @@ class DeletionReceipt(Struct, kw_only=True):
 
 
 DeleteMode = Literal["hard", "soft"]
+#: Session listings: ``desc`` newest first (the default), ``asc`` oldest first.
+ListOrder = Literal["desc", "asc"]
 
 
 class BatchDeleteRequest(Struct, kw_only=True):

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..identity import Identity
+from ..schemas import DeleteMode, ListOrder
 
 if TYPE_CHECKING:
     from .session import AsyncSession, Session
 
-DeleteMode = Literal["hard", "soft"]
+__all__ = ["AsyncClientAPI", "CleanupBy", "ClientAPI", "DeleteMode", "ListOrder", "WriteMode"]
+
 CleanupBy = Literal["created_at", "updated_at"]
 WriteMode = Literal["replace", "append", "create"]
 
@@ -33,6 +35,7 @@ class ClientAPI(Protocol):
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]: ...
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]: ...
     def session_exists(self, session_id: str) -> bool: ...
@@ -127,6 +130,7 @@ class AsyncClientAPI(Protocol):
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[dict[str, Any]]: ...
     async def get_session(
         self, session_id: str, *, auto_create: bool = False

@@ -20,6 +20,7 @@ from ..schemas import (
     ContextStats,
     ExtractionConfig,
     ExtractResult,
+    ListOrder,
     Message,
     QueuedExtraction,
     SessionCreated,
@@ -153,10 +154,16 @@ class SessionService:
         limit: int | None = None,
         cursor: str | None = None,
         include_deleted: bool = False,
+        order: ListOrder = "desc",
     ) -> list[SessionListItem]:
         if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidArgumentError(
                 f"limit must be between 1 and {MAX_LIST_LIMIT}", {"field": "limit", "value": limit}
+            )
+        if order not in ("desc", "asc"):
+            raise InvalidArgumentError(
+                "order must be 'desc' (newest first) or 'asc' (oldest first)",
+                {"field": "order", "value": order},
             )
         owner = owner_of(identity)
         after = None
@@ -169,7 +176,11 @@ class SessionService:
                 )
             after = (ref.created_at, ref.session_id)
         rows = self.store.list_sessions(
-            owner, limit=limit, after=after, include_deleted=include_deleted
+            owner,
+            limit=limit,
+            after=after,
+            include_deleted=include_deleted,
+            newest_first=order == "desc",
         )
         return [
             SessionListItem(

@@ -53,9 +53,11 @@ class Store(Protocol):
         limit: int | None,
         after: tuple[float, str] | None,
         include_deleted: bool = False,
+        newest_first: bool = True,
     ) -> list[SessionRow]:
-        """Newest first by (created_at, session_id); ``after`` is the last row of the previous page.
-        Trashed sessions only with ``include_deleted``."""
+        """By (created_at, session_id), newest first unless not ``newest_first``;
+        ``after`` is the last row of the previous page. Trashed sessions only with
+        ``include_deleted``."""
         ...
 
     def append_messages(

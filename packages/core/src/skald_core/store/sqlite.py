@@ -704,15 +704,17 @@ class SQLiteStore:
         limit: int | None,
         after: tuple[float, str] | None,
         include_deleted: bool = False,
+        newest_first: bool = True,
     ) -> list[SessionRow]:
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user = ?"
         if not include_deleted:
             sql += " AND deleted_at IS NULL"
         args: list[Any] = [owner.account, owner.user]
+        beyond, direction = ("<", "DESC") if newest_first else (">", "ASC")
         if after is not None:
-            sql += " AND (created_at < ? OR (created_at = ? AND session_id < ?))"
+            sql += f" AND (created_at {beyond} ? OR (created_at = ? AND session_id {beyond} ?))"
             args += [after[0], after[0], after[1]]
-        sql += " ORDER BY created_at DESC, session_id DESC"
+        sql += f" ORDER BY created_at {direction}, session_id {direction}"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)

@@ -25,6 +25,7 @@ from skald_core.schemas import (
     DeletionReceipt,
     ExtractRequest,
     ExtractResult,
+    ListOrder,
     SessionCreated,
     SessionListItem,
     SessionMeta,
@@ -64,7 +65,7 @@ class SessionController(Controller):
         operation_id="listSessions",
         responses=errors(),
         sync_to_thread=True,
-        summary="List sessions, newest first",
+        summary="List sessions, newest first (order=asc: oldest first)",
     )
     def list_sessions(
         self,
@@ -74,11 +75,16 @@ class SessionController(Controller):
         limit: int | None = Parameter(default=None, ge=1, le=10_000),
         cursor: FromQuery[str | None] = None,
         include_deleted: FromQuery[bool] = False,
+        order: FromQuery[ListOrder] = "desc",
     ) -> Ok[list[SessionListItem]]:
         return ok(
             request,
             services.sessions.list_sessions(
-                identity, limit=limit, cursor=cursor, include_deleted=include_deleted
+                identity,
+                limit=limit,
+                cursor=cursor,
+                include_deleted=include_deleted,
+                order=order,
             ),
         )
 
