@@ -56,7 +56,9 @@ class SkaldApp(Litestar):
         await super().__call__(scope, receive, send)
 
 
-def _stamp_headers(message: Message, scope: Scope) -> None:
+async def _stamp_headers(message: Message, scope: Scope) -> None:
+    # async on purpose: Litestar runs a sync before_send hook in the thread pool, twice per
+    # response (start and body), which cost more than the whole of a small request.
     if message["type"] == "http.response.start":
         start: float | None = scope.get("skald_start")  # type: ignore[assignment]
         headers = list(message.get("headers", []))
