@@ -9,22 +9,24 @@ from functools import lru_cache
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@lru_cache(maxsize=4096)
-def _day(days: int) -> str:
-    return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
-
-
-def _split(epoch: float) -> tuple[str, int, int, int, int]:
-    """(date, hour, minute, second, millisecond) of a UTC epoch, without strftime per call."""
-    whole = int(epoch // 1)
-    micro = round((epoch - whole) * 1e6)  # as datetime.fromtimestamp rounds
-    if micro >= 1_000_000:
-        whole, micro = whole + 1, micro - 1_000_000
-    ms = micro // 1000
+@lru_cache(maxsize=1 << 16)
+def _second(whole: int) -> str:
+    """``2026-11-25T21:30:13`` for a whole UTC epoch second (cached: listings repeat them)."""
     days, rest = divmod(whole, 86400)
     hour, rest = divmod(rest, 3600)
     minute, second = divmod(rest, 60)
-    return _day(days), hour, minute, second, ms
+    day = (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
+    return f"{day}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+def _split(epoch: float) -> tuple[int, int]:
+    """(whole second, millisecond) of a UTC epoch, rounded to the microsecond first as
+    ``datetime.fromtimestamp`` does."""
+    whole = int(epoch // 1)
+    micro = round((epoch - whole) * 1e6)
+    if micro >= 1_000_000:
+        return whole + 1, 0
+    return whole, micro // 1000
 
 
 def now() -> float:
@@ -35,14 +37,13 @@ def iso_ms(epoch: float | None) -> str:
     """``2026-11-25T21:30:13.037Z`` — the session meta format; empty for "never"."""
     if epoch is None:
         return ""
-    day, h, m, s, ms = _split(epoch)
-    return f"{day}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+    whole, ms = _split(epoch)
+    return f"{_second(whole)}.{ms:03d}Z"
 
 
 def iso_seconds(epoch: float) -> str:
     """``2026-11-25T21:30:13Z`` — the listing/ls ``mod_time`` format."""
-    day, h, m, s, _ = _split(epoch)
-    return f"{day}T{h:02d}:{m:02d}:{s:02d}Z"
+    return _second(_split(epoch)[0]) + "Z"
 
 
 def iso_micro(epoch: float) -> str:

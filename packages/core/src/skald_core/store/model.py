@@ -15,7 +15,10 @@ class Owner(Struct, frozen=True):
     user: str
 
 
-class SessionRow(Struct, kw_only=True):
+class SessionRow(Struct):
+    """One session as stored. Backends select its columns in this field order and build it
+    positionally (``SessionRow(*row)``): listings build thousands of them."""
+
     pk: int
     account: str
     user: str

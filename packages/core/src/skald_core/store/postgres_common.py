@@ -51,25 +51,7 @@ __all__ = [
 
 
 def session_row(row: tuple[Any, ...]) -> SessionRow:
-    return SessionRow(
-        pk=row[0],
-        account=row[1],
-        user=row[2],
-        session_id=row[3],
-        created_at=row[4],
-        updated_at=row[5],
-        message_count=row[6],
-        total_message_count=row[7],
-        pending_tokens=row[8],
-        total_tokens=row[9],
-        total_turns=row[10],
-        commit_count=row[11],
-        memories_extracted=row[12],
-        last_commit_at=row[13],
-        last_message_at=row[14],
-        deleted_at=row[15],
-        deleted_by=row[16],
-    )
+    return SessionRow(*row)  # SESSION_COLUMNS is in field order
 
 
 def lock_owner(conn: Conn, account: str, user: str) -> None:
