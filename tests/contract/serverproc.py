@@ -5,6 +5,11 @@ script of this environment, so exactly what a user runs), waits for ``GET /healt
 exit sends SIGTERM and requires a clean exit within a timeout (``assert_clean_exit``). Everything the
 server prints goes to a log file that is attached to every failure message.
 
+The port is picked free, but another process on the machine (another test run, or any outgoing
+connection) may take it before the server binds it: ``/health`` is trusted only once the server
+logged that it listens on it, and a server that found the port taken is started again on
+another one.
+
 The fixtures that use it live in ``conftest.py``.
 """
 
@@ -24,8 +29,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-STARTUP_TIMEOUT = 30.0
-SHUTDOWN_TIMEOUT = 15.0
+#: Waits, not performance requirements: they end as soon as the server is up (or gone).
+STARTUP_TIMEOUT = 90.0
+SHUTDOWN_TIMEOUT = 60.0
+#: Ports tried before giving up, when the free port picked was taken before the server bound it.
+PORT_ATTEMPTS = 5
 KEY_ACCOUNT = "acme"
 KEY_USER = "alice"
 
@@ -73,6 +81,16 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listening(log: str, port: int) -> bool:
+    """uvicorn logged that it bound ``port``: whoever answers there is this server."""
+    return f"Uvicorn running on http://127.0.0.1:{port} " in log
+
+
+def port_was_taken(log: str) -> bool:
+    """uvicorn could not bind its port (someone took it after ``free_port`` picked it)."""
+    return "address already in use" in log.lower()
 
 
 def mint_key(path: Path, account: str, user: str, role: str = "user") -> str:
@@ -129,41 +147,46 @@ def running_server(
 ) -> Iterator[ServerProcess]:
     """Run ``skald serve`` until the block ends; then require a clean SIGTERM shutdown."""
     path.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     log_path = path.parent / log_name
-    cmd = [
-        *skald_command(),
-        "serve",
-        "--path",
-        str(path),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    if root_api_key:
-        cmd += ["--root-api-key", root_api_key]
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=clean_env(),
+    for _ in range(PORT_ATTEMPTS):
+        port = free_port()
+        cmd = [
+            *skald_command(),
+            "serve",
+            "--path",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        if root_api_key:
+            cmd += ["--root-api-key", root_api_key]
+        with log_path.open("wb") as log_file:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=clean_env(),
+            )
+        server = ServerProcess(
+            url=f"http://127.0.0.1:{port}",
+            path=path,
+            log_path=log_path,
+            proc=proc,
+            mode="api-key" if root_api_key else "dev",
+            root_api_key=root_api_key,
         )
-    server = ServerProcess(
-        url=f"http://127.0.0.1:{port}",
-        path=path,
-        log_path=log_path,
-        proc=proc,
-        mode="api-key" if root_api_key else "dev",
-        root_api_key=root_api_key,
-    )
-    try:
-        _wait_healthy(server, startup_timeout)
-    except BaseException:
-        stop_server(server)
-        raise
+        try:
+            if _wait_healthy(server, startup_timeout):
+                break
+        except BaseException:
+            stop_server(server)
+            raise
+    else:
+        pytest.fail(f"every port tried was taken before skald serve bound it\n{server.describe()}")
+    proc = server.proc
     failed = False
     try:
         yield server
@@ -199,20 +222,29 @@ def assert_clean_exit(server: ServerProcess, status: int | None) -> None:
     assert "Traceback" not in log, f"the server logged a traceback\n{server.describe()}"
 
 
-def _wait_healthy(server: ServerProcess, timeout: float) -> None:
+def _wait_healthy(server: ServerProcess, timeout: float) -> bool:
+    """True once the server listens on its port and answers ``/health``; False when the port
+    was taken before it could bind it (the caller tries another one)."""
     deadline = time.monotonic() + timeout
+    port = int(server.url.rsplit(":", 1)[1])
     last_error = ""
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if server.proc.poll() is not None:
+                if port_was_taken(server.log()):
+                    return False
                 pytest.fail(
                     f"skald serve exited with {server.proc.returncode} during startup\n"
                     f"{server.describe()}"
                 )
+            if not listening(server.log(), port):
+                last_error = "not listening yet"
+                time.sleep(0.05)
+                continue
             try:
                 response = client.get(server.url + "/health")
                 if response.status_code == 200 and response.json().get("status") == "ok":
-                    return
+                    return True
                 last_error = f"{response.status_code} {response.text[:200]}"
             except httpx.HTTPError as exc:
                 last_error = repr(exc)

@@ -23,7 +23,7 @@ import pytest
 from openviking_sdk.errors import AlreadyExistsError, NotFoundError, OpenVikingError
 from serverproc import ServerProcess
 
-TASK_TIMEOUT = 30.0
+TASK_TIMEOUT = 60.0
 
 
 @dataclass

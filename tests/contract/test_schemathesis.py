@@ -72,6 +72,10 @@ CONFIG = schemathesis.Config.from_dict(
     {
         "seed": SEED,
         "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        # Hypothesis' ``too_slow`` health check times how long generating the first examples
+        # takes: on a loaded CI machine that says nothing about the server (schemathesis
+        # already runs without a per-example deadline).
+        "suppress-health-check": ["too_slow"],
     }
 )
 

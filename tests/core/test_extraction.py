@@ -140,7 +140,7 @@ def test_a_fact_stated_twice_is_one_memory_and_the_later_wording_wins() -> None:
 # ---------------------------------------------------------------------------- through the client
 
 
-def wait_for_task(client: ov.OpenViking, task_id: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_for_task(client: ov.OpenViking, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         task = client.get_task(task_id)

@@ -45,7 +45,9 @@ PARALLEL = 4
 MAX_KILL_DELAY = 0.8
 MAX_KILL_AT = 40  # the worker kills itself during one of its first 40 deletions
 MAX_IN_OP_DELAY = 0.004
-RECOVERY_TIMEOUT = 20.0
+#: Waits, not performance requirements: they end as soon as their condition holds.
+START_TIMEOUT = 60.0
+RECOVERY_TIMEOUT = 60.0
 
 LIVE, TRASHED, GONE = "live", "trashed", "gone"
 #: The state an acknowledged single-session operation leaves, and its audit action.
@@ -270,11 +272,11 @@ def kill_worker_at_random(data_dir: Path, seed: int, delay: float, kill_at: int 
     try:
         wait_for(
             lambda: "READY\n" in out_file.read_text() or proc.poll() is not None,
-            20,
+            START_TIMEOUT,
             "the worker to start",
         )
         if kill_at:
-            proc.wait(20)
+            proc.wait(START_TIMEOUT)
         else:
             time.sleep(delay)
             assert proc.poll() is None, f"worker exited early:\n{err_file.read_text()}"
@@ -365,7 +367,7 @@ def base_seed() -> int:
     return int(os.environ.get("SKALD_CRASH_SEED") or random.SystemRandom().randrange(2**31))
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # a hang guard: the test takes ~5 s idle, ~45 s under heavy load
 def test_sigkill_mid_deletion_leaves_each_session_whole_or_gone(base_seed, tmp_path):
     seeds = [base_seed + i for i in range(ITERATIONS)]
 

@@ -66,6 +66,11 @@ WEIGHTS = {
     "cleanup": 0.15,
 }
 DELETES = ("hard", "commit_first")
+#: Every kind of operation a run must have had acknowledged (batch and cleanup record "hard").
+KINDS = frozenset({"add", "commit", "soft", "restore", "hard", "commit_first"})
+#: A random phase that has not seen every kind acknowledged yet goes on up to this many seconds
+#: past its end (a loaded machine gets through fewer operations in the time).
+COVERAGE_DEADLINE = 60.0
 TAIL = 0.4
 #: Acknowledged appends each worker makes after the barrier, however long that takes...
 TAIL_APPENDS = 2
@@ -98,19 +103,22 @@ def churn(
     until: float,
     record: Callable[[Op], None],
     barrier: Callable[[], None],
+    covered: Callable[[], bool] = lambda: True,
     tail: float = TAIL,
     tail_appends: int = TAIL_APPENDS,
 ) -> None:
-    """Random operations on ``SIDS`` until the monotonic clock passes ``until``; then, once
-    every worker has finished its random phase (``barrier``), a tail of at least ``tail``
-    seconds and ``tail_appends`` acknowledged appends of this worker: only appends, commits
-    and restores on the first half of ``SIDS``, only deletes and restores on the other half.
+    """Random operations on ``SIDS`` until the monotonic clock passes ``until`` and
+    ``covered()`` (every kind of operation acknowledged; at most ``COVERAGE_DEADLINE`` seconds
+    longer); then, once every worker has finished its random phase (``barrier``), a tail of at
+    least ``tail`` seconds and ``tail_appends`` acknowledged appends of this worker: only
+    appends, commits and restores on the first half of ``SIDS``, only deletes and restores on
+    the other half.
     So every run ends with messages no delete can excuse (no delete of their session runs
     after the barrier) and with sessions whose last acknowledged operation is a hard delete,
     however slow the machine is."""
     tokens = (f"{worker}n{n}" for n in itertools.count())
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
-    while time.monotonic() < until:
+    while (now := time.monotonic()) < until or (now < until + COVERAGE_DEADLINE and not covered()):
         _one(client, rng.choice(SIDS), rng.choices(kinds, weights)[0], tokens, rng, record)
     barrier()
     tail_until = time.monotonic() + tail
@@ -195,17 +203,25 @@ def run_threads(
     *,
     across: Callable[[], None] | None = None,
 ) -> list[Op]:
-    """``threads`` threads churning for about ``seconds``; every operation each one recorded.
-    ``across`` runs once all threads finished their random phase, before any starts its tail
-    (the multi-process test waits there for the other processes)."""
+    """``threads`` threads churning for about ``seconds`` (longer until every kind of operation
+    was acknowledged); every operation each one recorded. ``across`` runs once all threads
+    finished their random phase, before any starts its tail (the multi-process test waits there
+    for the other processes)."""
     ops: list[Op] = []
     barrier = threading.Barrier(threads, action=across, timeout=BARRIER_TIMEOUT)
     lock = threading.Lock()
     failures: list[BaseException] = []
+    acked: set[str] = set()
 
     def record(op: Op) -> None:
         with lock:
             ops.append(op)
+            if op.outcome == "ok":
+                acked.add(op.kind)
+
+    def covered() -> bool:
+        with lock:
+            return acked >= KINDS
 
     def body(i: int) -> None:
         try:
@@ -216,6 +232,7 @@ def run_threads(
                 until=until,
                 record=record,
                 barrier=barrier.wait,
+                covered=covered,
             )
         except BaseException as exc:  # a bug in the driver itself
             failures.append(exc)
@@ -226,7 +243,7 @@ def run_threads(
     for t in pool:
         t.start()
     for t in pool:
-        t.join(seconds + BARRIER_TIMEOUT + TAIL_DEADLINE + 30)
+        t.join(seconds + COVERAGE_DEADLINE + BARRIER_TIMEOUT + TAIL_DEADLINE + 30)
     assert not any(t.is_alive() for t in pool), "a churn thread hung"
     assert not failures, failures
     return ops
@@ -357,7 +374,7 @@ def judge(ops: list[Op], stored: Stored) -> Verdict:
     return verdict
 
 
-def wait_drained(db_file: Path, timeout: float = 30.0) -> None:
+def wait_drained(db_file: Path, timeout: float = 60.0) -> None:
     """Until no task is pending or running (the background worker finished the queue)."""
     deadline = time.monotonic() + timeout
     while Stored.read(db_file).runnable_tasks:

@@ -23,7 +23,7 @@ from skald_core.store.sqlite import SQLiteStore
 from skald_server.app import create_app
 from skald_server.config import ServerConfig
 
-from .churn import SIDS, TAIL_APPENDS, Op, Stored, judge, run_threads, wait_drained
+from .churn import KINDS, SIDS, TAIL_APPENDS, Op, Stored, judge, run_threads, wait_drained
 
 THREADS = 8
 SECONDS = 3.0
@@ -46,10 +46,11 @@ def check(ops: list[Op], data: Path, seed: int, workers: int) -> None:
     verdict = judge(ops, Stored.read(data / "skald.db"))
     assert verdict.problems == {}, f"SKALD_CHURN_SEED={seed}: {verdict.problems}"
 
-    # The run is only worth something if every kind of operation was acknowledged, and the
-    # rules had messages, deletes and extractions to check.
+    # The run is only worth something if every kind of operation was acknowledged (each
+    # worker's random phase goes on until its process saw them all, however slow the machine),
+    # and the rules had messages, deletes and extractions to check.
     acked = Counter(o.kind for o in ops if o.outcome == "ok")
-    assert set(acked) == {"add", "commit", "soft", "restore", "hard", "commit_first"}, acked
+    assert set(acked) == KINDS, acked
     unknown = [o for o in ops if o.outcome == "unknown"]
     assert not unknown, f"operations failed without a definite answer: {unknown[:5]}"
     # Every worker acknowledged at least TAIL_APPENDS appends after the barrier, which no delete
@@ -61,7 +62,7 @@ def check(ops: list[Op], data: Path, seed: int, workers: int) -> None:
     assert verdict.certainly_deleted + len(Stored.read(data / "skald.db").sessions) >= 1
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(400)  # a hang guard, above the churn's own bounded waits
 def test_threads_on_one_embedded_client(tmp_path: Path, seed: int) -> None:
     data = tmp_path / "data"
     with skald.OpenViking(path=data) as client:
@@ -70,7 +71,7 @@ def test_threads_on_one_embedded_client(tmp_path: Path, seed: int) -> None:
     check(ops, data, seed, THREADS)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(400)  # a hang guard, above the churn's own bounded waits
 def test_threads_over_http_in_process(tmp_path: Path, seed: int) -> None:
     data = tmp_path / "data"
     app = create_app(ServerConfig(path=str(data), task_poll_seconds=0.05))
@@ -81,7 +82,7 @@ def test_threads_over_http_in_process(tmp_path: Path, seed: int) -> None:
     check(ops, data, seed, THREADS)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(400)  # a hang guard, above the churn's own bounded waits
 def test_processes_on_one_data_directory(tmp_path: Path, seed: int) -> None:
     data = tmp_path / "data"
     skald.OpenViking(path=data).close()  # create the schema before the processes race
@@ -96,7 +97,7 @@ def test_processes_on_one_data_directory(tmp_path: Path, seed: int) -> None:
         procs.append((subprocess.Popen([sys.executable, str(CHURN), *args], stderr=err), out))
         err.close()
     for p, (proc, _) in enumerate(procs):
-        assert proc.wait(200) == 0, (tmp_path / f"worker{p}.err").read_text()
+        assert proc.wait(300) == 0, (tmp_path / f"worker{p}.err").read_text()
     ops = [Op(**o) for _, out in procs for o in json.loads(out.read_text())]
     assert {o.sid for o in ops} == set(SIDS)
 

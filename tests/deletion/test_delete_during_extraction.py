@@ -27,6 +27,8 @@ from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 
 MEMORIES = "viking://user/default/memories"
+#: Waits, not performance requirements: each ends as soon as its event happens.
+WAIT = 60.0
 
 
 class SlowExtractor:
@@ -44,7 +46,7 @@ class SlowExtractor:
         self, messages: Sequence[Any], user: str, existing: Sequence[ExistingMemory]
     ) -> Extraction:
         self.started.set()
-        assert self.release.wait(20), "the test never released the extractor"
+        assert self.release.wait(2 * WAIT), "the test never released the extractor"
         try:
             return Extraction(facts=BuiltinExtractor().extract(messages, user))
         finally:
@@ -101,7 +103,7 @@ def task_status(client: Any, task_id: str) -> str:
     return str(task["status"])
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := check()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -145,12 +147,12 @@ def test_hard_delete_while_extraction_is_running(make: Factory) -> None:
     client = setup.client
     chat(client, "s1")
     task_id = client.commit_session("s1")["task_id"]
-    assert slow.started.wait(10), "the extraction never started"
+    assert slow.started.wait(WAIT), "the extraction never started"
     assert task_status(client, task_id) == "running"
 
     receipt = client.delete_session("s1")
     slow.release.set()  # the extractor now returns its facts, too late
-    assert slow.finished.wait(10)
+    assert slow.finished.wait(WAIT)
 
     assert receipt["deleted"]["archives"] == 1 and receipt["deleted"]["pending_tasks"] == 1
     time.sleep(0.2)  # give a late write every chance to land
@@ -183,7 +185,7 @@ def test_commit_first_waits_for_a_running_extraction_then_deletes(make: Factory)
     client = setup.client
     chat(client, "s1")
     task_id = client.commit_session("s1")["task_id"]
-    assert slow.started.wait(10)
+    assert slow.started.wait(WAIT)
     chat(client, "s1")  # more live messages: commit_first commits them too
 
     answers: list[Any] = []
@@ -195,7 +197,7 @@ def test_commit_first_waits_for_a_running_extraction_then_deletes(make: Factory)
     assert not answers, "commit_first deleted before the extraction finished"
     assert client.session_exists("s1")
     slow.release.set()
-    deleting.join(20)
+    deleting.join(WAIT)
 
     (receipt,) = answers
     assert receipt["deleted"]["archives"] == 2 and receipt["deleted"]["pending_tasks"] == 0

@@ -126,7 +126,7 @@ def test_embedded_erasure_leaves_no_byte_behind(tmp_path: Path) -> None:
     assert files_holding(data, marker) == [], "the marker is still on disk (client closed)"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # a hang guard
 def test_erasure_by_an_admin_key_through_a_real_server(tmp_path: Path) -> None:
     serverproc = load_serverproc()
     data = tmp_path / "data"

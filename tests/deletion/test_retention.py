@@ -47,7 +47,7 @@ def say(svc: Services, who: Identity, sid: str, text: str = "hello") -> None:
 
 def age(svc: Services, sid: str, days: float, column: str = "updated_at") -> None:
     """Move ``column`` of session ``sid`` (every owner) ``days`` into the past."""
-    db = sqlite3.connect(Path(svc.config.path) / "skald.db", timeout=10)
+    db = sqlite3.connect(Path(svc.config.path) / "skald.db", timeout=60)
     try:
         with db:
             db.execute(
@@ -151,7 +151,7 @@ def test_the_server_sweeps_periodically_when_configured(tmp_path: Path) -> None:
         for sid in ("idle", "busy"):
             http.post(f"/api/v1/sessions/{sid}/messages", json={"role": "user", "content": "x"})
         age(svc, "idle", 31)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # a wait: the sweeper runs every 0.05 s
         while "idle" in stored(svc):
             assert time.monotonic() < deadline, "the sweeper never purged the idle session"
             time.sleep(0.02)

@@ -105,7 +105,7 @@ def make_old(server: Any, session_id: str, days: float) -> None:
     Sessions have no public "created at" setter: ``sessions.created_at`` holds UTC epoch
     seconds in ``<data dir>/skald.db``.
     """
-    with sqlite3.connect(server.path / "skald.db") as db:
+    with sqlite3.connect(server.path / "skald.db", timeout=60) as db:  # waits out writes
         changed = db.execute(
             "UPDATE sessions SET created_at = ? WHERE session_id = ?",
             (time.time() - days * DAY, session_id),

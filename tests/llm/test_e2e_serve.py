@@ -32,6 +32,14 @@ MEMORIES = "viking://user/default/memories"
 SESSION = "viking://user/default/sessions/trip"
 
 
+#: Waits, not performance requirements: each ends as soon as its condition holds.
+STARTUP_TIMEOUT = 90.0
+SHUTDOWN_TIMEOUT = 60.0
+TASK_TIMEOUT = 60.0
+#: Ports tried, when the free port picked is taken (by another process) before the server binds it.
+PORT_ATTEMPTS = 5
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -67,43 +75,64 @@ def served(tmp_path: Path, provider: FakeProvider) -> Iterator[Served]:
             "SKALD_LLM_BASE_URL": provider.base_url,
             "SKALD_LLM_MODEL": "fake-model",
             "SKALD_LLM_API_KEY": "sk-e2e",
-            "SKALD_LLM_TIMEOUT": "10",
+            # Generous: a slow answer of the loopback provider on a loaded machine must not
+            # turn into a retry (the test counts the provider's requests).
+            "SKALD_LLM_TIMEOUT": "60",
             "SKALD_LLM_MAX_RETRIES": "1",
         }
     )
-    port = free_port()
     log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*skald_command(), "serve", "--path", str(tmp_path / "data"), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    server = Served(f"http://127.0.0.1:{port}", proc, log)
+    for _ in range(PORT_ATTEMPTS):
+        port = free_port()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [*skald_command(), "serve", "--path", str(tmp_path / "data"), "--port", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        server = Served(f"http://127.0.0.1:{port}", proc, log)
+        if wait_up(server, port):
+            break
+    else:
+        pytest.fail(f"every port tried was taken before skald serve bound it\n{server.output()}")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"skald serve exited\n{server.output()}"
-            try:
-                if httpx.get(server.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"skald serve did not start\n{server.output()}"
-            time.sleep(0.05)
         yield server
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            status = proc.wait(timeout=15)
+            status = proc.wait(timeout=SHUTDOWN_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
             status = None
     assert status in (0, -signal.SIGTERM), server.output()
     assert "Traceback" not in server.output(), server.output()
+
+
+def wait_up(server: Served, port: int) -> bool:
+    """True once ``skald serve`` listens on ``port`` (it logged so: whoever answers there is
+    this server) and answers ``/health``; False when the port was taken before it bound it."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    try:
+        while True:
+            if server.proc.poll() is not None:
+                if "address already in use" in server.output().lower():
+                    return False
+                pytest.fail(f"skald serve exited\n{server.output()}")
+            if f"Uvicorn running on http://127.0.0.1:{port} " in server.output():
+                try:
+                    if httpx.get(server.url + "/health", timeout=2).status_code == 200:
+                        return True
+                except httpx.HTTPError:
+                    pass
+            assert time.monotonic() < deadline, f"skald serve did not start\n{server.output()}"
+            time.sleep(0.05)
+    except BaseException:
+        server.proc.kill()
+        server.proc.wait(10)
+        raise
 
 
 def little_model(body: dict[str, Any]) -> Reply:
@@ -241,7 +270,7 @@ def test_a_provider_outage_fails_the_task_and_extract_session_recovers_it(
             provider.handler = little_model
             queued = await client.extract_session("trip")
             (item,) = queued["tasks"]
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + TASK_TIMEOUT
             while (task := await client.get_task(item["task_id"])) and task["status"] not in (
                 "completed",
                 "failed",

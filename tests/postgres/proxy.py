@@ -1,8 +1,13 @@
 """A TCP forwarder on a loopback port, to take "the database" away and bring it back.
 
-``TcpProxy(port, target)`` forwards every connection made to ``127.0.0.1:port`` to ``target``
+``TcpProxy(target)`` forwards every connection made to ``127.0.0.1:proxy.port`` to ``target``
 while started; ``stop()`` closes the listening socket AND every forwarded connection (what a
 client sees when the database server goes down), ``start()`` listens again on the same port.
+
+The port stays reserved from construction to ``__exit__``, also while stopped: a socket bound
+to it with ``SO_REUSEPORT`` but not listening refuses connections (the database is down) and
+keeps any other process (another test run, an outgoing connection) from taking the port in
+between, which would make ``start()`` fail or connect the store to a stranger.
 """
 
 from __future__ import annotations
@@ -12,9 +17,20 @@ import socket
 import threading
 
 
+def _port_socket(*, reuseaddr: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuseaddr:  # the listener re-binds over its own connections' TIME_WAIT leftovers
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock
+
+
 class TcpProxy:
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        self.port = port
+    def __init__(self, target: tuple[str, int]) -> None:
+        # Bound, never listening, without SO_REUSEADDR: nobody else can bind the port.
+        self._holder: socket.socket | None = _port_socket(reuseaddr=False)
+        self._holder.bind(("127.0.0.1", 0))
+        self.port = int(self._holder.getsockname()[1])
         self.target = target
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -26,8 +42,7 @@ class TcpProxy:
         return self._listener is not None
 
     def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener = _port_socket(reuseaddr=True)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self._listener = listener
@@ -89,3 +104,6 @@ class TcpProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.close()

@@ -3,6 +3,10 @@
 ``start_replica(...)`` runs ``tests/postgres/replica.py serve ...`` (the real command line with
 the test-only task hooks described there) on a free loopback port and waits until it answers
 ``/health``. ``Replica.stop()`` sends SIGTERM; ``Replica.kill()`` SIGKILL.
+
+Another process may take the free port before the replica binds it: a replica is trusted only
+once it logged that it listens there, and one that found its port taken is started again on
+another port.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
-STARTUP_TIMEOUT = 30.0
+#: Waits, not performance requirements: they end as soon as the replica is up (or gone).
+STARTUP_TIMEOUT = 90.0
+STOP_TIMEOUT = 60.0
+PORT_ATTEMPTS = 5
 
 
 def free_port() -> int:
@@ -52,7 +59,7 @@ class Replica:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         if self.proc.poll() is not None:
             return self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
@@ -75,45 +82,64 @@ def start_replica(
     wait_ready: bool = True,
 ) -> Replica:
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     log_path = workdir / f"{name}.log"
-    cmd = [
-        sys.executable,
-        str(HERE / "replica.py"),
-        "serve",
-        "--database-url",
-        database_url,
-        "--database-schema",
-        schema,
-        "--path",
-        str(workdir / f"{name}-unused"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *(extra_args or []),
-    ]
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SKALD_", "OPENVIKING_"))}
     child_env["PYTHONUNBUFFERED"] = "1"
     child_env.update(env or {})
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env
-        )
-    replica = Replica(name=name, url=f"http://127.0.0.1:{port}", proc=proc, log_path=log_path)
+    for _ in range(PORT_ATTEMPTS):
+        port = free_port()
+        cmd = [
+            sys.executable,
+            str(HERE / "replica.py"),
+            "serve",
+            "--database-url",
+            database_url,
+            "--database-schema",
+            schema,
+            "--path",
+            str(workdir / f"{name}-unused"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *(extra_args or []),
+        ]
+        with log_path.open("wb") as log_file:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_env,
+            )
+        replica = Replica(name=name, url=f"http://127.0.0.1:{port}", proc=proc, log_path=log_path)
+        if _wait_up(replica, port, "/ready" if wait_ready else "/health"):
+            return replica
+    raise AssertionError(f"replica {name}: every port tried was taken\n{replica.log()}")
+
+
+def _wait_up(replica: Replica, port: int, path: str) -> bool:
+    """True once the replica listens on ``port`` and answers ``path`` with 200; False when the
+    port was taken before it could bind it."""
+    name, proc = replica.name, replica.proc
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    path = "/ready" if wait_ready else "/health"
     last = ""
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
+                if "address already in use" in replica.log().lower():
+                    return False
                 raise AssertionError(
                     f"replica {name} exited with {proc.returncode} during startup\n{replica.log()}"
                 )
+            if f"Uvicorn running on http://127.0.0.1:{port} " not in replica.log():
+                last = "not listening yet"
+                time.sleep(0.05)
+                continue
             try:
                 response = client.get(replica.url + path)
                 if response.status_code == 200:
-                    return replica
+                    return True
                 last = f"{response.status_code} {response.text[:200]}"
             except httpx.HTTPError as exc:
                 last = repr(exc)

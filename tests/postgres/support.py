@@ -37,7 +37,9 @@ def probe() -> tuple[bool, str]:
         try:
             import psycopg
 
-            with psycopg.connect(DATABASE_URL, connect_timeout=3) as conn:
+            # Asked once per session and cached: a slow connection on a loaded machine must not
+            # count as "unreachable" (a refused one fails at once whatever the timeout).
+            with psycopg.connect(DATABASE_URL, connect_timeout=30) as conn:
                 conn.execute("SELECT 1")
             _reachable = (True, "")
         except Exception as exc:
@@ -62,7 +64,7 @@ def new_schema_name(prefix: str = "skald_t") -> str:
 def drop_schema(name: str) -> None:
     import psycopg
 
-    with psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=30) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
 
 
@@ -99,6 +101,6 @@ def query(schema: str, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, 
     """Rows of one statement run directly in ``schema`` (for tests that look underneath)."""
     import psycopg
 
-    with psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=30) as conn:
         conn.execute("SELECT set_config('search_path', %s, false)", (f'"{schema}"',))
         return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]

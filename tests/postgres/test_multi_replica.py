@@ -40,7 +40,7 @@ import msgspec
 import pytest
 
 from .proxy import TcpProxy
-from .replicas import Replica, free_port, start_replica
+from .replicas import Replica, start_replica
 from .support import DATABASE_URL, fresh_schema, query, require_postgres
 
 pytestmark = pytest.mark.slow
@@ -52,6 +52,9 @@ SESSIONS = [f"s{i}" for i in range(6)]
 WORKERS_PER_REPLICA = 3
 OPS_PER_WORKER = 45
 LEASE_SECONDS = 4.0
+#: How long a request keeps failing over (like a balancer's retries) before it counts as never
+#: answered: a wait, that ends at the first answer.
+REQUEST_DEADLINE = 60.0
 SAYINGS = [
     "My name is Ada.",
     "I love hiking.",
@@ -93,11 +96,15 @@ class Cluster:
         self, op: Op, prefer: int, method: str, path: str, *, json: Any = None, key: str | None
     ) -> httpx.Response | None:
         """Send to the preferred replica; on a transport error or 503 send the SAME request
-        (same Idempotency-Key) again, to whichever replica is alive. None: never answered."""
+        (same Idempotency-Key) again, to whichever replica is alive, for up to
+        ``REQUEST_DEADLINE`` seconds. None: never answered."""
         headers = dict(HEADERS)
         if key is not None:
             headers["Idempotency-Key"] = key
-        for attempt in range(8):
+        deadline = time.monotonic() + REQUEST_DEADLINE
+        attempt = -1
+        while time.monotonic() < deadline:
+            attempt += 1
             alive = self.alive()
             if not alive:
                 return None
@@ -254,7 +261,7 @@ def _scenario(cluster: Cluster, schema: str, log_path: Path, hold: Path) -> None
         assert slow_task
     wait_for(
         lambda: any(e[0] == "start" and e[1] == slow_task for e in task_log(log_path)),
-        15,
+        60,
         "a replica to start the slow extraction",
     )
     holder_pid = next(e[2] for e in task_log(log_path) if e[1] == slow_task)
@@ -307,7 +314,7 @@ def _scenario(cluster: Cluster, schema: str, log_path: Path, hold: Path) -> None
             query(schema, "SELECT COUNT(*) FROM tasks WHERE status IN ('pending', 'running')")[0][0]
             == 0
         ),
-        60,
+        120,
         "every extraction task to finish",
     )
     _check(schema, ops, log_path, slow_task, holder)
@@ -470,7 +477,7 @@ def test_an_unreachable_database_is_503_with_retry_after_and_recovers(tmp_path: 
     from urllib.parse import urlsplit
 
     target = urlsplit(DATABASE_URL)
-    proxy = TcpProxy(free_port(), (target.hostname or "127.0.0.1", target.port or 5432))
+    proxy = TcpProxy((target.hostname or "127.0.0.1", target.port or 5432))
     url = DATABASE_URL.replace(target.netloc.split("@")[-1], f"127.0.0.1:{proxy.port}")
     with fresh_schema("skald_outage") as schema, proxy:
         # The database is not there when the server starts: it starts anyway.
@@ -514,15 +521,15 @@ def _outage_scenario(http: httpx.Client, proxy: TcpProxy) -> None:
     assert ready.status_code == 503 and "retry-after" in ready.headers
 
     proxy.start()  # the database comes up: the server migrates and serves
-    wait_for(lambda: _add(http, "first").status_code == 200, 30, "the server to recover")
+    wait_for(lambda: _add(http, "first").status_code == 200, 60, "the server to recover")
     assert http.get("/ready").status_code == 200
 
     proxy.stop()  # the database goes away under a running server
-    wait_for(lambda: _add(http, "lost?").status_code == 503, 15, "a 503 during the outage")
+    wait_for(lambda: _add(http, "lost?").status_code == 503, 60, "a 503 during the outage")
     _assert_unavailable(_add(http, "still down"))
 
     proxy.start()  # and comes back
-    wait_for(lambda: _add(http, "second").status_code == 200, 30, "the server to recover again")
+    wait_for(lambda: _add(http, "second").status_code == 200, 60, "the server to recover again")
     messages = http.get("/api/v1/sessions/o1/context").json()["result"]
     texts = str(messages)
     assert "first" in texts and "second" in texts

@@ -27,7 +27,6 @@ from skald_core.service.messages import build_message
 from skald_core.store.model import MemoryFact, NewMessage, Owner
 
 from .proxy import TcpProxy
-from .replicas import free_port
 from .support import DATABASE_URL, fresh_schema, query, require_postgres
 
 ALICE = Owner("acme", "alice")
@@ -240,16 +239,27 @@ def test_a_newer_schema_is_refused(schema: str) -> None:
     assert caught.value.details["reason"] == "schema_too_new"
 
 
-def _closed_port_url() -> str:
-    netloc = urlsplit(DATABASE_URL).netloc
-    return DATABASE_URL.replace(netloc.split("@")[-1], f"127.0.0.1:{free_port()}")
+def _database() -> tuple[str, int]:
+    target = urlsplit(DATABASE_URL)
+    return target.hostname or "127.0.0.1", target.port or 5432
+
+
+def _via(proxy: TcpProxy) -> str:
+    """DATABASE_URL, through ``proxy``'s port."""
+    return DATABASE_URL.replace(
+        urlsplit(DATABASE_URL).netloc.split("@")[-1], f"127.0.0.1:{proxy.port}"
+    )
 
 
 def test_an_unreachable_database_is_unavailable_quickly_with_retry_after() -> None:
     require_postgres()
+    with TcpProxy(_database()) as never_started:  # a reserved port nobody listens on
+        _unreachable_quickly(_via(never_started))
+
+
+def _unreachable_quickly(url: str) -> None:
     from skald_core.store.postgres import PostgresStore
 
-    url = _closed_port_url()
     started = time.monotonic()
     with pytest.raises(StorageUnavailableError) as caught:
         PostgresStore(url)
@@ -273,9 +283,8 @@ def test_an_unreachable_database_is_unavailable_quickly_with_retry_after() -> No
 def test_the_store_recovers_when_the_database_comes_back(schema: str) -> None:
     from skald_core.store.postgres import PostgresStore
 
-    target = urlsplit(DATABASE_URL)
-    with TcpProxy(free_port(), (target.hostname or "127.0.0.1", target.port or 5432)) as proxy:
-        url = DATABASE_URL.replace(target.netloc.split("@")[-1], f"127.0.0.1:{proxy.port}")
+    with TcpProxy(_database()) as proxy:
+        url = _via(proxy)
         store = PostgresStore(url, schema=schema, lazy=True, max_size=3, timeout=2.0)
         try:
             with pytest.raises(StorageUnavailableError):
@@ -300,7 +309,7 @@ def test_the_store_recovers_when_the_database_comes_back(schema: str) -> None:
             store.close()
 
 
-def _eventually(fn: Any, timeout: float = 20.0) -> Any:
+def _eventually(fn: Any, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         try:

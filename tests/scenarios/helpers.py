@@ -27,7 +27,7 @@ def memories(client: Any) -> dict[str, str]:
     }
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+def wait_until(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

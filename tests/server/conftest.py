@@ -91,7 +91,7 @@ class _Factory:
         options: dict[str, Any] = {
             "path": str(self.base / f"data{self.count}"),
             "task_poll_seconds": 0.05,
-            "commit_wait_timeout": 20.0,
+            "commit_wait_timeout": 60.0,  # a wait=True commit returns as soon as it is done
         }
         options.update(overrides)
         config = ServerConfig(**options)

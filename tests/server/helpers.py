@@ -125,7 +125,7 @@ class Caller:
     def whoami(self) -> Any:
         return assert_ok(self.get("/api/v1/system/status"))
 
-    def wait_task(self, task_id: str, timeout: float = 10.0) -> Any:
+    def wait_task(self, task_id: str, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             task = assert_ok(self.get(f"/api/v1/tasks/{task_id}"))

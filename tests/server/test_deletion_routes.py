@@ -42,7 +42,7 @@ def listed(c: Caller, *, include_deleted: bool = False) -> list[str]:
 
 def backdate(server: Server, session_id: str, days: float, column: str = "created_at") -> None:
     """Move a session's ``created_at`` / ``updated_at`` (or ``deleted_at``) ``days`` back."""
-    db = sqlite3.connect(Path(server.config.path) / "skald.db", timeout=10)
+    db = sqlite3.connect(Path(server.config.path) / "skald.db", timeout=60)
     try:
         with db:
             db.execute(
