@@ -1,6 +1,7 @@
 """Contract-test fixtures.
 
-* ``dev_server``     – a real ``skald serve`` with no root key (dev mode), module-scoped.
+* ``dev_server``     – a real ``skald serve`` with no root key (dev mode), module-scoped;
+  ``dev_server_postgres`` is the same on the PostgreSQL backend.
 * ``apikey_server``  – ``--root-api-key`` set, plus a USER key minted with ``skald keys create``
                        on the same data dir before the server starts; module-scoped.
 * ``isolated_openviking_env`` (autouse) – hides the machine's OpenViking client configuration
@@ -34,6 +35,18 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     base = tmp_path_factory.mktemp("skald-dev")
     with running_server(base / "data") as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def dev_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """``dev_server`` with its store on PostgreSQL (a fresh schema, dropped after)."""
+    from postgres.support import DATABASE_URL, fresh_schema
+
+    base = tmp_path_factory.mktemp("skald-dev-pg")
+    with fresh_schema("skald_contract") as schema:
+        args = ["--database-url", DATABASE_URL, "--database-schema", schema]
+        with running_server(base / "unused", extra_args=args) as server:
+            yield server
 
 
 @pytest.fixture(scope="module")

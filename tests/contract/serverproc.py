@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +144,10 @@ def running_server(
     root_api_key: str | None = None,
     log_name: str = "server.log",
     startup_timeout: float = STARTUP_TIMEOUT,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
-    """Run ``skald serve`` until the block ends; then require a clean SIGTERM shutdown."""
+    """Run ``skald serve`` until the block ends; then require a clean SIGTERM shutdown.
+    ``extra_args`` go on its command line (``--database-url ...``, say)."""
     path.mkdir(parents=True, exist_ok=True)
     log_path = path.parent / log_name
     for _ in range(PORT_ATTEMPTS):
@@ -162,6 +164,7 @@ def running_server(
         ]
         if root_api_key:
             cmd += ["--root-api-key", root_api_key]
+        cmd += extra_args
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(
                 cmd,

@@ -193,9 +193,12 @@ async def drive_async(client: Any, steps: Lifecycle) -> None:
             return
 
 
-@pytest.fixture(params=["dev", "api-key"])
+SERVERS = {"dev": "dev_server", "api-key": "apikey_server", "dev-postgres": "dev_server_postgres"}
+
+
+@pytest.fixture(params=list(SERVERS))
 def server(request: pytest.FixtureRequest) -> ServerProcess:
-    name = "dev_server" if request.param == "dev" else "apikey_server"
+    name = SERVERS[request.param]
     result: ServerProcess = request.getfixturevalue(name)
     return result
 

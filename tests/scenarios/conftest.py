@@ -1,6 +1,6 @@
 """One behavioural suite, three clients (contract §1.3 and §6), two storage backends.
 
-The ``client`` fixture gives the same SDK surface five ways, and every scenario runs on each:
+The ``client`` fixture gives the same SDK surface six ways, and every scenario runs on each:
 
 * ``embedded``        – ``skald.OpenViking(path=...)``, in this process, fresh data dir per test;
 * ``http-inprocess``  – ``SyncHTTPClient.from_app(create_app(ServerConfig(path=...)))``: the real
@@ -14,7 +14,9 @@ The ``client`` fixture gives the same SDK surface five ways, and every scenario 
 * ``embedded-postgres`` and ``http-inprocess-postgres`` – the first two on the PostgreSQL
                         backend (``database_url=``), each test in a schema of its own, dropped
                         after it (``tests/postgres/support.py``: skipped without a database,
-                        failed in CI).
+                        failed in CI);
+* ``http-server-postgres`` – ``http-server`` with the server process on PostgreSQL
+                        (``--database-url``, one fresh schema for the session, dropped after).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ CLIENT_KINDS = [
     "http-server",
     "embedded-postgres",
     "http-inprocess-postgres",
+    "http-server-postgres",
 ]
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -82,11 +85,30 @@ def skald_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def skald_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real ``skald serve`` process on PostgreSQL (a fresh schema) for the whole session."""
+    from postgres.support import DATABASE_URL, fresh_schema
+
+    serverproc = load_serverproc()
+    data = tmp_path_factory.mktemp("scenario-server-pg") / "unused"
+    with fresh_schema("skald_scn_srv") as schema:
+        args = ["--database-url", DATABASE_URL, "--database-schema", schema]
+        with serverproc.running_server(data, extra_args=args) as server:
+            yield server
+
+
 @pytest.fixture(params=CLIENT_KINDS)
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """The SDK client under test: ``OpenViking`` or ``SyncHTTPClient`` (same surface)."""
     kind = request.param
-    if kind.endswith("-postgres"):
+    if kind.startswith("http-server"):
+        fixture = "skald_server_postgres" if kind.endswith("-postgres") else "skald_server"
+        server = request.getfixturevalue(fixture)
+        account = "scn-" + uuid.uuid4().hex[:12]
+        with skald.SyncHTTPClient(url=server.url, account=account) as remote:
+            yield remote
+    elif kind.endswith("-postgres"):
         from postgres.support import DATABASE_URL, fresh_schema
 
         with fresh_schema("skald_scn") as schema:
@@ -110,7 +132,4 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         with skald.SyncHTTPClient.from_app(app) as inprocess:
             yield inprocess
     else:
-        server = request.getfixturevalue("skald_server")
-        account = "scn-" + uuid.uuid4().hex[:12]
-        with skald.SyncHTTPClient(url=server.url, account=account) as remote:
-            yield remote
+        raise AssertionError(f"unknown client kind {kind}")
