@@ -40,9 +40,10 @@ import sys
 import threading
 import time
 
+from crash_support import BATCH, batch
+
 import skald
 
-BATCH = 100
 MAX_SECONDS = 60  # never outlive a test that forgot to kill us
 LEASE_SECONDS = 0.5
 POOL = 8  # sessions made before READY
@@ -89,17 +90,6 @@ def say(*words: object) -> None:
 
 def ids_word(ids: list[str]) -> str:
     return ",".join(ids) or "-"
-
-
-def batch(sid: str, start: int) -> list[dict[str, str]]:
-    out = []
-    for n in range(start, start + BATCH):
-        if n % 50 == 0:
-            out.append({"role": "user", "content": f"I love topic {sid} number {n}."})
-        else:
-            role = "user" if n % 2 else "assistant"
-            out.append({"role": role, "content": f"{sid} message {n}: " + "lorem ipsum " * 4})
-    return out
 
 
 class Worker:

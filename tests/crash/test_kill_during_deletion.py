@@ -26,8 +26,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -35,18 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from crash_support import BATCH, START_TIMEOUT, lease_end, wait_for, worker_process
 
 import skald
 
 WORKER = Path(__file__).with_name("deletion_worker.py")
-BATCH = 100
 ITERATIONS = 16
 PARALLEL = 4
 MAX_KILL_DELAY = 0.8
 MAX_KILL_AT = 40  # the worker kills itself during one of its first 40 deletions
 MAX_IN_OP_DELAY = 0.004
 #: Waits, not performance requirements: they end as soon as their condition holds.
-START_TIMEOUT = 60.0
 RECOVERY_TIMEOUT = 60.0
 
 LIVE, TRASHED, GONE = "live", "trashed", "gone"
@@ -249,55 +246,18 @@ class Outcome:
     failure: str | None = None
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def kill_worker_at_random(data_dir: Path, seed: int, delay: float, kill_at: int | None) -> Log:
     """Kill by the test after ``delay`` seconds, or (``kill_at``) by the worker itself
     ``delay`` seconds into its ``kill_at``-th deletion."""
-    out_file, err_file = data_dir.with_suffix(".out"), data_dir.with_suffix(".err")
     targeted = [str(kill_at), str(delay)] if kill_at else []
-    with out_file.open("w") as out, err_file.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(data_dir), str(seed), *targeted],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        wait_for(
-            lambda: "READY\n" in out_file.read_text() or proc.poll() is not None,
-            START_TIMEOUT,
-            "the worker to start",
-        )
+    with worker_process(WORKER, data_dir, [str(seed), *targeted]) as worker:
         if kill_at:
-            proc.wait(START_TIMEOUT)
+            worker.proc.wait(START_TIMEOUT)
         else:
             time.sleep(delay)
-            assert proc.poll() is None, f"worker exited early:\n{err_file.read_text()}"
-            proc.send_signal(signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-    assert proc.returncode == -signal.SIGKILL, f"worker ended with {proc.returncode}"
-    return Log.parse(out_file.read_text())
-
-
-def lease_end(db_file: Path) -> float:
-    db = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
-    try:
-        (end,) = db.execute(
-            "SELECT COALESCE(MAX(lease_until), 0) FROM tasks WHERE status = 'running'"
-        ).fetchone()
-    finally:
-        db.close()
-    return float(end) + 0.01
+            assert worker.proc.poll() is None, f"worker exited early:\n{worker.err()}"
+            worker.proc.send_signal(signal.SIGKILL)
+    return Log.parse(worker.out())
 
 
 def check_after_kill(data_dir: Path, log: Log) -> None:

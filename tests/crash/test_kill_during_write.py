@@ -23,8 +23,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -32,18 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from crash_support import BATCH, START_TIMEOUT, lease_end, wait_for, worker_process
 
 import skald
 
 WORKER = Path(__file__).with_name("worker.py")
-BATCH = 100
 ITERATIONS_PER_MODE = 13  # 26 kills in all
 PARALLEL = 4
 MAX_KILL_DELAY = 0.9
 #: A kill comes MAX_KILL_DELAY seconds after READY at random, and never before this many DONEs.
 MIN_DONE_OPS = 4
 #: Waits, not performance requirements: they end as soon as their condition holds.
-START_TIMEOUT = 60.0
 RECOVERY_TIMEOUT = 60.0
 
 
@@ -210,61 +207,24 @@ class Outcome:
     failure: str | None = None
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def done_lines(text: str) -> int:
     return sum(line.startswith("DONE ") for line in text.split("\n")[:-1])
 
 
 def kill_worker_at_random(data_dir: Path, mode: str, seed: int, delay: float) -> Log:
-    out_file, err_file = data_dir.with_suffix(".out"), data_dir.with_suffix(".err")
-    with out_file.open("w") as out, err_file.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(data_dir), mode, str(seed)],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        wait_for(
-            lambda: "READY\n" in out_file.read_text() or proc.poll() is not None,
-            START_TIMEOUT,
-            "the worker to start",
-        )
+    with worker_process(WORKER, data_dir, [mode, str(seed)]) as worker:
         ready = time.monotonic()
         # The delay runs from READY, as on an idle machine, but the kill waits for the worker's
         # first MIN_DONE_OPS acknowledgements (which a loaded machine may take longer to reach).
         wait_for(
-            lambda: done_lines(out_file.read_text()) >= MIN_DONE_OPS or proc.poll() is not None,
+            lambda: done_lines(worker.out()) >= MIN_DONE_OPS or worker.proc.poll() is not None,
             START_TIMEOUT,
             f"the worker to acknowledge {MIN_DONE_OPS} operations",
         )
         time.sleep(max(0.0, ready + delay - time.monotonic()))
-        assert proc.poll() is None, f"worker exited early:\n{err_file.read_text()}"
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-    assert proc.returncode == -signal.SIGKILL, f"worker ended with {proc.returncode}"
-    return Log.parse(out_file.read_text())
-
-
-def lease_end(db_file: Path) -> float:
-    db = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
-    try:
-        (end,) = db.execute(
-            "SELECT COALESCE(MAX(lease_until), 0) FROM tasks WHERE status = 'running'"
-        ).fetchone()
-    finally:
-        db.close()
-    return float(end) + 0.01
+        assert worker.proc.poll() is None, f"worker exited early:\n{worker.err()}"
+        worker.proc.send_signal(signal.SIGKILL)
+    return Log.parse(worker.out())
 
 
 def check_after_kill(data_dir: Path, log: Log) -> None:

@@ -26,27 +26,16 @@ import random
 import sys
 import time
 
+from crash_support import BATCH, batch
+
 import skald
 
-BATCH = 100
 MAX_SECONDS = 60  # never outlive a test that forgot to kill us
 LEASE_SECONDS = 0.5
 
 
 def say(*words: object) -> None:
     print(*words, flush=True)
-
-
-def batch(sid: str, start: int) -> list[dict[str, str]]:
-    """``BATCH`` messages; every 50th is a user fact the built-in extractor turns into a memory."""
-    out = []
-    for n in range(start, start + BATCH):
-        if n % 50 == 0:
-            out.append({"role": "user", "content": f"I love topic {sid} number {n}."})
-        else:
-            role = "user" if n % 2 else "assistant"
-            out.append({"role": role, "content": f"{sid} message {n}: " + "lorem ipsum " * 4})
-    return out
 
 
 class Worker:
