@@ -78,14 +78,14 @@ class KillPlan:
         self.left, self.delay, self.rearms = 1, random.uniform(0.0, self.delay), self.rearms - 1
 
 
-_kill_plan: list[KillPlan] = []
+_kill_plan: KillPlan | None = None  # set by main() when the command line asks for one
 
 
 def say(*words: object) -> None:
     print(*words, flush=True)
     kind, _, op = str(words[0]).partition(" ")
-    for plan in _kill_plan:
-        plan.saw(kind, op)
+    if _kill_plan is not None:
+        _kill_plan.saw(kind, op)
 
 
 def ids_word(ids: list[str]) -> str:
@@ -208,6 +208,7 @@ class Worker:
 
 
 def main() -> None:
+    global _kill_plan
     path, seed = sys.argv[1], int(sys.argv[2])
     rng = random.Random(seed)
     client = skald.OpenViking(path=path, lease_seconds=LEASE_SECONDS)
@@ -220,7 +221,7 @@ def main() -> None:
         worker.create(rng.randint(3, 8))
     say("READY")
     if len(sys.argv) > 3:
-        _kill_plan[:] = [KillPlan(int(sys.argv[3]), float(sys.argv[4]))]
+        _kill_plan = KillPlan(int(sys.argv[3]), float(sys.argv[4]))
     started = time.monotonic()
     while time.monotonic() - started < MAX_SECONDS:
         worker.step()
