@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from msgspec import Struct
 
@@ -25,6 +26,20 @@ class KeyRecord(Struct, kw_only=True):
     read_only: bool
     created_at: float
     revoked_at: float | None = None
+
+
+def key_record(row: Sequence[Any]) -> KeyRecord:
+    """A record from a row of ``key_id, account, user, role, read_only, created_at,
+    revoked_at`` (both backends select these columns in this order)."""
+    return KeyRecord(
+        key_id=row[0],
+        account=row[1],
+        user=row[2],
+        role=row[3],
+        read_only=bool(row[4]),
+        created_at=row[5],
+        revoked_at=row[6],
+    )
 
 
 class NewKey(Struct, kw_only=True):

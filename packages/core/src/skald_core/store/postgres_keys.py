@@ -6,26 +6,12 @@ soon as the transaction that created it has committed, and a revocation likewise
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..identity import Role
-from ..keys import KeyRecord, NewKey, generate, matches, split
+from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
 from .postgres import PostgresStore
 from .postgres_common import Conn
 
 COLUMNS = "key_id, account, user_name, role, read_only, created_at, revoked_at"
-
-
-def _record(row: tuple[Any, ...]) -> KeyRecord:
-    return KeyRecord(
-        key_id=row[0],
-        account=row[1],
-        user=row[2],
-        role=row[3],
-        read_only=bool(row[4]),
-        created_at=row[5],
-        revoked_at=row[6],
-    )
 
 
 class PostgresKeyStore:
@@ -68,7 +54,7 @@ class PostgresKeyStore:
             ).fetchone()
             if row is None or not matches(secret, row[7]):
                 return None
-            return _record(row)
+            return key_record(row)
 
         return self._store._tx(run, write=False, single=True)
 
@@ -92,6 +78,6 @@ class PostgresKeyStore:
                     "ORDER BY created_at, key_id",
                     (account,),
                 )
-            return [_record(r) for r in cur]
+            return [key_record(r) for r in cur]
 
         return self._store._tx(run, write=False, single=True)

@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from ..identity import Role
-from ..keys import KeyRecord, NewKey, generate, matches, split
+from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
 from .sqlite import SQLiteStore
 
-KEYS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY,
-    secret_hash TEXT NOT NULL,
-    account TEXT NOT NULL,
-    user TEXT NOT NULL,
-    role TEXT NOT NULL,
-    read_only INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-)
-"""
 COLUMNS = "key_id, account, user, role, read_only, created_at, revoked_at"
-
-
-def _record(row: tuple[Any, ...]) -> KeyRecord:
-    return KeyRecord(
-        key_id=row[0],
-        account=row[1],
-        user=row[2],
-        role=row[3],
-        read_only=bool(row[4]),
-        created_at=row[5],
-        revoked_at=row[6],
-    )
 
 
 class SQLiteKeyStore:
     def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-        store._tx(lambda c: c.execute(KEYS_SCHEMA))
+        self._store = store  # its schema holds the api_keys table
 
     def create_key(
         self, account: str, user: str, role: Role, read_only: bool, now: float
@@ -77,7 +51,7 @@ class SQLiteKeyStore:
             ).fetchone()
             if row is None or not matches(secret, row[7]):
                 return None
-            return _record(row)
+            return key_record(row)
 
         return self._store._tx(run, write=False)
 
@@ -100,6 +74,6 @@ class SQLiteKeyStore:
                     f"SELECT {COLUMNS} FROM api_keys WHERE account = ? ORDER BY created_at",
                     (account,),
                 )
-            return [_record(r) for r in cur]
+            return [key_record(r) for r in cur]
 
         return self._store._tx(run, write=False)
