@@ -61,6 +61,7 @@ from . import postgres_deletion as deletion
 from . import postgres_extraction as extraction
 from . import postgres_schema as schema_mod
 from .backends import is_database_url
+from .extraction_apply import Applied, apply_diff
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -96,7 +97,6 @@ from .postgres_common import (
     task_row,
 )
 from .sqlite import IDEMPOTENCY_TTL_SECONDS, _parent, _range
-from .sqlite_extraction import Applied
 
 log = logging.getLogger("skald.store")
 
@@ -1076,8 +1076,9 @@ class PostgresStore:
                 )
             applied = Applied()
             if archive[0] == "pending":
-                applied = extraction.apply_diff(
+                applied = apply_diff(
                     conn,
+                    extraction.SQL,
                     account=account,
                     user=user,
                     session_id=session_id,

@@ -32,6 +32,7 @@ from ..errors import (
 from ..identity import Identity
 from . import sqlite_deletion as deletion
 from . import sqlite_extraction as extraction
+from .extraction_apply import Applied, apply_diff
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -1151,10 +1152,11 @@ class SQLiteStore:
                 return ExtractionOutcome(
                     status="cancelled", memories=0, created=0, updated=0, reason="session deleted"
                 )
-            applied = extraction.Applied()
+            applied = Applied()
             if archive[0] == "pending":
-                applied = extraction.apply_diff(
+                applied = apply_diff(
                     conn,
+                    extraction.SQL,
                     account=account,
                     user=user,
                     session_id=session_id,

@@ -1,10 +1,7 @@
 """Extraction in SQLite: applying a memory diff, recording it per archive, re-queueing.
 
-Each function runs inside the caller's transaction. ``apply_diff`` writes new and updated
-memory files with provenance (``memory_sources``), removes deleted ones (their provenance
-goes with them by ``ON DELETE CASCADE``) and records what it did — the diff with before and
-after texts, the per-category counts and the token usage — in ``archive_extractions``, keyed
-by the archive (and removed with it).
+Each function runs inside the caller's transaction. Applying the diff is
+``extraction_apply.apply_diff`` with this module's ``SQL``.
 """
 
 from __future__ import annotations
@@ -15,13 +12,11 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from ..errors import FailedPreconditionError, NotFoundError
+from .extraction_apply import ExtractionSQL
 from .model import (
     ArchiveExtraction,
-    DiffEntry,
     ExtractionSummary,
     MemoryDiff,
-    MemoryFact,
-    MemoryRef,
     Requeued,
     TokenCounts,
 )
@@ -29,118 +24,7 @@ from .model import (
 _diff_decoder = msgspec.json.Decoder(MemoryDiff)
 _counts_decoder = msgspec.json.Decoder(dict[str, int])
 
-EnsureParents = Callable[[sqlite3.Connection, str, str, float], None]
-
-
-class Applied(msgspec.Struct, kw_only=True):
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    #: Memories written (created, changed or re-stated), the number an archive "extracted".
-    written: int = 0
-    diff: MemoryDiff = msgspec.field(default_factory=MemoryDiff)
-    by_category: dict[str, int] = msgspec.field(default_factory=dict)
-
-
-def _text(value: bytes | None) -> str:
-    return bytes(value or b"").decode("utf-8", errors="replace")
-
-
-def apply_diff(
-    conn: sqlite3.Connection,
-    *,
-    account: str,
-    user: str,
-    session_id: str,
-    session_pk: int,
-    archive_no: int,
-    upserts: Sequence[MemoryFact],
-    deletes: Sequence[MemoryRef],
-    usage: TokenCounts,
-    now: float,
-    ensure_parents: EnsureParents,
-) -> Applied:
-    """Apply one archive's extraction and record it; paths outside the user's memories are
-    ignored (a defence: callers build the paths)."""
-    root = f"user/{user}/memories/"
-    out = Applied()
-    for fact in upserts:
-        if not fact.path.startswith(root):
-            continue
-        data = fact.content.encode()
-        existing = conn.execute(
-            "SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ?",
-            (account, fact.path),
-        ).fetchone()
-        if existing is not None and existing[1]:
-            continue  # a directory stands where the fact would go; skip it
-        if existing is None:
-            ensure_parents(conn, account, fact.path, now)
-            file_pk = conn.execute(
-                "INSERT INTO files (account, path, parent, is_dir, content, created_at, "
-                "updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
-                (account, fact.path, fact.path.rsplit("/", 1)[0], data, now, now),
-            ).lastrowid
-            out.created += 1
-            out.diff.adds.append(
-                DiffEntry(path=fact.path, category=fact.category, after=fact.content)
-            )
-        else:
-            file_pk = existing[0]
-            before = bytes(existing[2] or b"")
-            if before != data:
-                conn.execute(
-                    "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?",
-                    (data, now, file_pk),
-                )
-                out.updated += 1
-                out.diff.updates.append(
-                    DiffEntry(
-                        path=fact.path,
-                        category=fact.category,
-                        before=_text(before),
-                        after=fact.content,
-                    )
-                )
-        conn.execute(
-            "INSERT OR IGNORE INTO memory_sources (file_pk, account, user, session_id, "
-            "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (file_pk, account, user, session_id, archive_no, now),
-        )
-        out.written += 1
-        out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1
-    for ref in deletes:
-        if not ref.path.startswith(root):
-            continue
-        gone = conn.execute(
-            "DELETE FROM files WHERE account = ? AND path = ? AND is_dir = 0 RETURNING content",
-            (account, ref.path),
-        ).fetchone()
-        if gone is not None:  # its memory_sources rows go with it (ON DELETE CASCADE)
-            out.deleted += 1
-            out.diff.deletes.append(
-                DiffEntry(path=ref.path, category=ref.category, before=_text(gone[0]))
-            )
-    conn.execute(
-        "INSERT OR REPLACE INTO archive_extractions (session_pk, archive_no, extracted_at, "
-        "memory_diff, by_category, prompt_tokens, completion_tokens, total_tokens, "
-        "cached_tokens, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            session_pk,
-            archive_no,
-            now,
-            msgspec.json.encode(out.diff),
-            msgspec.json.encode(out.by_category).decode(),
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            usage.total_tokens,
-            usage.cached_tokens,
-            usage.reasoning_tokens,
-        ),
-    )
-    return out
-
-
+SQL = ExtractionSQL.dialect(param="?", lock="", user_column="user")
 _USAGE_COLUMNS = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
 
 

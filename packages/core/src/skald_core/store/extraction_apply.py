@@ -1,0 +1,162 @@
+"""Applying one archive's extraction, written once for both backends.
+
+``apply_diff`` runs inside the caller's transaction: it writes new and updated memory files with
+provenance (``memory_sources``), removes deleted ones (their provenance goes with them by
+``ON DELETE CASCADE``) and records what it did — the diff with before and after texts, the
+per-category counts and the token usage — in ``archive_extractions``, keyed by the archive (and
+removed with it). The backends differ only in the statements' dialect (``ExtractionSQL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, TokenCounts
+
+EnsureParents = Callable[[Any, str, str, float], None]
+
+
+class Applied(msgspec.Struct, kw_only=True):
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    #: Memories written (created, changed or re-stated), the number an archive "extracted".
+    written: int = 0
+    diff: MemoryDiff = msgspec.field(default_factory=MemoryDiff)
+    by_category: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtractionSQL:
+    """The statements ``apply_diff`` runs, in one backend's dialect."""
+
+    find_file: str
+    insert_file: str
+    update_file: str
+    add_source: str
+    delete_file: str
+    record: str
+
+    @classmethod
+    def dialect(cls, *, param: str, lock: str, user_column: str) -> ExtractionSQL:
+        """``param``: the placeholder; ``lock``: what locks a row read for update;
+        ``user_column``: the user column of ``memory_sources``."""
+
+        def p(sql: str) -> str:
+            return sql.replace("?", param)
+
+        usage = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
+        updated = ", ".join(
+            f"{c} = EXCLUDED.{c}"
+            for c in ["extracted_at", "memory_diff", "by_category", *usage.split(", ")]
+        )
+        return cls(
+            find_file=p(
+                f"SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ?{lock}"
+            ),
+            insert_file=p(
+                "INSERT INTO files (account, path, parent, is_dir, content, created_at, "
+                "updated_at) VALUES (?, ?, ?, FALSE, ?, ?, ?) RETURNING pk"
+            ),
+            update_file=p("UPDATE files SET content = ?, updated_at = ? WHERE pk = ?"),
+            add_source=p(
+                f"INSERT INTO memory_sources (file_pk, account, {user_column}, session_id, "
+                "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
+            delete_file=p(
+                "DELETE FROM files WHERE account = ? AND path = ? AND NOT is_dir RETURNING content"
+            ),
+            record=p(
+                "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, "
+                f"memory_diff, by_category, {usage}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT (session_pk, archive_no) DO UPDATE SET {updated}"
+            ),
+        )
+
+
+def text_of(value: bytes | None) -> str:
+    return bytes(value or b"").decode("utf-8", errors="replace")
+
+
+def apply_diff(
+    conn: Any,
+    sql: ExtractionSQL,
+    *,
+    account: str,
+    user: str,
+    session_id: str,
+    session_pk: int,
+    archive_no: int,
+    upserts: Sequence[MemoryFact],
+    deletes: Sequence[MemoryRef],
+    usage: TokenCounts,
+    now: float,
+    ensure_parents: EnsureParents,
+) -> Applied:
+    """Apply one archive's extraction and record it; paths outside the user's memories are
+    ignored (a defence: callers build the paths)."""
+    root = f"user/{user}/memories/"
+    out = Applied()
+    for fact in upserts:
+        if not fact.path.startswith(root):
+            continue
+        data = fact.content.encode()
+        existing = conn.execute(sql.find_file, (account, fact.path)).fetchone()
+        if existing is not None and existing[1]:
+            continue  # a directory stands where the fact would go; skip it
+        if existing is None:
+            ensure_parents(conn, account, fact.path, now)
+            parent = fact.path.rsplit("/", 1)[0]
+            (file_pk,) = conn.execute(
+                sql.insert_file, (account, fact.path, parent, data, now, now)
+            ).fetchone()
+            out.created += 1
+            out.diff.adds.append(
+                DiffEntry(path=fact.path, category=fact.category, after=fact.content)
+            )
+        else:
+            file_pk = existing[0]
+            before = bytes(existing[2] or b"")
+            if before != data:
+                conn.execute(sql.update_file, (data, now, file_pk))
+                out.updated += 1
+                out.diff.updates.append(
+                    DiffEntry(
+                        path=fact.path,
+                        category=fact.category,
+                        before=text_of(before),
+                        after=fact.content,
+                    )
+                )
+        conn.execute(sql.add_source, (file_pk, account, user, session_id, archive_no, now))
+        out.written += 1
+        out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1
+    for ref in deletes:
+        if not ref.path.startswith(root):
+            continue
+        gone = conn.execute(sql.delete_file, (account, ref.path)).fetchone()
+        if gone is not None:  # its memory_sources rows go with it (ON DELETE CASCADE)
+            out.deleted += 1
+            out.diff.deletes.append(
+                DiffEntry(path=ref.path, category=ref.category, before=text_of(gone[0]))
+            )
+    conn.execute(
+        sql.record,
+        (
+            session_pk,
+            archive_no,
+            now,
+            msgspec.json.encode(out.diff),
+            msgspec.json.encode(out.by_category).decode(),
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.total_tokens,
+            usage.cached_tokens,
+            usage.reasoning_tokens,
+        ),
+    )
+    return out
