@@ -1,10 +1,12 @@
-"""Applying one archive's extraction, written once for both backends.
+"""Applying one archive's extraction, and queueing failed ones again, written once for both
+backends.
 
 ``apply_diff`` runs inside the caller's transaction: it writes new and updated memory files with
 provenance (``memory_sources``), removes deleted ones (their provenance goes with them by
 ``ON DELETE CASCADE``) and records what it did — the diff with before and after texts, the
 per-category counts and the token usage — in ``archive_extractions``, keyed by the archive (and
-removed with it). The backends differ only in the statements' dialect (``ExtractionSQL``).
+removed with it). ``requeue`` queues failed archives for extraction again. The backends differ
+only in the statements' dialect (``ExtractionSQL``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, TokenCounts
+from ..errors import FailedPreconditionError, NotFoundError
+from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenCounts
 
 EnsureParents = Callable[[Any, str, str, float], None]
 
@@ -40,6 +43,11 @@ class ExtractionSQL:
     add_source: str
     delete_file: str
     record: str
+    failed_archives: str
+    archive_status: str
+    live_task: str
+    reset_archive: str
+    insert_task: str
 
     @classmethod
     def dialect(cls, *, param: str, lock: str, user_column: str) -> ExtractionSQL:
@@ -74,6 +82,24 @@ class ExtractionSQL:
                 "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, "
                 f"memory_diff, by_category, {usage}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (session_pk, archive_no) DO UPDATE SET {updated}"
+            ),
+            failed_archives=p(
+                "SELECT archive_no FROM archives WHERE session_pk = ? AND status = 'failed' "
+                "ORDER BY archive_no"
+            ),
+            archive_status=p("SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?"),
+            live_task=p(
+                "SELECT task_id FROM tasks WHERE session_pk = ? AND archive_no = ? AND status IN "
+                "('pending', 'running') ORDER BY created_at DESC LIMIT 1"
+            ),
+            reset_archive=p(
+                "UPDATE archives SET status = 'pending', error = NULL WHERE session_pk = ? "
+                "AND archive_no = ?"
+            ),
+            insert_task=p(
+                f"INSERT INTO tasks (task_id, account, {user_column}, task_type, session_id, "
+                "session_pk, archive_no, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
             ),
         )
 
@@ -159,4 +185,48 @@ def apply_diff(
             usage.reasoning_tokens,
         ),
     )
+    return out
+
+
+def requeue(
+    conn: Any,
+    sql: ExtractionSQL,
+    *,
+    account: str,
+    user: str,
+    session_id: str,
+    session_pk: int,
+    archive_no: int | None,
+    new_task_id: Callable[[], str],
+    now: float,
+) -> list[Requeued]:
+    """Queue failed archives for extraction again: one named archive, or every failed one.
+    A named archive that is already queued reports its task; one already extracted is a
+    ``FailedPreconditionError``; a missing one ``NotFoundError``. The caller holds the
+    session's write lock."""
+    if archive_no is None:
+        failed = [r[0] for r in conn.execute(sql.failed_archives, (session_pk,))]
+    else:
+        name = f"archive_{archive_no:03d}"
+        got = conn.execute(sql.archive_status, (session_pk, archive_no)).fetchone()
+        if got is None:
+            raise NotFoundError.of("archive", name)
+        if got[0] == "done":
+            raise FailedPreconditionError(
+                f"{name} of session {session_id} was already extracted",
+                {"type": "archive", "resource": name, "reason": "already_extracted"},
+            )
+        if got[0] == "pending":
+            task = conn.execute(sql.live_task, (session_pk, archive_no)).fetchone()
+            if task is not None:
+                return [Requeued(archive_no=archive_no, task_id=task[0], already_queued=True)]
+        failed = [archive_no]  # failed, or pending with no live task (an orphan): queue it
+    out: list[Requeued] = []
+    for no in failed:
+        task_id = new_task_id()
+        conn.execute(sql.reset_archive, (session_pk, no))
+        conn.execute(
+            sql.insert_task, (task_id, account, user, session_id, session_pk, no, now, now)
+        )
+        out.append(Requeued(archive_no=no, task_id=task_id))
     return out

@@ -61,7 +61,7 @@ from . import postgres_deletion as deletion
 from . import postgres_extraction as extraction
 from . import postgres_schema as schema_mod
 from .backends import is_database_url
-from .extraction_apply import Applied, apply_diff
+from .extraction_apply import Applied, apply_diff, requeue
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -1180,8 +1180,9 @@ class PostgresStore:
     ) -> list[Requeued]:
         def run(conn: Conn) -> list[Requeued]:
             row = self._live(conn, owner, session_id, lock="FOR UPDATE")
-            return extraction.requeue(
+            return requeue(
                 conn,
+                extraction.SQL,
                 account=owner.account,
                 user=owner.user,
                 session_id=session_id,

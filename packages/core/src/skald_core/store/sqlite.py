@@ -32,7 +32,7 @@ from ..errors import (
 from ..identity import Identity
 from . import sqlite_deletion as deletion
 from . import sqlite_extraction as extraction
-from .extraction_apply import Applied, apply_diff
+from .extraction_apply import Applied, apply_diff, requeue
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -1240,8 +1240,9 @@ class SQLiteStore:
     ) -> list[Requeued]:
         def run(conn: sqlite3.Connection) -> list[Requeued]:
             row = self._live(conn, owner, session_id)
-            return extraction.requeue(
+            return requeue(
                 conn,
+                extraction.SQL,
                 account=owner.account,
                 user=owner.user,
                 session_id=session_id,

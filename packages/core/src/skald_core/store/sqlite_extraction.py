@@ -1,23 +1,21 @@
-"""Extraction in SQLite: applying a memory diff, recording it per archive, re-queueing.
+"""Extraction in SQLite: the dialect of ``extraction_apply`` (``SQL``) and reading the
+recorded extractions back.
 
-Each function runs inside the caller's transaction. Applying the diff is
-``extraction_apply.apply_diff`` with this module's ``SQL``.
+Each function runs inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
-from ..errors import FailedPreconditionError, NotFoundError
 from .extraction_apply import ExtractionSQL
 from .model import (
     ArchiveExtraction,
     ExtractionSummary,
     MemoryDiff,
-    Requeued,
     TokenCounts,
 )
 
@@ -70,66 +68,3 @@ def extractions(conn: sqlite3.Connection, session_pk: int) -> list[ArchiveExtrac
         )
         for r in cur
     ]
-
-
-def requeue(
-    conn: sqlite3.Connection,
-    *,
-    account: str,
-    user: str,
-    session_id: str,
-    session_pk: int,
-    archive_no: int | None,
-    new_task_id: Callable[[], str],
-    now: float,
-) -> list[Requeued]:
-    """Queue failed archives for extraction again: one named archive, or every failed one.
-    A named archive that is already queued reports its task; one already extracted is a
-    ``FailedPreconditionError``; a missing one ``NotFoundError``."""
-    if archive_no is None:
-        failed = [
-            r[0]
-            for r in conn.execute(
-                "SELECT archive_no FROM archives WHERE session_pk = ? AND status = 'failed' "
-                "ORDER BY archive_no",
-                (session_pk,),
-            )
-        ]
-    else:
-        name = f"archive_{archive_no:03d}"
-        got = conn.execute(
-            "SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?",
-            (session_pk, archive_no),
-        ).fetchone()
-        if got is None:
-            raise NotFoundError.of("archive", name)
-        if got[0] == "done":
-            raise FailedPreconditionError(
-                f"{name} of session {session_id} was already extracted",
-                {"type": "archive", "resource": name, "reason": "already_extracted"},
-            )
-        if got[0] == "pending":
-            task = conn.execute(
-                "SELECT task_id FROM tasks WHERE session_pk = ? AND archive_no = ? AND status IN "
-                "('pending', 'running') ORDER BY created_at DESC LIMIT 1",
-                (session_pk, archive_no),
-            ).fetchone()
-            if task is not None:
-                return [Requeued(archive_no=archive_no, task_id=task[0], already_queued=True)]
-        failed = [archive_no]  # failed, or pending with no live task (an orphan): queue it
-    out: list[Requeued] = []
-    for no in failed:
-        task_id = new_task_id()
-        conn.execute(
-            "UPDATE archives SET status = 'pending', error = NULL WHERE session_pk = ? "
-            "AND archive_no = ?",
-            (session_pk, no),
-        )
-        conn.execute(
-            "INSERT INTO tasks (task_id, account, user, task_type, session_id, session_pk, "
-            "archive_no, status, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)",
-            (task_id, account, user, session_id, session_pk, no, now, now),
-        )
-        out.append(Requeued(archive_no=no, task_id=task_id))
-    return out
