@@ -24,10 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
@@ -35,6 +33,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from ..errors import InvalidArgumentError
+from ..retry import RetryPolicy, retry_after_seconds
 from ..schemas import ContextPart, Message, TextPart, ToolPart
 from ..store.model import TokenCounts
 from .extraction import (
@@ -405,22 +404,6 @@ def build_prompt(
 # ---------------------------------------------------------------------------- the extractor
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _provider_message(response: httpx.Response) -> str:
     text = response.text.strip()
     try:
@@ -463,8 +446,14 @@ class LLMExtractor:
         self.categories: Sequence[str] = tuple(self.category_help)
         self.max_existing = max_existing
         self.concurrency = config.max_concurrency
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        #: Failed requests: ``max_retries`` more tries, ``Retry-After`` honoured in full (the
+        #: ``max_seconds`` budget bounds it), else backoff from ``backoff_base`` to ``backoff_cap``.
+        self.retry = RetryPolicy(
+            attempts=config.max_retries + 1,
+            base_delay=backoff_base,
+            max_delay=backoff_cap,
+            jitter=(0.5, 1.0),
+        )
         #: The longest one extraction may take, retries included (the task lease covers it).
         self.max_seconds = config.timeout * (config.max_retries + 1) * 2 + 60
         self._sleep = sleep
@@ -540,7 +529,7 @@ class LLMExtractor:
                 "response_format": {"type": "json_object"},
             }
         )
-        attempts = self.config.max_retries + 1
+        attempts = self.retry.attempts
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
@@ -573,12 +562,7 @@ class LLMExtractor:
                     )
             if attempt + 1 >= attempts:
                 break
-            wait = (
-                retry_after
-                if retry_after is not None
-                else min(self.backoff_cap, self.backoff_base * 2**attempt)
-                * random.uniform(0.5, 1.0)
-            )
+            wait = self.retry.delay(attempt, retry_after)
             if time.monotonic() + wait > deadline:
                 raise ExtractionError(
                     f"Gave up on the language model at {url}: {reason}; waiting {wait:.0f}s "
