@@ -535,6 +535,33 @@ def test_a_bad_gateway_page_is_retried_before_it_surfaces(
 # ---------------------------------------------------------------------------- special answers
 
 
+def test_health_is_true_when_the_server_says_ok(api: respx.MockRouter, client: Any) -> None:
+    api.get("/health").mock(return_value=httpx.Response(200, json={"status": "ok"}))
+
+    assert client.health() is True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.ConnectError, id="unreachable"),
+        pytest.param(httpx.ReadTimeout, id="timeout"),
+        pytest.param(httpx.Response(200, text="starting"), id="not-json"),
+        pytest.param(httpx.Response(503, json={"status": "starting"}), id="not-ok"),
+    ],
+)
+def test_health_is_false_at_once_otherwise(
+    api: respx.MockRouter, client: Any, sleeps: list[float], answer: Any
+) -> None:
+    route = api.get("/health").mock(
+        side_effect=[answer, httpx.Response(200, json={"status": "ok"})]
+    )
+
+    assert client.health() is False
+    assert route.call_count == 1  # a probe is not retried
+    assert sleeps == []
+
+
 def test_get_task_is_none_when_the_task_is_not_found(api: respx.MockRouter, client: Any) -> None:
     api.get(f"{API}/tasks/t-missing").mock(
         return_value=failure(
