@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import msgspec
+import pytest
+from litestar.testing import TestClient
+from litestar.testing.transport import (
+    TestClientTransport as AppTransport,  # renamed: pytest collects Test* names
+)
+from support.asgi import URL
 
 import skald
-from skald.http import SyncASGITransport
 from skald_server.app import create_app
 from skald_server.config import ServerConfig
 
@@ -15,7 +23,7 @@ from skald_server.config import ServerConfig
 class LoseFirstAnswers(httpx.BaseTransport):
     """Delivers every request to the server, but drops the first ``n`` answers on the way back."""
 
-    def __init__(self, inner: httpx.BaseTransport, n: int) -> None:
+    def __init__(self, inner: AppTransport[Any], n: int) -> None:
         self.inner, self.to_lose, self.keys = inner, n, []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -28,16 +36,24 @@ class LoseFirstAnswers(httpx.BaseTransport):
         return response
 
 
-def client_losing(tmp_path: Path, n: int) -> tuple[skald.SyncHTTPClient, LoseFirstAnswers]:
-    app = create_app(ServerConfig(path=str(tmp_path)))
-    transport = LoseFirstAnswers(SyncASGITransport(app), n)
-    client = skald.SyncHTTPClient(url="http://skald.local", transport=transport, max_retries=3)
-    client.retry.base_delay = 0.0
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[TestClient[Any]]:
+    """The app, running (lifespan included) for the test."""
+    with TestClient(create_app(ServerConfig(path=str(tmp_path))), base_url=URL) as http:
+        yield http
+
+
+def client_losing(served: TestClient[Any], n: int) -> tuple[skald.SyncHTTPClient, LoseFirstAnswers]:
+    transport = LoseFirstAnswers(AppTransport(served), n)
+    client = skald.SyncHTTPClient(url=URL, transport=transport, max_retries=3)
+    client.retry = msgspec.structs.replace(client.retry, base_delay=0.0)
     return client, transport
 
 
-def test_a_lost_append_answer_is_retried_and_the_message_stored_once(tmp_path: Path) -> None:
-    client, transport = client_losing(tmp_path, n=2)
+def test_a_lost_append_answer_is_retried_and_the_message_stored_once(
+    served: TestClient[Any],
+) -> None:
+    client, transport = client_losing(served, n=2)
 
     result = client.add_message("s1", "user", "hello once")
 
@@ -48,8 +64,8 @@ def test_a_lost_append_answer_is_retried_and_the_message_stored_once(tmp_path: P
     ]
 
 
-def test_a_lost_commit_answer_is_retried_and_archives_once(tmp_path: Path) -> None:
-    client, transport = client_losing(tmp_path, n=0)
+def test_a_lost_commit_answer_is_retried_and_archives_once(served: TestClient[Any]) -> None:
+    client, transport = client_losing(served, n=0)
     client.batch_add_messages("s1", [{"role": "user", "content": "a"}])
     transport.to_lose = 1
 
@@ -59,8 +75,8 @@ def test_a_lost_commit_answer_is_retried_and_archives_once(tmp_path: Path) -> No
     assert client.get_session("s1")["commit_count"] == 1
 
 
-def test_two_logical_appends_are_two_messages(tmp_path: Path) -> None:
-    client, transport = client_losing(tmp_path, n=0)
+def test_two_logical_appends_are_two_messages(served: TestClient[Any]) -> None:
+    client, transport = client_losing(served, n=0)
 
     client.add_message("s1", "user", "same text")
     client.add_message("s1", "user", "same text")

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.asgi import sync_client
 
 import skald
 from skald_core.store.sqlite import SQLiteStore
@@ -75,8 +76,8 @@ def test_threads_on_one_embedded_client(tmp_path: Path, seed: int) -> None:
 def test_threads_over_http_in_process(tmp_path: Path, seed: int) -> None:
     data = tmp_path / "data"
     app = create_app(ServerConfig(path=str(data), task_poll_seconds=0.05))
-    with skald.SyncHTTPClient.from_app(app) as client:
-        assert client.health()  # starts the app (its lifespan) before the threads share it
+    with sync_client(app) as client:  # the app (its lifespan) runs before the threads share it
+        assert client.health()
         ops = run_threads(lambda i: client, THREADS, SECONDS, seed)
         wait_drained(data / "skald.db")
     check(ops, data, seed, THREADS)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.asgi import sync_client
 
 import skald
 from skald_core.service.extraction import BuiltinExtractor, ExistingMemory, Extraction
@@ -66,26 +68,24 @@ Factory = Callable[..., Setup]
 @pytest.fixture(params=["embedded", "http-inprocess"])
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """``make(extractor=None, worker=True)``: a client whose background worker runs or not."""
-    opened: list[Any] = []
+    opened = ExitStack()
 
     def factory(extractor: Any = None, worker: bool = True) -> Setup:
         data = tmp_path / "data"
         if request.param == "embedded":
             client = skald.OpenViking(path=data, extractor=extractor)
-            opened.append(client)
+            opened.callback(client.close)  # not entered: that would start its worker
             if worker:
                 client.initialize()
             return Setup(client, client._store, client.initialize)
         config = ServerConfig(path=str(data), task_poll_seconds=0.02)
         services = build_services(config, extractor=extractor)
         app = create_app(config, services=services, start_worker=worker)
-        client = skald.SyncHTTPClient.from_app(app)
-        opened.append(client)
-        return Setup(client, services.store, lambda: services.runner.start(poll_seconds=0.02))
+        remote = opened.enter_context(sync_client(app))
+        return Setup(remote, services.store, lambda: services.runner.start(poll_seconds=0.02))
 
-    yield factory
-    for client in opened:
-        client.close()
+    with opened:
+        yield factory
 
 
 def chat(client: Any, sid: str) -> None:

@@ -3,8 +3,9 @@
 The ``client`` fixture gives the same SDK surface six ways, and every scenario runs on each:
 
 * ``embedded``        – ``skald.OpenViking(path=...)``, in this process, fresh data dir per test;
-* ``http-inprocess``  – ``SyncHTTPClient.from_app(create_app(ServerConfig(path=...)))``: the real
-                        server app over an in-process ASGI transport, fresh data dir per test;
+* ``http-inprocess``  – ``SyncHTTPClient`` on ``create_app(ServerConfig(path=...))``: the real
+                        server app in this process (``support.asgi.sync_client``, Litestar's
+                        ``TestClient``), fresh data dir per test;
 * ``http-server``     – ``SyncHTTPClient(url=...)`` against a real ``skald serve`` subprocess on a
                         free loopback port, started once per test session and stopped with
                         SIGTERM (it must exit cleanly). The server runs in dev mode, where the
@@ -31,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from support.asgi import sync_client
 
 import skald
 from skald_server.app import create_app
@@ -122,14 +124,14 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
                     database_schema=schema,
                     database_pool_max_size=4,
                 )
-                with skald.SyncHTTPClient.from_app(create_app(config)) as inprocess:
+                with sync_client(create_app(config)) as inprocess:
                     yield inprocess
     elif kind == "embedded":
         with skald.OpenViking(path=tmp_path / "data") as embedded:
             yield embedded
     elif kind == "http-inprocess":
         app = create_app(ServerConfig(path=str(tmp_path / "data")))
-        with skald.SyncHTTPClient.from_app(app) as inprocess:
+        with sync_client(app) as inprocess:
             yield inprocess
     else:
         raise AssertionError(f"unknown client kind {kind}")

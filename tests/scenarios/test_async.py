@@ -1,4 +1,5 @@
-"""The async twins: a few scenarios over ``AsyncOpenViking`` and ``AsyncHTTPClient.from_app``.
+"""The async twins: a few scenarios over ``AsyncOpenViking`` and an in-process
+``AsyncHTTPClient`` (``support.asgi.async_client``).
 
 Each test writes its scenario as a coroutine taking the client and hands it to ``run``, which
 opens the client (for HTTP: the app with its lifespan, so the task worker runs) and drives it
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from support.asgi import async_client
 
 import skald
 from skald_server.app import create_app
@@ -32,7 +34,7 @@ async def open_async_client(kind: str, path: Path) -> AsyncIterator[Any]:
             yield embedded
     else:
         app = create_app(ServerConfig(path=str(path)))
-        async with app.lifespan(), skald.AsyncHTTPClient.from_app(app) as remote:
+        async with app.lifespan(), async_client(app) as remote:
             yield remote
 
 
