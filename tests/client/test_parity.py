@@ -11,14 +11,11 @@ import pytest
 import skald
 from skald_core.sdk import surface
 
-#: Alternative constructors are not part of the call surface.
-CONSTRUCTORS = {"from_app"}
-
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
     out = {}
     for name, member in inspect.getmembers(cls):
-        if name.startswith("_") or name in CONSTRUCTORS or isinstance(member, property):
+        if name.startswith("_") or isinstance(member, property):
             continue
         if callable(member):
             out[name] = inspect.signature(member)

@@ -1,19 +1,34 @@
-"""One description of every HTTP call: method, path, query, body and whether it may be retried.
+"""Every remote operation of the HTTP clients, described once and without I/O.
 
-Both HTTP clients build their requests here and only differ in how they send them.
+A ``Call[R]`` is one HTTP request: method, path, query, body, whether it may be retried, and
+the type ``R`` of its result. An operation that needs more than one request, or turns an error
+into an answer (``get_task`` gives ``None`` for a task not found), is a *plan*: a generator that
+yields calls, is sent each call's result (or thrown its error) and returns the operation's
+result — the way an ``httpx.Auth`` flow serves both httpx clients. ``SyncHTTPClient`` and
+``AsyncHTTPClient`` run these descriptions and only differ in how they send and wait.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import Any, Generic, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from msgspec import Struct
 
+from skald_core import uris
+from skald_core.errors import NotFoundError, SkaldError
+
 API = "/api/v1"
 
+R = TypeVar("R")
+Dict: TypeAlias = dict[str, Any]
+Rows: TypeAlias = list[dict[str, Any]]
 
-class Call(Struct, kw_only=True):
+
+class Call(Struct, Generic[R], frozen=True, kw_only=True):
+    """One request whose answer's ``result`` is an ``R``."""
+
     method: str
     path: str
     params: dict[str, Any] | None = None
@@ -21,6 +36,15 @@ class Call(Struct, kw_only=True):
     idempotent: bool = True
     #: Non-idempotent calls get an Idempotency-Key the server honours, so they may be retried.
     keyed: bool = False
+    #: Sent once and never retried (a health probe answers now or not at all).
+    once: bool = False
+    #: The answer is a Skald envelope; when False, its JSON body is the result as it is.
+    envelope: bool = True
+
+
+#: An operation of several calls (or one whose errors it handles): yields each call, is sent
+#: its result or thrown its ``SkaldError``, and returns the operation's result.
+Plan: TypeAlias = Generator[Call[Any], Any, R]
 
 
 def _sid(session_id: str) -> str:
@@ -36,18 +60,30 @@ def _query(**params: Any) -> dict[str, Any]:
     return out
 
 
-def health() -> Call:
-    return Call(method="GET", path="/health")
+# ---------------------------------------------------------------------------- lifecycle
 
 
-def create_session(session_id: str | None) -> Call:
+def health() -> Plan[bool]:
+    try:
+        answer = yield Call(method="GET", path="/health", once=True, envelope=False)
+    except SkaldError:
+        return False
+    return isinstance(answer, dict) and answer.get("status") == "ok"
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def create_session(session_id: str | None) -> Call[Dict]:
     # Not retried once sent: a retry after a lost answer would report ALREADY_EXISTS for the
     # session this very call created (and without an id it would create a second one).
     body = {"session_id": session_id} if session_id is not None else {}
     return Call(method="POST", path=f"{API}/sessions", body=body, idempotent=False)
 
 
-def list_sessions(limit: int | None, cursor: str | None, include_deleted: bool, order: str) -> Call:
+def list_sessions(
+    limit: int | None, cursor: str | None, include_deleted: bool, order: str
+) -> Call[Rows]:
     return Call(
         method="GET",
         path=f"{API}/sessions",
@@ -60,7 +96,7 @@ def list_sessions(limit: int | None, cursor: str | None, include_deleted: bool, 
     )
 
 
-def get_session(session_id: str, auto_create: bool) -> Call:
+def get_session(session_id: str, auto_create: bool) -> Call[Dict]:
     return Call(
         method="GET",
         path=f"{API}/sessions/{_sid(session_id)}",
@@ -68,9 +104,34 @@ def get_session(session_id: str, auto_create: bool) -> Call:
     )
 
 
+def session_exists(session_id: str) -> Plan[bool]:
+    try:
+        yield get_session(session_id, False)
+    except NotFoundError:
+        return False
+    return True
+
+
+def session(session_id: str | None, must_exist: bool, user: str) -> Plan[tuple[str, str]]:
+    """Create or check the session; its id and URI, for a ``Session`` to load."""
+    if session_id is None:
+        if must_exist:
+            raise NotFoundError.of("session", "")
+        created: Dict = yield create_session(None)
+        session_id = str(created["session_id"])
+    else:
+        yield get_session(session_id, not must_exist)
+    return session_id, uris.session_uri(user, session_id)
+
+
 def delete_session(
-    session_id: str, mode: str, require_committed: bool, commit_first: bool, forget_memories: bool
-) -> Call:
+    session_id: str,
+    mode: str,
+    require_committed: bool,
+    missing_ok: bool,
+    commit_first: bool,
+    forget_memories: bool,
+) -> Plan[Dict]:
     params = _query(
         mode=mode if mode != "hard" else None,
         require_committed=True if require_committed else None,
@@ -79,15 +140,22 @@ def delete_session(
     )
     # Deletes are not retried once sent: a retry after a lost answer would report NOT_FOUND for
     # the session this very call deleted.
-    return Call(
+    call: Call[Dict] = Call(
         method="DELETE",
         path=f"{API}/sessions/{_sid(session_id)}",
         params=params or None,
         idempotent=False,
     )
+    try:
+        receipt: Dict = yield call
+    except NotFoundError:
+        if not missing_ok:
+            raise
+        return {"session_id": session_id, "mode": mode, "deleted": None, "kept": None}
+    return receipt
 
 
-def restore_session(session_id: str) -> Call:
+def restore_session(session_id: str) -> Call[Dict]:
     return Call(method="POST", path=f"{API}/sessions/{_sid(session_id)}/restore", idempotent=False)
 
 
@@ -97,7 +165,7 @@ def delete_sessions(
     require_committed: bool,
     commit_first: bool,
     forget_memories: bool,
-) -> Call:
+) -> Call[Dict]:
     return Call(
         method="POST",
         path=f"{API}/sessions/batch-delete",
@@ -119,7 +187,7 @@ def cleanup_sessions(
     commit_first: bool,
     forget_memories: bool,
     dry_run: bool,
-) -> Call:
+) -> Call[Dict]:
     return Call(
         method="POST",
         path=f"{API}/sessions/cleanup",
@@ -135,19 +203,26 @@ def cleanup_sessions(
     )
 
 
-def system_status() -> Call:
+def system_status() -> Call[Dict]:
     return Call(method="GET", path=f"{API}/system/status")
 
 
-def erase_user(account: str, user: str) -> Call:
-    return Call(
+def erase_user(user: str, account: str | None) -> Plan[Dict]:
+    """Erase ``user``; without ``account``, in the account the server says this key acts in."""
+    if account is None:
+        status: Dict = yield system_status()
+        account = str(status["account"])
+    receipt: Dict = yield Call(
         method="DELETE",
         path=f"{API}/admin/accounts/{quote(account, safe='')}/users/{quote(user, safe='')}",
         idempotent=False,
     )
+    return receipt
 
 
-def list_audit(limit: int, action: str | None, session_id: str | None, account: str | None) -> Call:
+def list_audit(
+    limit: int, action: str | None, session_id: str | None, account: str | None
+) -> Call[Rows]:
     return Call(
         method="GET",
         path=f"{API}/audit",
@@ -155,7 +230,28 @@ def list_audit(limit: int, action: str | None, session_id: str | None, account: 
     )
 
 
-def add_message(session_id: str, message: dict[str, Any]) -> Call:
+# ---------------------------------------------------------------------------- messages
+
+
+def add_message(
+    session_id: str,
+    role: str,
+    content: str | None,
+    parts: list[Any] | None,
+    peer_id: str | None,
+    created_at: str | None,
+    turn_id: str | None,
+    message_kind: str | None,
+) -> Call[Dict]:
+    message = {
+        "role": role,
+        "content": content,
+        "parts": parts,
+        "peer_id": peer_id,
+        "created_at": created_at,
+        "turn_id": turn_id,
+        "message_kind": message_kind,
+    }
     return Call(
         method="POST",
         path=f"{API}/sessions/{_sid(session_id)}/messages",
@@ -165,7 +261,7 @@ def add_message(session_id: str, message: dict[str, Any]) -> Call:
     )
 
 
-def batch_add_messages(session_id: str, messages: list[dict[str, Any]]) -> Call:
+def batch_add_messages(session_id: str, messages: list[dict[str, Any]]) -> Call[Dict]:
     return Call(
         method="POST",
         path=f"{API}/sessions/{_sid(session_id)}/messages/batch",
@@ -175,7 +271,7 @@ def batch_add_messages(session_id: str, messages: list[dict[str, Any]]) -> Call:
     )
 
 
-def commit_session(session_id: str, keep_recent_count: int, wait: bool) -> Call:
+def commit_session(session_id: str, keep_recent_count: int, wait: bool) -> Call[Dict]:
     return Call(
         method="POST",
         path=f"{API}/sessions/{_sid(session_id)}/commit",
@@ -185,7 +281,7 @@ def commit_session(session_id: str, keep_recent_count: int, wait: bool) -> Call:
     )
 
 
-def get_session_context(session_id: str, token_budget: int) -> Call:
+def get_session_context(session_id: str, token_budget: int) -> Call[Dict]:
     return Call(
         method="GET",
         path=f"{API}/sessions/{_sid(session_id)}/context",
@@ -193,14 +289,14 @@ def get_session_context(session_id: str, token_budget: int) -> Call:
     )
 
 
-def get_session_archive(session_id: str, archive_id: str) -> Call:
+def get_session_archive(session_id: str, archive_id: str) -> Call[Dict]:
     return Call(
         method="GET",
         path=f"{API}/sessions/{_sid(session_id)}/archives/{quote(archive_id, safe='')}",
     )
 
 
-def extract_session(session_id: str, archive_id: str | None) -> Call:
+def extract_session(session_id: str, archive_id: str | None) -> Call[Dict]:
     # Safe to retry: an archive already queued is reported again, never queued twice.
     return Call(
         method="POST",
@@ -209,17 +305,26 @@ def extract_session(session_id: str, archive_id: str | None) -> Call:
     )
 
 
-def get_task(task_id: str) -> Call:
-    return Call(method="GET", path=f"{API}/tasks/{quote(task_id, safe='')}")
+def get_task(task_id: str) -> Plan[Dict | None]:
+    """The task, or ``None`` when there is no such task."""
+    try:
+        task: Dict = yield Call(method="GET", path=f"{API}/tasks/{quote(task_id, safe='')}")
+    except NotFoundError:
+        return None
+    return task
 
 
-def read(uri: str, offset: int, limit: int) -> Call:
-    return Call(
+# ---------------------------------------------------------------------------- files
+
+
+def read(uri: str, offset: int, limit: int) -> Plan[str]:
+    content = yield Call(
         method="GET", path=f"{API}/content/read", params=_query(uri=uri, offset=offset, limit=limit)
     )
+    return str(content)
 
 
-def write(uri: str, content: str, mode: str) -> Call:
+def write(uri: str, content: str, mode: str) -> Call[Dict]:
     # A "create" is naturally idempotent-safe to retry only with a key; replace is idempotent.
     return Call(
         method="POST",
@@ -229,7 +334,18 @@ def write(uri: str, content: str, mode: str) -> Call:
     )
 
 
-def ls(uri: str, recursive: bool, show_all_hidden: bool) -> Call:
+def write_file(uri: str, content: str | bytes) -> Plan[None]:
+    """``_viking_fs.write_file``: replace the file, or create it when there is none."""
+    text = content.decode() if isinstance(content, bytes) else content
+    try:
+        yield write(uri, text, "replace")
+    except NotFoundError as exc:
+        if exc.details.get("type") != "file":
+            raise
+        yield write(uri, text, "create")
+
+
+def ls(uri: str, recursive: bool, show_all_hidden: bool) -> Call[Rows]:
     return Call(
         method="GET",
         path=f"{API}/fs/ls",
@@ -237,7 +353,7 @@ def ls(uri: str, recursive: bool, show_all_hidden: bool) -> Call:
     )
 
 
-def tree(uri: str, level_limit: int, show_all_hidden: bool) -> Call:
+def tree(uri: str, level_limit: int, show_all_hidden: bool) -> Call[Rows]:
     return Call(
         method="GET",
         path=f"{API}/fs/tree",
@@ -245,42 +361,22 @@ def tree(uri: str, level_limit: int, show_all_hidden: bool) -> Call:
     )
 
 
-def stat(uri: str) -> Call:
+def stat(uri: str) -> Call[Dict]:
     return Call(method="GET", path=f"{API}/fs/stat", params=_query(uri=uri))
 
 
-def mkdir(uri: str) -> Call:
+def mkdir(uri: str) -> Call[Dict]:
     return Call(method="POST", path=f"{API}/fs/mkdir", body={"uri": uri})
 
 
-def rm(uri: str, recursive: bool) -> Call:
+def rm(uri: str, recursive: bool) -> Call[Dict]:
     return Call(method="DELETE", path=f"{API}/fs", params=_query(uri=uri, recursive=recursive))
 
 
-def mv(from_uri: str, to_uri: str) -> Call:
+def mv(from_uri: str, to_uri: str) -> Call[Dict]:
     return Call(
         method="POST",
         path=f"{API}/fs/mv",
         body={"from_uri": from_uri, "to_uri": to_uri},
         idempotent=False,
     )
-
-
-def message_body(
-    role: str,
-    content: str | None,
-    parts: list[Any] | None,
-    peer_id: str | None,
-    created_at: str | None,
-    turn_id: str | None,
-    message_kind: str | None,
-) -> dict[str, Any]:
-    return {
-        "role": role,
-        "content": content,
-        "parts": parts,
-        "peer_id": peer_id,
-        "created_at": created_at,
-        "turn_id": turn_id,
-        "message_kind": message_kind,
-    }
