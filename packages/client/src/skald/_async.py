@@ -10,8 +10,8 @@ import httpx
 
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
+from skald_core.literals import CleanupBy, DeleteMode, ListOrder, WriteMode
 from skald_core.sdk.session import AsyncSession
-from skald_core.sdk.surface import CleanupBy, DeleteMode, ListOrder, WriteMode
 
 from . import _calls as calls
 from ._base import BaseHTTPClient

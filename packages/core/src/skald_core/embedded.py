@@ -14,9 +14,9 @@ from typing import Any
 from . import uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
+from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
 from .schemas import AddMessageRequest, to_dict, to_dicts
 from .sdk.session import AsyncSession, Session
-from .sdk.surface import CleanupBy, DeleteMode, ListOrder, WriteMode
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from msgspec import Struct
 
-Role = Literal["root", "admin", "user"]
+from .literals import Role
+
+__all__ = ["DEFAULT_IDENTITY", "Identity", "Role"]
 
 
 class Identity(Struct, frozen=True, kw_only=True):

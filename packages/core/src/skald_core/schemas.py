@@ -1,8 +1,10 @@
 """Every wire object, declared once as msgspec Structs and reused by server and clients.
 
-Requests ignore unknown fields (OpenViking clients send optional extras such as
-``telemetry``); responses are plain Structs whose optional fields are ``UNSET`` or ``None``
-so that old clients survive new servers. Message parts are a tagged union on ``type``.
+Every Struct derives from ``BaseStruct`` (keyword-only fields). Requests ignore unknown
+fields (OpenViking clients send optional extras such as ``telemetry``, which the requests
+deriving from ``Request`` accept and ignore); responses are plain Structs whose optional fields
+are ``UNSET`` or ``None`` so that old clients survive new servers. Message parts are a tagged
+union on ``type``. The ``Literal`` aliases live in ``skald_core.literals``.
 """
 
 from __future__ import annotations
@@ -12,20 +14,32 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from .literals import (
+    CleanupBy,
+    CommitStatus,
+    ContextType,
+    DeleteMode,
+    ExtractStatus,
+    MessageKind,
+    TaskStatus,
+    WriteMode,
+)
+from .structs import BaseStruct
+
 # ---------------------------------------------------------------------------- parts
 
 
-class TextPart(Struct, tag="text", kw_only=True):
+class TextPart(BaseStruct, tag="text"):
     text: str
 
 
-class ContextPart(Struct, tag="context", kw_only=True):
+class ContextPart(BaseStruct, tag="context"):
     uri: str
-    context_type: Literal["memory", "resource", "skill"] = "memory"
+    context_type: ContextType = "memory"
     abstract: str = ""
 
 
-class ToolPart(Struct, tag="tool", kw_only=True):
+class ToolPart(BaseStruct, tag="tool"):
     tool_id: str
     tool_name: str = ""
     tool_uri: str = ""
@@ -40,10 +54,8 @@ class ToolPart(Struct, tag="tool", kw_only=True):
 
 Part = TextPart | ContextPart | ToolPart
 
-MessageKind = Literal["user_query", "assistant_step", "tool_transport", "checkpoint"]
 
-
-class Message(Struct, kw_only=True, omit_defaults=True):
+class Message(BaseStruct, omit_defaults=True):
     """A stored message, as it appears in ``messages.jsonl`` and in results."""
 
     id: str
@@ -59,7 +71,13 @@ class Message(Struct, kw_only=True, omit_defaults=True):
 # ---------------------------------------------------------------------------- requests
 
 
-class AddMessageRequest(Struct, kw_only=True):
+class Request(BaseStruct):
+    """A request body OpenViking clients may add their ``telemetry`` to (accepted, ignored)."""
+
+    telemetry: Any = None
+
+
+class AddMessageRequest(Request):
     role: str
     content: str | None = None
     parts: list[Part] | None = None
@@ -68,42 +86,34 @@ class AddMessageRequest(Struct, kw_only=True):
     turn_id: str | None = None
     message_kind: MessageKind | None = None
     source_message_ids: list[str] | None = None
-    telemetry: Any = None
 
 
-class BatchMessagesRequest(Struct, kw_only=True):
+class BatchMessagesRequest(Request):
     messages: Annotated[list[AddMessageRequest], Meta(min_length=1, max_length=100)]
-    telemetry: Any = None
 
 
-class CreateSessionRequest(Struct, kw_only=True):
+class CreateSessionRequest(Request):
     session_id: str | None = None
-    telemetry: Any = None
 
 
-class CommitRequest(Struct, kw_only=True):
+class CommitRequest(Request):
     keep_recent_count: Annotated[int, Meta(ge=0, le=10000)] = 0
     wait: bool = False
-    telemetry: Any = None
 
 
-WriteMode = Literal["replace", "append", "create"]
-
-
-class WriteRequest(Struct, kw_only=True):
+class WriteRequest(Request):
     uri: str
     content: str
     mode: WriteMode = "replace"
     wait: bool = False
-    telemetry: Any = None
 
 
-class MkdirRequest(Struct, kw_only=True):
+class MkdirRequest(BaseStruct):
     uri: str
     description: str | None = None
 
 
-class MoveRequest(Struct, kw_only=True):
+class MoveRequest(BaseStruct):
     from_uri: str
     to_uri: str
 
@@ -111,20 +121,20 @@ class MoveRequest(Struct, kw_only=True):
 # ---------------------------------------------------------------------------- results
 
 
-class UserRef(Struct, kw_only=True):
+class UserRef(BaseStruct):
     account_id: str
     user_id: str
 
 
-class EventTags(Struct, kw_only=True):
+class EventTags(BaseStruct):
     tags: list[str] = msgspec.field(default_factory=list)
 
 
-class ExtractionConfig(Struct, kw_only=True):
+class ExtractionConfig(BaseStruct):
     events: EventTags = msgspec.field(default_factory=EventTags)
 
 
-class SessionCreated(Struct, kw_only=True):
+class SessionCreated(BaseStruct):
     session_id: str
     uri: str
     user: UserRef
@@ -133,7 +143,7 @@ class SessionCreated(Struct, kw_only=True):
     memory_extraction_config: ExtractionConfig = msgspec.field(default_factory=ExtractionConfig)
 
 
-class SessionListItem(Struct, kw_only=True):
+class SessionListItem(BaseStruct):
     session_id: str
     uri: str
     is_dir: bool
@@ -145,7 +155,7 @@ class SessionListItem(Struct, kw_only=True):
     deleted_by: str | UnsetType = UNSET
 
 
-class TokenUsage(Struct, kw_only=True):
+class TokenUsage(BaseStruct):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -153,7 +163,7 @@ class TokenUsage(Struct, kw_only=True):
     reasoning_tokens: int = 0
 
 
-class SessionStats(Struct, kw_only=True):
+class SessionStats(BaseStruct):
     """What ``Session.stats`` shows; computed from stored rows, never per-object counters."""
 
     total_turns: int = 0
@@ -162,7 +172,7 @@ class SessionStats(Struct, kw_only=True):
     memories_extracted: int = 0
 
 
-class SessionMeta(Struct, kw_only=True):
+class SessionMeta(BaseStruct):
     """``GET /sessions/{id}`` and the session's ``.meta.json``."""
 
     session_id: str
@@ -188,23 +198,20 @@ class SessionMeta(Struct, kw_only=True):
     stats: SessionStats | UnsetType = UNSET
 
 
-class AddMessageResult(Struct, kw_only=True):
+class AddMessageResult(BaseStruct):
     session_id: str
     message_count: int
     pending_tokens: int
 
 
-class BatchMessagesResult(Struct, kw_only=True):
+class BatchMessagesResult(BaseStruct):
     session_id: str
     message_count: int
     added: int
     pending_tokens: int
 
 
-CommitStatus = Literal["accepted", "completed", "skipped", "failed"]
-
-
-class CommitResult(Struct, kw_only=True):
+class CommitResult(BaseStruct):
     session_id: str
     status: CommitStatus
     task_id: str | None
@@ -215,14 +222,13 @@ class CommitResult(Struct, kw_only=True):
     error: str | UnsetType = UNSET
 
 
-class ExtractRequest(Struct, kw_only=True):
+class ExtractRequest(Request):
     """``POST /sessions/{id}/extract``: one archive (``archive_001``), or every failed one."""
 
     archive_id: str | None = None
-    telemetry: Any = None
 
 
-class QueuedExtraction(Struct, kw_only=True):
+class QueuedExtraction(BaseStruct):
     archive_id: str
     archive_uri: str
     task_id: str
@@ -230,14 +236,14 @@ class QueuedExtraction(Struct, kw_only=True):
     already_queued: bool = False
 
 
-class ExtractResult(Struct, kw_only=True):
+class ExtractResult(BaseStruct):
     session_id: str
-    status: Literal["accepted", "skipped"]
+    status: ExtractStatus
     tasks: list[QueuedExtraction]
     reason: str | UnsetType = UNSET
 
 
-class ContextStats(Struct, kw_only=True):
+class ContextStats(BaseStruct):
     totalArchives: int
     includedArchives: int
     droppedArchives: int
@@ -246,7 +252,7 @@ class ContextStats(Struct, kw_only=True):
     archiveTokens: int
 
 
-class ContextResult(Struct, kw_only=True):
+class ContextResult(BaseStruct):
     latest_archive_overview: str
     pre_archive_abstracts: list[str]
     messages: list[Message]
@@ -254,14 +260,14 @@ class ContextResult(Struct, kw_only=True):
     stats: ContextStats
 
 
-class ArchiveResult(Struct, kw_only=True):
+class ArchiveResult(BaseStruct):
     archive_id: str
     abstract: str
     overview: str
     messages: list[Message]
 
 
-class DeletedCounts(Struct, kw_only=True):
+class DeletedCounts(BaseStruct):
     messages: int
     archives: int
     files: int
@@ -270,23 +276,18 @@ class DeletedCounts(Struct, kw_only=True):
     memories: int = 0
 
 
-class KeptCounts(Struct, kw_only=True):
+class KeptCounts(BaseStruct):
     memories: int
 
 
-class DeletionReceipt(Struct, kw_only=True):
+class DeletionReceipt(BaseStruct):
     session_id: str
-    mode: Literal["hard", "soft"]
+    mode: DeleteMode
     deleted: DeletedCounts
     kept: KeptCounts
 
 
-DeleteMode = Literal["hard", "soft"]
-#: Session listings: ``desc`` newest first (the default), ``asc`` oldest first.
-ListOrder = Literal["desc", "asc"]
-
-
-class BatchDeleteRequest(Struct, kw_only=True):
+class BatchDeleteRequest(BaseStruct):
     session_ids: Annotated[list[str], Meta(min_length=1, max_length=1000)]
     mode: DeleteMode = "hard"
     require_committed: bool = False
@@ -294,36 +295,36 @@ class BatchDeleteRequest(Struct, kw_only=True):
     forget_memories: bool = False
 
 
-class BatchFailure(Struct, kw_only=True):
+class BatchFailure(BaseStruct):
     session_id: str
     code: str
     message: str
 
 
-class BatchDeleteResult(Struct, kw_only=True):
+class BatchDeleteResult(BaseStruct):
     deleted: list[DeletionReceipt]
     not_found: list[str]
     forbidden: list[str]
     failed: list[BatchFailure]
 
 
-class CleanupRequest(Struct, kw_only=True):
+class CleanupRequest(BaseStruct):
     older_than_days: Annotated[float, Meta(ge=0, le=36_500)]
-    by: Literal["created_at", "updated_at"] = "created_at"
+    by: CleanupBy = "created_at"
     mode: DeleteMode = "hard"
     commit_first: bool = False
     forget_memories: bool = False
     dry_run: bool = False
 
 
-class CleanupMatch(Struct, kw_only=True):
+class CleanupMatch(BaseStruct):
     session_id: str
     created_at: str
     updated_at: str
     message_count: int
 
 
-class CleanupResult(Struct, kw_only=True):
+class CleanupResult(BaseStruct):
     dry_run: bool
     older_than_days: float
     by: str
@@ -333,7 +334,7 @@ class CleanupResult(Struct, kw_only=True):
     failed: list[BatchFailure]
 
 
-class ErasedCounts(Struct, kw_only=True):
+class ErasedCounts(BaseStruct):
     sessions: int
     messages: int
     archives: int
@@ -343,19 +344,19 @@ class ErasedCounts(Struct, kw_only=True):
     keys: int
 
 
-class ErasureResult(Struct, kw_only=True):
+class ErasureResult(BaseStruct):
     account_id: str
     user_id: str
     deleted: ErasedCounts
 
 
-class Actor(Struct, kw_only=True):
+class Actor(BaseStruct):
     account_id: str
     user_id: str
     role: str
 
 
-class AuditEntry(Struct, kw_only=True):
+class AuditEntry(BaseStruct):
     id: int
     at: str
     actor: Actor
@@ -366,7 +367,7 @@ class AuditEntry(Struct, kw_only=True):
     counts: dict[str, int]
 
 
-class FileNode(Struct, kw_only=True):
+class FileNode(BaseStruct):
     name: str
     uri: str
     size: int
@@ -374,25 +375,22 @@ class FileNode(Struct, kw_only=True):
     modTime: str
 
 
-class WriteResult(Struct, kw_only=True):
+class WriteResult(BaseStruct):
     uri: str
     mode: WriteMode
     written_bytes: int
 
 
-class UriResult(Struct, kw_only=True):
+class UriResult(BaseStruct):
     uri: str
 
 
-class MoveResult(Struct, kw_only=True):
+class MoveResult(BaseStruct):
     from_uri: str = msgspec.field(name="from")
     to_uri: str = msgspec.field(name="to")
 
 
-TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-
-
-class TaskRecord(Struct, kw_only=True):
+class TaskRecord(BaseStruct):
     task_id: str
     task_type: str
     status: TaskStatus
@@ -405,7 +403,7 @@ class TaskRecord(Struct, kw_only=True):
     updated_at_iso: str
 
 
-class Health(Struct, kw_only=True):
+class Health(BaseStruct):
     status: Literal["ok"] = "ok"
     healthy: bool = True
     version: str = ""
@@ -414,13 +412,13 @@ class Health(Struct, kw_only=True):
 # ---------------------------------------------------------------------------- envelope
 
 
-class ErrorBody(Struct, kw_only=True):
+class ErrorBody(BaseStruct):
     code: str
     message: str
     details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class Envelope(Struct, kw_only=True):
+class Envelope(BaseStruct):
     status: Literal["ok", "error"]
     result: Any = None
     error: ErrorBody | None = None

@@ -8,18 +8,15 @@ Every method returns plain dicts/lists (the JSON ``result`` of the wire), never 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..identity import Identity
-from ..schemas import DeleteMode, ListOrder
+from ..literals import CleanupBy, DeleteMode, ListOrder, WriteMode
 
 if TYPE_CHECKING:
     from .session import AsyncSession, Session
 
 __all__ = ["AsyncClientAPI", "CleanupBy", "ClientAPI", "DeleteMode", "ListOrder", "WriteMode"]
-
-CleanupBy = Literal["created_at", "updated_at"]
-WriteMode = Literal["replace", "append", "create"]
 
 
 class ClientAPI(Protocol):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Literal
 
 from .. import clock, ids
 from ..errors import (
@@ -23,6 +22,7 @@ from ..errors import (
     SkaldError,
 )
 from ..identity import Identity
+from ..literals import CleanupBy, DeleteMode
 from ..schemas import (
     Actor,
     AuditEntry,
@@ -31,7 +31,6 @@ from ..schemas import (
     CleanupMatch,
     CleanupResult,
     DeletedCounts,
-    DeleteMode,
     DeletionReceipt,
     ErasedCounts,
     ErasureResult,
@@ -288,7 +287,7 @@ class DeletionService:
         identity: Identity,
         *,
         older_than_days: float,
-        by: Literal["created_at", "updated_at"] = "created_at",
+        by: CleanupBy = "created_at",
         mode: DeleteMode = "hard",
         commit_first: bool = False,
         forget_memories: bool = False,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
 
 import msgspec
 
@@ -21,6 +20,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..identity import Identity
+from ..literals import FileWriteMode
 from ..schemas import (
     ContextPart,
     FileNode,
@@ -479,7 +479,7 @@ class FileService:
         identity: Identity,
         uri: str,
         content: str,
-        mode: Literal["replace", "append", "create", "upsert"] = "replace",
+        mode: FileWriteMode = "replace",
     ) -> WriteResult:
         require_writable(identity)
         path = self._resolve(identity, uri)

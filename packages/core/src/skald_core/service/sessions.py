@@ -10,6 +10,7 @@ import msgspec
 from .. import clock, ids, uris
 from ..errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from ..identity import Identity
+from ..literals import ListOrder
 from ..schemas import (
     AddMessageRequest,
     AddMessageResult,
@@ -20,7 +21,6 @@ from ..schemas import (
     ContextStats,
     ExtractionConfig,
     ExtractResult,
-    ListOrder,
     Message,
     QueuedExtraction,
     SessionCreated,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 
 from skald_core.errors import InvalidArgumentError
+from skald_core.literals import DeleteMode, ListOrder
 from skald_core.schemas import (
     AddMessageRequest,
     AddMessageResult,
@@ -25,7 +26,6 @@ from skald_core.schemas import (
     DeletionReceipt,
     ExtractRequest,
     ExtractResult,
-    ListOrder,
     SessionCreated,
     SessionListItem,
     SessionMeta,
@@ -120,7 +120,7 @@ class SessionController(Controller):
         services: ServicesDep,
         identity: Caller,
         session_id: FromPath[str],
-        mode: FromQuery[Literal["hard", "soft"]] = "hard",
+        mode: FromQuery[DeleteMode] = "hard",
         require_committed: FromQuery[bool] = False,
         commit_first: FromQuery[bool] = False,
         forget_memories: FromQuery[bool] = False,
