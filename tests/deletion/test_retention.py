@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.identity import Identity
-from skald_core.schemas import AddMessageRequest
+from skald_core.schemas import AddMessageRequest, DeleteOptions
 from skald_server import cli
 from skald_server import config as config_mod
 from skald_server.app import build_services, create_app
@@ -83,7 +83,7 @@ def test_sweep_purges_idle_and_long_trashed_sessions(services: Services) -> None
         age(svc, sid, 40)
     say(svc, ALICE, "revived")  # an append is activity: updated_at moves to now
     for sid in ("old-trash", "new-trash"):
-        svc.deletion.delete(ALICE, sid, mode="soft")
+        svc.deletion.delete(ALICE, sid, DeleteOptions(mode="soft"))
     age(svc, "old-trash", 10, "deleted_at")
     age(svc, "new-trash", 40)  # idle, but trashed: only trash_days applies to it
 
@@ -108,7 +108,7 @@ def test_sweep_purges_idle_and_long_trashed_sessions(services: Services) -> None
 def test_restore_counts_as_activity(services: Services) -> None:
     svc = services
     say(svc, ALICE, "s1")
-    svc.deletion.delete(ALICE, "s1", mode="soft")
+    svc.deletion.delete(ALICE, "s1", DeleteOptions(mode="soft"))
     age(svc, "s1", 40)
     age(svc, "s1", 40, "deleted_at")
     svc.deletion.restore(ALICE, "s1")  # back from the trash, and active again
@@ -121,7 +121,7 @@ def test_off_by_default(tmp_path: Path, services: Services) -> None:
     svc = services
     say(svc, ALICE, "ancient")
     say(svc, ALICE, "ancient-trash")
-    svc.deletion.delete(ALICE, "ancient-trash", mode="soft")
+    svc.deletion.delete(ALICE, "ancient-trash", DeleteOptions(mode="soft"))
     for column in ("created_at", "updated_at"):
         age(svc, "ancient", 10_000, column)
         age(svc, "ancient-trash", 10_000, column)

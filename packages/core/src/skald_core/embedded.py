@@ -15,7 +15,7 @@ from . import uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
 from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
-from .schemas import AddMessageRequest, to_dict, to_dicts
+from .schemas import AddMessageRequest, DeleteOptions, to_dict, to_dicts
 from .sdk.session import AsyncSession, Session
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
@@ -186,15 +186,14 @@ class OpenViking:
         commit_first: bool = False,
         forget_memories: bool = False,
     ) -> dict[str, Any]:
+        options = DeleteOptions(
+            mode=mode,
+            require_committed=require_committed,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
+        )
         try:
-            receipt = self._deletion.delete(
-                self._ctx,
-                session_id,
-                mode=mode,
-                require_committed=require_committed,
-                commit_first=commit_first,
-                forget_memories=forget_memories,
-            )
+            receipt = self._deletion.delete(self._ctx, session_id, options)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -213,16 +212,13 @@ class OpenViking:
         commit_first: bool = False,
         forget_memories: bool = False,
     ) -> dict[str, Any]:
-        return to_dict(
-            self._deletion.delete_many(
-                self._ctx,
-                session_ids,
-                mode=mode,
-                require_committed=require_committed,
-                commit_first=commit_first,
-                forget_memories=forget_memories,
-            )
+        options = DeleteOptions(
+            mode=mode,
+            require_committed=require_committed,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
         )
+        return to_dict(self._deletion.delete_many(self._ctx, session_ids, options))
 
     def cleanup_sessions(
         self,
@@ -239,9 +235,9 @@ class OpenViking:
                 self._ctx,
                 older_than_days=older_than_days,
                 by=by,
-                mode=mode,
-                commit_first=commit_first,
-                forget_memories=forget_memories,
+                options=DeleteOptions(
+                    mode=mode, commit_first=commit_first, forget_memories=forget_memories
+                ),
                 dry_run=dry_run,
             )
         )

@@ -287,12 +287,23 @@ class DeletionReceipt(BaseStruct):
     kept: KeptCounts
 
 
-class BatchDeleteRequest(BaseStruct):
-    session_ids: Annotated[list[str], Meta(min_length=1, max_length=1000)]
+class DeleteOptions(BaseStruct):
+    """How sessions are deleted, wherever a deletion is asked for (one session, a batch, a
+    cleanup): ``mode`` hard (for good) or soft (into the trash); ``require_committed`` refuses
+    a session that still has uncommitted messages; ``commit_first`` commits the session and
+    waits for its extraction before deleting it; ``forget_memories`` (hard only) also removes
+    the memories that only this session produced."""
+
     mode: DeleteMode = "hard"
     require_committed: bool = False
     commit_first: bool = False
     forget_memories: bool = False
+
+
+class BatchDeleteRequest(DeleteOptions):
+    """``POST /sessions/batch-delete``: the delete options, applied to each of the ids."""
+
+    session_ids: Annotated[list[str], Meta(min_length=1, max_length=1000)]
 
 
 class BatchFailure(BaseStruct):
@@ -309,12 +320,21 @@ class BatchDeleteResult(BaseStruct):
 
 
 class CleanupRequest(BaseStruct):
+    """``POST /sessions/cleanup``: the delete options but ``require_committed`` (not part of
+    this request), applied to each session older than ``older_than_days``."""
+
     older_than_days: Annotated[float, Meta(ge=0, le=36_500)]
     by: CleanupBy = "created_at"
     mode: DeleteMode = "hard"
     commit_first: bool = False
     forget_memories: bool = False
     dry_run: bool = False
+
+    @property
+    def options(self) -> DeleteOptions:
+        return DeleteOptions(
+            mode=self.mode, commit_first=self.commit_first, forget_memories=self.forget_memories
+        )
 
 
 class CleanupMatch(BaseStruct):

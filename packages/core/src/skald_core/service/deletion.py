@@ -22,7 +22,7 @@ from ..errors import (
     SkaldError,
 )
 from ..identity import Identity
-from ..literals import CleanupBy, DeleteMode
+from ..literals import CleanupBy, DeleteMode, SessionState
 from ..schemas import (
     Actor,
     AuditEntry,
@@ -31,6 +31,7 @@ from ..schemas import (
     CleanupMatch,
     CleanupResult,
     DeletedCounts,
+    DeleteOptions,
     DeletionReceipt,
     ErasedCounts,
     ErasureResult,
@@ -67,6 +68,18 @@ def receipt(session_id: str, mode: DeleteMode, counts: DeletionCounts) -> Deleti
     )
 
 
+def check_options(options: DeleteOptions) -> None:
+    if options.mode not in ("hard", "soft"):
+        raise InvalidArgumentError(
+            "mode must be 'hard' or 'soft'", {"field": "mode", "value": options.mode}
+        )
+    if options.mode == "soft" and options.forget_memories:
+        raise InvalidArgumentError(
+            "forget_memories needs mode='hard': a trashed session can still be restored",
+            {"field": "forget_memories"},
+        )
+
+
 def require_admin_of(identity: Identity, account: str) -> None:
     if identity.role == "root" or (identity.role == "admin" and identity.account == account):
         return
@@ -95,37 +108,20 @@ class DeletionService:
         self,
         identity: Identity,
         session_id: str,
+        options: DeleteOptions,
         *,
-        mode: DeleteMode = "hard",
-        require_committed: bool = False,
-        commit_first: bool = False,
-        forget_memories: bool = False,
         action: str = "delete",
         older_than: tuple[str, float] | None = None,
     ) -> DeletionReceipt:
-        """Delete one session. ``older_than=(column, cutoff)`` (cleanup) makes the delete
-        re-check, in its transaction, that the session is still that old."""
+        """Delete one session as ``options`` say. ``older_than=(column, cutoff)`` (cleanup)
+        makes the delete re-check, in its transaction, that the session is still that old."""
         require_writable(identity)
         ids.check_id(session_id)
-        if mode not in ("hard", "soft"):
-            raise InvalidArgumentError(
-                "mode must be 'hard' or 'soft'", {"field": "mode", "value": mode}
-            )
-        if mode == "soft" and forget_memories:
-            raise InvalidArgumentError(
-                "forget_memories needs mode='hard': a trashed session can still be restored",
-                {"field": "forget_memories"},
-            )
-        if not commit_first:
+        check_options(options)
+        mode = options.mode
+        if not options.commit_first:
             counts = self._remove(
-                identity,
-                session_id,
-                mode,
-                require_committed=require_committed,
-                require_extracted=False,
-                forget_memories=forget_memories,
-                action=action,
-                older_than=older_than,
+                identity, session_id, options, action=action, older_than=older_than
             )
             return receipt(session_id, mode, counts)
         if older_than is not None:
@@ -135,15 +131,7 @@ class DeletionService:
             self.sessions.commit(identity, session_id, wait=True, timeout=self.extraction_timeout)
             self._finish_extractions(owner_of(identity), session_id)
             try:
-                counts = self._remove(
-                    identity,
-                    session_id,
-                    mode,
-                    require_committed=True,
-                    require_extracted=True,
-                    forget_memories=forget_memories,
-                    action=action,
-                )
+                counts = self._remove(identity, session_id, options, action=action)
             except FailedPreconditionError as exc:
                 if "uncommitted_messages" in exc.details or "pending_archives" in exc.details:
                     continue  # something arrived meanwhile: commit it too, then try again
@@ -159,17 +147,19 @@ class DeletionService:
         self,
         identity: Identity,
         session_id: str,
-        mode: DeleteMode,
+        options: DeleteOptions,
         *,
-        require_committed: bool,
-        require_extracted: bool,
-        forget_memories: bool,
         action: str,
         older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
+        """The store transaction removing the session. Once ``commit_first`` has committed and
+        extracted it, the store refuses it if anything is still uncommitted or unextracted (it
+        arrived meanwhile)."""
         owner = owner_of(identity)
         now = clock.now()
-        if mode == "soft":
+        require_committed = options.require_committed or options.commit_first
+        require_extracted = options.commit_first
+        if options.mode == "soft":
             return self.store.soft_delete_session(
                 owner,
                 session_id,
@@ -187,7 +177,7 @@ class DeletionService:
             action=action,
             require_committed=require_committed,
             require_extracted=require_extracted,
-            forget_memories=forget_memories,
+            forget_memories=options.forget_memories,
             older_than=older_than,
         )
 
@@ -242,11 +232,7 @@ class DeletionService:
         self,
         identity: Identity,
         session_ids: Sequence[str],
-        *,
-        mode: DeleteMode = "hard",
-        require_committed: bool = False,
-        commit_first: bool = False,
-        forget_memories: bool = False,
+        options: DeleteOptions,
     ) -> BatchDeleteResult:
         require_writable(identity)
         if isinstance(session_ids, str | bytes):
@@ -261,17 +247,7 @@ class DeletionService:
         result = BatchDeleteResult(deleted=[], not_found=[], forbidden=[], failed=[])
         for sid in session_ids:
             try:
-                result.deleted.append(
-                    self.delete(
-                        identity,
-                        sid,
-                        mode=mode,
-                        require_committed=require_committed,
-                        commit_first=commit_first,
-                        forget_memories=forget_memories,
-                        action="batch_delete",
-                    )
-                )
+                result.deleted.append(self.delete(identity, sid, options, action="batch_delete"))
             except NotFoundError:
                 result.not_found.append(sid)
             except ForbiddenError:
@@ -288,9 +264,7 @@ class DeletionService:
         *,
         older_than_days: float,
         by: CleanupBy = "created_at",
-        mode: DeleteMode = "hard",
-        commit_first: bool = False,
-        forget_memories: bool = False,
+        options: DeleteOptions,
         dry_run: bool = False,
     ) -> CleanupResult:
         """The seed's "delete sessions older than 30 days" as one call."""
@@ -330,13 +304,7 @@ class DeletionService:
             try:
                 result.deleted.append(
                     self.delete(
-                        identity,
-                        row.session_id,
-                        mode=mode,
-                        commit_first=commit_first,
-                        forget_memories=forget_memories,
-                        action="cleanup",
-                        older_than=(by, cutoff),
+                        identity, row.session_id, options, action="cleanup", older_than=(by, cutoff)
                     )
                 )
             except NotFoundError:
@@ -366,7 +334,7 @@ class DeletionService:
                     row.user,
                     row.session_id,
                     "retention",
-                    only_live=True,
+                    state="live",
                     older_than=("updated_at", cutoff),
                 )
         if trash_days is not None:
@@ -377,7 +345,7 @@ class DeletionService:
                     row.user,
                     row.session_id,
                     "purge",
-                    only_trashed=True,
+                    state="trashed",
                     older_than=("deleted_at", cutoff),
                 )
         return purged
@@ -389,12 +357,11 @@ class DeletionService:
         session_id: str,
         action: str,
         *,
+        state: SessionState,
         older_than: tuple[str, float],
-        only_live: bool = False,
-        only_trashed: bool = False,
     ) -> int:
-        """Purge one session if it is still in the state it was selected in (same transaction:
-        a session restored or used since the sweep listed it is kept)."""
+        """Purge one session if it is still in the ``state`` it was selected in (same
+        transaction: a session restored or used since the sweep listed it is kept)."""
         try:
             self.store.delete_session(
                 Owner(account, user),
@@ -402,8 +369,8 @@ class DeletionService:
                 clock.now(),
                 actor=RETENTION_ACTOR,
                 action=action,
-                only_live=only_live,
-                only_trashed=only_trashed,
+                only_live=state == "live",
+                only_trashed=state == "trashed",
                 older_than=older_than,
             )
         except (NotFoundError, FailedPreconditionError):

@@ -23,6 +23,7 @@ from skald_core.schemas import (
     CommitResult,
     ContextResult,
     CreateSessionRequest,
+    DeleteOptions,
     DeletionReceipt,
     ExtractRequest,
     ExtractResult,
@@ -130,10 +131,12 @@ class SessionController(Controller):
             services.deletion.delete(
                 identity,
                 session_id,
-                mode=mode,
-                require_committed=require_committed,
-                commit_first=commit_first,
-                forget_memories=forget_memories,
+                DeleteOptions(
+                    mode=mode,
+                    require_committed=require_committed,
+                    commit_first=commit_first,
+                    forget_memories=forget_memories,
+                ),
             ),
         )
 
@@ -169,17 +172,8 @@ class SessionController(Controller):
         identity: Caller,
         data: JSONBody[BatchDeleteRequest],
     ) -> Ok[BatchDeleteResult]:
-        return ok(
-            request,
-            services.deletion.delete_many(
-                identity,
-                data.session_ids,
-                mode=data.mode,
-                require_committed=data.require_committed,
-                commit_first=data.commit_first,
-                forget_memories=data.forget_memories,
-            ),
-        )
+        # The request is the delete options plus the ids they apply to.
+        return ok(request, services.deletion.delete_many(identity, data.session_ids, data))
 
     @post(
         "/cleanup",
@@ -202,9 +196,7 @@ class SessionController(Controller):
                 identity,
                 older_than_days=data.older_than_days,
                 by=data.by,
-                mode=data.mode,
-                commit_first=data.commit_first,
-                forget_memories=data.forget_memories,
+                options=data.options,
                 dry_run=data.dry_run,
             ),
         )
