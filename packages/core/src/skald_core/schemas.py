@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from .literals import (
+    ArchiveStatus,
     CleanupBy,
     CommitStatus,
     ContextType,
@@ -387,6 +388,39 @@ class AuditEntry(BaseStruct):
     counts: dict[str, int]
 
 
+# ---------------------------------------------------------------------------- session files
+# What the generated files of an archive directory hold (``history/archive_NNN/``).
+
+
+class ArchiveMeta(BaseStruct):
+    """An archive's ``.meta.json``."""
+
+    archive_id: str
+    status: ArchiveStatus
+    created_at: str
+    message_count: int
+    first_message_id: str | None
+    last_message_id: str | None
+    estimated_tokens: int
+    memories_extracted: int
+    error: str | None
+
+
+class ArchiveDone(BaseStruct):
+    """The ``.done`` marker of an archive whose extraction finished."""
+
+    starting_message_id: str | None
+    ending_message_id: str | None
+    memories_extracted: int
+
+
+class ArchiveFailure(BaseStruct):
+    """The ``.failed.json`` of an archive whose extraction failed."""
+
+    stage: Literal["memory_extraction"] = "memory_extraction"
+    error: str | None
+
+
 class FileNode(BaseStruct):
     name: str
     uri: str
@@ -410,11 +444,56 @@ class MoveResult(BaseStruct):
     to_uri: str = msgspec.field(name="to")
 
 
+class EmbeddingUsage(BaseStruct):
+    total_tokens: int = 0
+
+
+class TotalUsage(BaseStruct):
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class TaskTokenUsage(BaseStruct):
+    """The tokens an extraction spent, in OpenViking's ``token_usage`` shape."""
+
+    llm: TokenUsage = msgspec.field(default_factory=TokenUsage)
+    embedding: EmbeddingUsage = msgspec.field(default_factory=EmbeddingUsage)
+    total: TotalUsage = msgspec.field(default_factory=TotalUsage)
+
+    @classmethod
+    def of(cls, llm: TokenUsage) -> TaskTokenUsage:
+        return cls(
+            llm=llm,
+            total=TotalUsage(
+                total_tokens=llm.total_tokens,
+                cached_tokens=llm.cached_tokens,
+                reasoning_tokens=llm.reasoning_tokens,
+            ),
+        )
+
+
+class ExtractionTaskResult(BaseStruct):
+    """The ``result`` of an extraction task. A failed extraction has only the session, the
+    archive, the extractor and the tokens it spent; the other fields stay ``UNSET``."""
+
+    session_id: str = ""
+    archive_uri: str = ""
+    #: Memories written, per category, with their ``total``.
+    memories_extracted: dict[str, int] | UnsetType = UNSET
+    memories_deleted: int | UnsetType = UNSET
+    memory_uris: list[str] | UnsetType = UNSET
+    memory_diff_uri: str | UnsetType = UNSET
+    extractor: str = ""
+    token_usage: TaskTokenUsage = msgspec.field(default_factory=TaskTokenUsage)
+
+
 class TaskRecord(BaseStruct):
     task_id: str
     task_type: str
     status: TaskStatus
     resource_id: str
+    #: An ``ExtractionTaskResult`` for extraction tasks, passed on as stored.
     result: dict[str, Any] | None
     error: str | None
     created_at: float

@@ -22,6 +22,9 @@ from ..errors import (
 from ..identity import Identity
 from ..literals import FileWriteMode
 from ..schemas import (
+    ArchiveDone,
+    ArchiveFailure,
+    ArchiveMeta,
     ContextPart,
     FileNode,
     Message,
@@ -190,17 +193,17 @@ class SessionTree:
                 add(
                     f"{name}/.meta.json",
                     _json(
-                        {
-                            "archive_id": uris.archive_name(a.archive_no),
-                            "status": a.status,
-                            "created_at": clock.iso_ms(a.created_at),
-                            "message_count": a.message_count,
-                            "first_message_id": a.first_message_id,
-                            "last_message_id": a.last_message_id,
-                            "estimated_tokens": a.tokens,
-                            "memories_extracted": a.memories_extracted,
-                            "error": a.error,
-                        }
+                        ArchiveMeta(
+                            archive_id=uris.archive_name(a.archive_no),
+                            status=a.status,
+                            created_at=clock.iso_ms(a.created_at),
+                            message_count=a.message_count,
+                            first_message_id=a.first_message_id,
+                            last_message_id=a.last_message_id,
+                            estimated_tokens=a.tokens,
+                            memories_extracted=a.memories_extracted,
+                            error=a.error,
+                        )
                     ),
                     a.created_at,
                 )
@@ -211,11 +214,11 @@ class SessionTree:
                     add(
                         f"{name}/.done",
                         _json(
-                            {
-                                "starting_message_id": a.first_message_id,
-                                "ending_message_id": a.last_message_id,
-                                "memories_extracted": a.memories_extracted,
-                            }
+                            ArchiveDone(
+                                starting_message_id=a.first_message_id,
+                                ending_message_id=a.last_message_id,
+                                memories_extracted=a.memories_extracted,
+                            )
                         ),
                         done_at,
                     )
@@ -230,7 +233,7 @@ class SessionTree:
                 elif a.status == "failed":
                     add(
                         f"{name}/.failed.json",
-                        _json({"stage": "memory_extraction", "error": a.error}),
+                        _json(ArchiveFailure(error=a.error)),
                         a.created_at,
                     )
         self._tools_and_relations(add)

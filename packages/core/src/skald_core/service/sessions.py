@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
@@ -20,6 +19,7 @@ from ..schemas import (
     ContextResult,
     ContextStats,
     ExtractionConfig,
+    ExtractionTaskResult,
     ExtractResult,
     Message,
     QueuedExtraction,
@@ -343,8 +343,12 @@ class SessionService:
                 archived=True,
             )
         task = self.runner.wait(owner, outcome.task_id, timeout)
-        result: dict[str, Any] = msgspec.json.decode(task.result) if task.result else {}
-        extracted = int(result.get("memories_extracted", {}).get("total", 0))
+        result = (
+            msgspec.json.decode(task.result, type=ExtractionTaskResult)
+            if task.result
+            else ExtractionTaskResult()
+        )
+        extracted = (result.memories_extracted or {}).get("total", 0)
         if task.status == "completed":
             return CommitResult(
                 session_id=session_id,

@@ -21,13 +21,18 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import msgspec
 
 from .. import clock
 from ..errors import DeadlineExceededError, NotFoundError
-from ..schemas import Message, message_decoder
+from ..schemas import (
+    ExtractionTaskResult,
+    Message,
+    TaskTokenUsage,
+    TokenUsage,
+    message_decoder,
+)
 from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow, TokenCounts
 from ..store.protocol import Store
 from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
@@ -45,18 +50,9 @@ def memory_path(user: str, category: str, slug: str) -> str:
     return f"user/{user}/memories/{category}/{slug}.md"
 
 
-def usage_dict(usage: TokenCounts) -> dict[str, Any]:
+def token_usage(usage: TokenCounts) -> TaskTokenUsage:
     """Token usage as a task result shows it (OpenViking's ``token_usage``)."""
-    llm = msgspec.to_builtins(usage)
-    return {
-        "llm": llm,
-        "embedding": {"total_tokens": 0},
-        "total": {
-            "total_tokens": usage.total_tokens,
-            "cached_tokens": usage.cached_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-        },
-    }
+    return TaskTokenUsage.of(TokenUsage(**msgspec.structs.asdict(usage)))
 
 
 class TaskRunner:
@@ -140,16 +136,16 @@ class TaskRunner:
             by_category = {"total": len(writes)}
             by_category.update((k, n) for k, n in sorted(counts.items()) if k != "total")
             result = msgspec.json.encode(
-                {
-                    "session_id": task.session_id,
-                    "archive_uri": archive_uri,
-                    "memories_extracted": by_category,
-                    "memories_deleted": len(deletes),
-                    "memory_uris": sorted("viking://" + p for p in writes),
-                    "memory_diff_uri": archive_uri + "/memory_diff.json",
-                    "extractor": self.extractor.name,
-                    "token_usage": usage_dict(found.usage),
-                }
+                ExtractionTaskResult(
+                    session_id=task.session_id,
+                    archive_uri=archive_uri,
+                    memories_extracted=by_category,
+                    memories_deleted=len(deletes),
+                    memory_uris=sorted("viking://" + p for p in writes),
+                    memory_diff_uri=archive_uri + "/memory_diff.json",
+                    extractor=self.extractor.name,
+                    token_usage=token_usage(found.usage),
+                )
             )
             outcome = self.store.complete_extraction(
                 task_id,
@@ -169,12 +165,12 @@ class TaskRunner:
                 exc.reason,
                 clock.now(),
                 result=msgspec.json.encode(
-                    {
-                        "session_id": task.session_id,
-                        "archive_uri": archive_uri,
-                        "extractor": self.extractor.name,
-                        "token_usage": usage_dict(exc.usage),
-                    }
+                    ExtractionTaskResult(
+                        session_id=task.session_id,
+                        archive_uri=archive_uri,
+                        extractor=self.extractor.name,
+                        token_usage=token_usage(exc.usage),
+                    )
                 ),
             )
         except Exception as exc:  # the extractor is pluggable: record any failure on the task
