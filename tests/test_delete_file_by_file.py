@@ -217,7 +217,7 @@ def test_delete_removes_every_file_and_nothing_else(client, rich_session, tmp_pa
         )
         == []
     )
-    assert client._store.check_integrity() == []
+    assert client.services.store.check_integrity() == []
 
 
 def test_delete_then_recreate_starts_empty(client, rich_session):

@@ -264,7 +264,7 @@ def check_after_kill(data_dir: Path, log: Log) -> None:
     db_file = data_dir / "skald.db"
     client = skald.OpenViking(path=data_dir, lease_seconds=0.5)
     try:
-        assert client._store.check_integrity() == [], "integrity right after the kill"
+        assert client.services.store.check_integrity() == [], "integrity right after the kill"
         before, audit, _ = read_db(db_file)
         check_store(log, before, audit)
 
@@ -272,7 +272,7 @@ def check_after_kill(data_dir: Path, log: Log) -> None:
         client.initialize()  # resumes the dead worker's extraction (trashed sessions too)
         wait_for(lambda: not read_db(db_file)[2], RECOVERY_TIMEOUT, "leftover extraction")
         after, audit, _ = read_db(db_file)
-        assert client._store.check_integrity() == [], "integrity after recovery"
+        assert client.services.store.check_integrity() == [], "integrity after recovery"
         assert {s: state_of(v) for s, v in after.items()} == {
             s: state_of(v) for s, v in before.items()
         }, "a session changed state during recovery"
@@ -291,7 +291,7 @@ def check_after_kill(data_dir: Path, log: Log) -> None:
                 assert listed[sid]["deleted_at"]
                 client.restore_session(sid)
             assert client.get_session(sid)["total_message_count"] == stored.rows
-        assert client._store.check_integrity() == [], "integrity after restoring the trash"
+        assert client.services.store.check_integrity() == [], "integrity after restoring the trash"
     finally:
         client.close()
 

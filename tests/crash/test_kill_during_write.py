@@ -231,7 +231,7 @@ def check_after_kill(data_dir: Path, log: Log) -> None:
     db_file = data_dir / "skald.db"
     client = skald.OpenViking(path=data_dir)  # not initialised yet: look before recovery
     try:
-        assert client._store.check_integrity() == [], "integrity right after the kill"
+        assert client.services.store.check_integrity() == [], "integrity right after the kill"
         before = Snapshot.read(db_file)
         check_sessions(log, before)
         check_memories(log, before)
@@ -246,7 +246,7 @@ def check_after_kill(data_dir: Path, log: Log) -> None:
             "leftover extraction to finish",
         )
         after = Snapshot.read(db_file)
-        assert client._store.check_integrity() == [], "integrity after recovery"
+        assert client.services.store.check_integrity() == [], "integrity after recovery"
         assert after.sessions == before.sessions, "sessions changed during recovery"
         check_sessions(log, after)
         check_memories(log, after)

@@ -99,7 +99,7 @@ def main() -> None:
     client = skald.OpenViking(path=path, lease_seconds=LEASE_SECONDS)
     # The runner raises every lease to 30 s or more; a short one lets the test see a dead
     # worker's extraction retaken quickly (and keeps the test fast).
-    client._runner.lease_seconds = LEASE_SECONDS
+    client.services.runner.lease_seconds = LEASE_SECONDS
     client.initialize()
     worker = Worker(client, rng)
     step = {"delete-heavy": worker.delete_heavy, "commit-heavy": worker.commit_heavy}[mode]

@@ -403,7 +403,7 @@ def file_barrier(directory: Path, me: str, parties: int) -> Callable[[], None]:
 def main() -> None:
     path, worker, seed, seconds, threads, out, barrier_dir, processes = sys.argv[1:9]
     client = skald.OpenViking(path=path)
-    client._runner.lease_seconds = 2.0  # leftovers of a slow exit are retaken quickly
+    client.services.runner.lease_seconds = 2.0  # leftovers of a slow exit are retaken quickly
     client.initialize()
     try:
         ops = run_threads(

@@ -77,7 +77,7 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
             opened.callback(client.close)  # not entered: that would start its worker
             if worker:
                 client.initialize()
-            return Setup(client, client._store, client.initialize)
+            return Setup(client, client.services.store, client.initialize)
         config = ServerConfig(path=str(data), task_poll_seconds=0.02)
         services = build_services(config, extractor=extractor)
         app = create_app(config, services=services, start_worker=worker)
@@ -217,7 +217,7 @@ def test_commit_first_never_purges_what_it_did_not_commit(tmp_path: Path) -> Non
     session is in the trash) and the trash keeps every message."""
     with skald.OpenViking(path=tmp_path / "data") as client:
         chat(client, "s1")
-        service = client._deletion
+        service = client.services.deletion
         finish = service._finish_extractions
         meddled: list[bool] = []
 
@@ -238,4 +238,4 @@ def test_commit_first_never_purges_what_it_did_not_commit(tmp_path: Path) -> Non
         assert trashed["s1"]["deleted_at"]
         client.restore_session("s1")
         assert client.get_session("s1")["total_message_count"] == 3
-        assert client._store.check_integrity() == []
+        assert client.services.store.check_integrity() == []

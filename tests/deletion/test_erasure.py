@@ -121,7 +121,7 @@ def test_embedded_erasure_leaves_no_byte_behind(tmp_path: Path) -> None:
         assert {k: result["deleted"][k] for k in ERASED} == ERASED
         assert_nothing_readable(client, "default", planted)
         assert_audited(client.list_audit(action="erase_user"), "default", marker)
-        assert client._store.check_integrity() == []
+        assert client.services.store.check_integrity() == []
         assert files_holding(data, marker) == [], "the marker is still on disk (client open)"
     assert files_holding(data, marker) == [], "the marker is still on disk (client closed)"
 

@@ -92,9 +92,9 @@ def test_the_embedded_client_reads_the_environment(
     for name, value in GOOD.items():
         monkeypatch.setenv(name, value)
     with ov.OpenViking(path=tmp_path / "a") as client:
-        assert isinstance(client._runner.extractor, LLMExtractor)
-        assert client._runner.concurrency == 4
-        assert client._runner.lease_seconds >= client._runner.extractor.max_seconds
+        assert isinstance(client.services.runner.extractor, LLMExtractor)
+        assert client.services.runner.concurrency == 4
+        assert client.services.runner.lease_seconds >= client.services.runner.extractor.max_seconds
 
     monkeypatch.delenv("SKALD_LLM_MODEL")
     with pytest.raises(InvalidArgumentError, match="SKALD_LLM_MODEL"):

@@ -199,7 +199,7 @@ def test_a_good_answer_adds_updates_and_deletes_memories_with_a_diff(llm: Harnes
     assert file_meta["llm_token_usage"] == meta["llm_token_usage"]
     # Provenance: each written memory points at the archive that wrote it; the deleted one's
     # provenance went with its file.
-    store = llm.client._store
+    store = llm.client.services.store
     assert store.memory_count_for_session(OWNER, "s1") == 3
     assert store.check_integrity() == []
 
@@ -444,7 +444,7 @@ def test_a_provider_down_for_good_fails_the_task_and_re_extraction_succeeds_late
     (item,) = queued["tasks"]
     assert item["archive_id"] == "archive_001" and item["task_id"] != failed["task_id"]
     assert item["archive_uri"] == "viking://user/default/sessions/s1/history/archive_001"
-    task = llm.client._runner.wait(OWNER, item["task_id"])
+    task = llm.client.services.runner.wait(OWNER, item["task_id"])
     assert task.status == "completed"
     assert llm.memories() == {"profile/name.md": "Ada."}
     assert llm.history("s1") == [
@@ -464,4 +464,4 @@ def test_a_provider_down_for_good_fails_the_task_and_re_extraction_succeeds_late
         "tasks": [],
         "reason": "no_failed_archives",
     }
-    assert llm.client._store.check_integrity() == []
+    assert llm.client.services.store.check_integrity() == []

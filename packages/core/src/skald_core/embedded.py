@@ -17,12 +17,10 @@ from .identity import DEFAULT_IDENTITY, Identity
 from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
 from .schemas import AddMessageRequest, DeleteOptions, to_dict, to_dicts
 from .sdk.session import AsyncSession, Session
-from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService
 from .service.llm_extractor import extractor_from_env
-from .service.sessions import SessionService
-from .service.tasks import TaskRunner
+from .services import Services, build_services
 from .store.backends import open_store
 from .store.protocol import Store
 from .store.sqlite import SQLiteStore
@@ -91,15 +89,13 @@ class OpenViking:
                 else SQLiteStore(self.path)
             )
         # No extractor given: SKALD_LLM_* picks the language-model one, else the built-in one.
-        self._extractor = extractor or extractor_from_env()
         self._owns_extractor = extractor is None
-        self._store: Store = store
-        self._runner = TaskRunner(self._store, self._extractor, lease_seconds=lease_seconds)
-        self._sessions = SessionService(self._store, self._runner)
-        self._files = FileService(self._store, self._sessions)
-        self._deletion = DeletionService(self._store, self._runner, self._sessions)
+        #: The core services this client calls (its store and task runner among them).
+        self.services = build_services(
+            store, extractor or extractor_from_env(), lease_seconds=lease_seconds
+        )
         self._ctx = DEFAULT_IDENTITY
-        self._viking_fs = VikingFS(self._files, self._ctx)
+        self._viking_fs = VikingFS(self.services.files, self._ctx)
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -110,16 +106,12 @@ class OpenViking:
     def initialize(self) -> None:
         """Start the background worker; it resumes extraction left over from earlier runs."""
         if not self._started:
-            self._runner.start()
+            self.services.start()
             self._started = True
 
     def close(self) -> None:
-        self._runner.stop()
         self._started = False
-        self._store.close()
-        close_extractor = getattr(self._extractor, "close", None)
-        if self._owns_extractor and close_extractor is not None:
-            close_extractor()
+        self.services.close(close_extractor=self._owns_extractor)
 
     def __enter__(self) -> OpenViking:
         self.initialize()
@@ -130,14 +122,14 @@ class OpenViking:
 
     def health(self) -> bool:
         try:
-            self._sessions.list_sessions(self._ctx, limit=1)
+            self.services.sessions.list_sessions(self._ctx, limit=1)
         except Exception:
             return False
         return True
 
     # ------------------------------------------------------------------ sessions
     def create_session(self, session_id: str | None = None) -> dict[str, Any]:
-        return to_dict(self._sessions.create(self._ctx, session_id))
+        return to_dict(self.services.sessions.create(self._ctx, session_id))
 
     def list_sessions(
         self,
@@ -148,7 +140,7 @@ class OpenViking:
         order: ListOrder = "desc",
     ) -> list[dict[str, Any]]:
         return to_dicts(
-            self._sessions.list_sessions(
+            self.services.sessions.list_sessions(
                 self._ctx,
                 limit=limit,
                 cursor=cursor,
@@ -158,10 +150,10 @@ class OpenViking:
         )
 
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
-        return to_dict(self._sessions.get(self._ctx, session_id, auto_create=auto_create))
+        return to_dict(self.services.sessions.get(self._ctx, session_id, auto_create=auto_create))
 
     def session_exists(self, session_id: str) -> bool:
-        return self._sessions.exists(self._ctx, session_id)
+        return self.services.sessions.exists(self._ctx, session_id)
 
     def session(self, session_id: str | None = None, must_exist: bool = False) -> Session:
         """Load a session, creating it (with a new id when none is given) unless ``must_exist``."""
@@ -193,7 +185,7 @@ class OpenViking:
             forget_memories=forget_memories,
         )
         try:
-            receipt = self._deletion.delete(self._ctx, session_id, options)
+            receipt = self.services.deletion.delete(self._ctx, session_id, options)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -201,7 +193,7 @@ class OpenViking:
         return to_dict(receipt)
 
     def restore_session(self, session_id: str) -> dict[str, Any]:
-        return to_dict(self._deletion.restore(self._ctx, session_id))
+        return to_dict(self.services.deletion.restore(self._ctx, session_id))
 
     def delete_sessions(
         self,
@@ -218,7 +210,7 @@ class OpenViking:
             commit_first=commit_first,
             forget_memories=forget_memories,
         )
-        return to_dict(self._deletion.delete_many(self._ctx, session_ids, options))
+        return to_dict(self.services.deletion.delete_many(self._ctx, session_ids, options))
 
     def cleanup_sessions(
         self,
@@ -231,7 +223,7 @@ class OpenViking:
         dry_run: bool = False,
     ) -> dict[str, Any]:
         return to_dict(
-            self._deletion.cleanup(
+            self.services.deletion.cleanup(
                 self._ctx,
                 older_than_days=older_than_days,
                 by=by,
@@ -244,7 +236,7 @@ class OpenViking:
 
     def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
         """Remove everything of one user of this store (the embedded client owns it all)."""
-        return to_dict(self._deletion.erase_user(OWNER, account or self._ctx.account, user))
+        return to_dict(self.services.deletion.erase_user(OWNER, account or self._ctx.account, user))
 
     def list_audit(
         self,
@@ -255,7 +247,7 @@ class OpenViking:
         account: str | None = None,
     ) -> list[dict[str, Any]]:
         return to_dicts(
-            self._deletion.audit(
+            self.services.deletion.audit(
                 OWNER, account=account, limit=limit, action=action, session_id=session_id
             )
         )
@@ -284,70 +276,74 @@ class OpenViking:
             },
             AddMessageRequest,
         )
-        return to_dict(self._sessions.add_message(self._ctx, session_id, request))
+        return to_dict(self.services.sessions.add_message(self._ctx, session_id, request))
 
     def batch_add_messages(self, session_id: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         requests = convert(messages, list[AddMessageRequest])
-        return to_dict(self._sessions.add_messages(self._ctx, session_id, requests))
+        return to_dict(self.services.sessions.add_messages(self._ctx, session_id, requests))
 
     def commit_session(
         self, session_id: str, keep_recent_count: int = 0, *, wait: bool = False
     ) -> dict[str, Any]:
         return to_dict(
-            self._sessions.commit(
+            self.services.sessions.commit(
                 self._ctx, session_id, keep_recent_count=keep_recent_count, wait=wait
             )
         )
 
     def get_session_context(self, session_id: str, token_budget: int = 128_000) -> dict[str, Any]:
-        return to_dict(self._sessions.context(self._ctx, session_id, token_budget=token_budget))
+        return to_dict(
+            self.services.sessions.context(self._ctx, session_id, token_budget=token_budget)
+        )
 
     def get_session_archive(self, session_id: str, archive_id: str) -> dict[str, Any]:
-        return to_dict(self._sessions.archive(self._ctx, session_id, archive_id))
+        return to_dict(self.services.sessions.archive(self._ctx, session_id, archive_id))
 
     def extract_session(self, session_id: str, archive_id: str | None = None) -> dict[str, Any]:
-        return to_dict(self._sessions.extract(self._ctx, session_id, archive_id))
+        return to_dict(self.services.sessions.extract(self._ctx, session_id, archive_id))
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         try:
-            return to_dict(self._sessions.get_task(self._ctx, task_id))
+            return to_dict(self.services.sessions.get_task(self._ctx, task_id))
         except NotFoundError:
             return None
 
     # ------------------------------------------------------------------ files
     def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
-        return self._files.read(self._ctx, uri, offset=offset, limit=limit)
+        return self.services.files.read(self._ctx, uri, offset=offset, limit=limit)
 
     def write(self, uri: str, content: str, mode: WriteMode = "replace") -> dict[str, Any]:
-        return to_dict(self._files.write(self._ctx, uri, content, mode))
+        return to_dict(self.services.files.write(self._ctx, uri, content, mode))
 
     def ls(
         self, uri: str, *, recursive: bool = False, show_all_hidden: bool = False
     ) -> list[dict[str, Any]]:
         return to_dicts(
-            self._files.ls(self._ctx, uri, recursive=recursive, show_all_hidden=show_all_hidden)
+            self.services.files.ls(
+                self._ctx, uri, recursive=recursive, show_all_hidden=show_all_hidden
+            )
         )
 
     def tree(
         self, uri: str, *, level_limit: int = 3, show_all_hidden: bool = False
     ) -> list[dict[str, Any]]:
         return to_dicts(
-            self._files.tree(
+            self.services.files.tree(
                 self._ctx, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
             )
         )
 
     def stat(self, uri: str) -> dict[str, Any]:
-        return to_dict(self._files.stat(self._ctx, uri))
+        return to_dict(self.services.files.stat(self._ctx, uri))
 
     def mkdir(self, uri: str) -> dict[str, Any]:
-        return to_dict(self._files.mkdir(self._ctx, uri))
+        return to_dict(self.services.files.mkdir(self._ctx, uri))
 
     def rm(self, uri: str, *, recursive: bool = False) -> dict[str, Any]:
-        return to_dict(self._files.rm(self._ctx, uri, recursive=recursive))
+        return to_dict(self.services.files.rm(self._ctx, uri, recursive=recursive))
 
     def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
-        return to_dict(self._files.mv(self._ctx, from_uri, to_uri))
+        return to_dict(self.services.files.mv(self._ctx, from_uri, to_uri))
 
 
 class AsyncOpenViking:
@@ -376,6 +372,11 @@ class AsyncOpenViking:
     @property
     def ctx(self) -> Identity:
         return self._sync.ctx
+
+    @property
+    def services(self) -> Services:
+        """The core services this client calls (those of its synchronous twin)."""
+        return self._sync.services
 
     async def initialize(self) -> None:
         self._sync.initialize()

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -15,13 +16,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
 
 from skald_core import __version__
+from skald_core import services as core
 from skald_core.keys import KeyStore
-from skald_core.service.deletion import DeletionService
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
-from skald_core.service.files import FileService
 from skald_core.service.llm_extractor import LLMExtractor
-from skald_core.service.sessions import SessionService
-from skald_core.service.tasks import TaskRunner
 from skald_core.store.backends import describe, key_store_for, open_store
 from skald_core.store.protocol import Store
 
@@ -101,27 +99,19 @@ def build_services(
     keys: KeyStore | None = None,
     extractor: AnyExtractor | None = None,
 ) -> Services:
-    """The core services over ``store`` (default: the configured one) and ``keys`` (default:
-    the key store in ``store``'s database; any other Store needs its KeyStore passed)."""
+    """The core services over ``store`` (default: the configured one), wired by
+    ``skald_core.services.build_services`` as the embedded client's are, and ``keys``
+    (default: the key store in ``store``'s database; any other Store needs its KeyStore
+    passed)."""
     store = open_configured_store(config) if store is None else store
     keys = key_store_for(store) if keys is None else keys
-    runner = TaskRunner(
+    wired = core.build_services(
         store,
         extractor or configured_extractor(config),
         lease_seconds=config.task_lease_seconds,
+        extraction_timeout=config.commit_wait_timeout,
     )
-    sessions = SessionService(store, runner)
-    return Services(
-        config=config,
-        store=store,
-        keys=keys,
-        runner=runner,
-        sessions=sessions,
-        deletion=DeletionService(
-            store, runner, sessions, extraction_timeout=config.commit_wait_timeout
-        ),
-        files=FileService(store, sessions),
-    )
+    return Services(**msgspec.structs.asdict(wired), config=config, keys=keys)
 
 
 def create_app(
@@ -145,7 +135,7 @@ def create_app(
 
     def on_startup() -> None:
         if start_worker:
-            svc.runner.start(poll_seconds=config.task_poll_seconds)
+            svc.start(poll_seconds=config.task_poll_seconds)
             sweeper.start()
         log.info(
             "skald %s ready (%s mode, store %s)",
@@ -156,11 +146,7 @@ def create_app(
 
     def on_shutdown() -> None:
         sweeper.stop()
-        svc.runner.stop()
-        svc.store.close()
-        close_extractor = getattr(svc.runner.extractor, "close", None)
-        if close_extractor is not None:
-            close_extractor()
+        svc.close()
 
     return SkaldApp(
         route_handlers=[

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from litestar.di import NamedDependency
-from msgspec import Struct
 
+from skald_core import services as core
 from skald_core.identity import Identity
 from skald_core.keys import KeyStore
-from skald_core.service.deletion import DeletionService
-from skald_core.service.files import FileService
-from skald_core.service.sessions import SessionService
-from skald_core.service.tasks import TaskRunner
-from skald_core.store.protocol import Store
 
 from .config import ServerConfig
 
 
-class Services(Struct, kw_only=True):
+class Services(core.Services, frozen=True, kw_only=True):
+    """The core services (``skald_core.services.build_services``) plus what only the server
+    has: its configuration and the API keys."""
+
     config: ServerConfig
-    store: Store
     keys: KeyStore
-    runner: TaskRunner
-    sessions: SessionService
-    deletion: DeletionService
-    files: FileService
 
 
 #: Handler parameter types for the app-level dependencies (explicit, as Litestar 3 requires).

@@ -1,0 +1,65 @@
+"""The composition root: ``build_services`` wires the core services over one store, once.
+
+The embedded client (``OpenViking``) and the server (``skald_server.app.build_services``) both
+get their services here, so the two cannot be wired differently; tests reach the store and the
+task runner of a client through the same public object (``client.services.store``).
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from .service.deletion import DeletionService
+from .service.extraction import AnyExtractor
+from .service.files import FileService
+from .service.sessions import SessionService
+from .service.tasks import TaskRunner
+from .store.protocol import Store
+
+__all__ = ["Services", "build_services"]
+
+
+class Services(Struct, frozen=True, kw_only=True):
+    """The core services over one store. ``runner`` runs extraction tasks (in the background
+    once started); ``sessions`` holds sessions, messages, commits and tasks; ``deletion``
+    deletion, retention, erasure and the audit log; ``files`` the ``viking://`` tree."""
+
+    store: Store
+    runner: TaskRunner
+    sessions: SessionService
+    deletion: DeletionService
+    files: FileService
+
+    def start(self, poll_seconds: float = 1.0) -> None:
+        """Start the background worker; it resumes extraction left over from earlier runs."""
+        self.runner.start(poll_seconds=poll_seconds)
+
+    def close(self, *, close_extractor: bool = True) -> None:
+        """Stop the worker (unfinished tasks stay queued), close the store and, unless told
+        otherwise, the extractor (its connections to a language model)."""
+        self.runner.stop()
+        self.store.close()
+        close = getattr(self.runner.extractor, "close", None)
+        if close_extractor and close is not None:
+            close()
+
+
+def build_services(
+    store: Store,
+    extractor: AnyExtractor,
+    *,
+    lease_seconds: float = 30.0,
+    extraction_timeout: float = 60.0,
+) -> Services:
+    """The services over ``store``, extracting memories with ``extractor``. A claimed task is
+    leased for ``lease_seconds`` (stretched for extractors that may run longer);
+    ``extraction_timeout`` bounds how long a ``commit_first`` delete waits for extraction."""
+    runner = TaskRunner(store, extractor, lease_seconds=lease_seconds)
+    sessions = SessionService(store, runner)
+    return Services(
+        store=store,
+        runner=runner,
+        sessions=sessions,
+        deletion=DeletionService(store, runner, sessions, extraction_timeout=extraction_timeout),
+        files=FileService(store, sessions),
+    )
