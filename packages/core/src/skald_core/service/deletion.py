@@ -69,6 +69,7 @@ def receipt(session_id: str, mode: DeleteMode, counts: DeletionCounts) -> Deleti
 
 
 def check_options(options: DeleteOptions) -> None:
+    """Refuse options no deletion can honour (the same for one session, a batch, a cleanup)."""
     if options.mode not in ("hard", "soft"):
         raise InvalidArgumentError(
             "mode must be 'hard' or 'soft'", {"field": "mode", "value": options.mode}
