@@ -38,21 +38,26 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# Starting, waiting for and stopping the servers is the test suite's (tests/support/server.py).
+sys.path.insert(0, str(ROOT))
+from tests.support.server import (  # noqa: E402
+    ServerProcess,
+    ServerStartError,
+    running_server,
+    skald_serve,
+)
+
 ECHO_APP = ROOT / "bench" / "echo_app.py"
 DEFAULT_WORKLOAD = ROOT.parent / "shared" / "bench" / "session_workload.py"
 API = "/api/v1/sessions"
@@ -67,71 +72,14 @@ OV_GET_PER_S = 260.0
 # ------------------------------------------------------------------------- processes
 
 
-@dataclass
-class Server:
-    name: str
-    url: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def rss_mb(self) -> float:
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def skald_command() -> list[str]:
-    script = Path(sys.executable).with_name("skald")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "skald_server.cli"]
-
-
-@contextmanager
-def serve(name: str, cmd: list[str], port: int, log_dir: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKALD_")}
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-        )
-    server = Server(name, f"http://127.0.0.1:{port}", proc, log_path)
+def rss_mb(server: ServerProcess) -> float:
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"{name} exited with {proc.returncode}:\n{server.log_tail()}")
-            try:
-                if httpx.get(server.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not become healthy:\n{server.log_tail()}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 # ------------------------------------------------------------------------- measuring
@@ -228,7 +176,7 @@ async def concurrent(
 Row = tuple[str, str, Figure, str, str]  # route, case, figure, ratio to echo, target
 
 
-def run_http(skald: Server, echo: Server, scale: float) -> list[Row]:
+def run_http(skald: ServerProcess, echo: ServerProcess, scale: float) -> list[Row]:
     def n(x: int) -> int:
         return max(20, round(x * scale))
 
@@ -339,7 +287,7 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
-def run_workload(workload: Path, skald: Server) -> int:
+def run_workload(workload: Path, skald: ServerProcess) -> int:
     env = dict(os.environ)
     env.update(
         BENCH_URL=skald.url,
@@ -368,6 +316,8 @@ def main() -> int:
     schema = args.database_schema or f"skald_bench_{uuid.uuid4().hex[:8]}"
     try:
         return bench(args, schema)
+    except ServerStartError as exc:
+        raise SystemExit(str(exc)) from None
     finally:
         if args.database_url and not args.database_schema:
             drop_schema(args.database_url, schema)
@@ -394,15 +344,17 @@ def bench(args: argparse.Namespace, schema: str) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="skald-bench-http-") as tmp:
         base = Path(tmp)
-        sk_port, echo_port = free_port(), free_port()
-        skald_cmd = [*skald_command(), "serve", "--path", str(base / "data")]
-        skald_cmd += ["--host", "127.0.0.1", "--port", str(sk_port)]
+        db_args: list[str] = []
         if args.database_url:
-            skald_cmd += ["--database-url", args.database_url, "--database-schema", schema]
-        echo_cmd = [sys.executable, str(ECHO_APP), "--port", str(echo_port)]
+            db_args = ["--database-url", args.database_url, "--database-schema", schema]
+        skald_cmd = skald_serve(base / "data", *db_args)
+
+        def echo_cmd(port: int) -> list[str]:
+            return [sys.executable, str(ECHO_APP), "--port", str(port)]
+
         with (
-            serve("skald", skald_cmd, sk_port, base) as skald,
-            serve("echo", echo_cmd, echo_port, base) as echo,
+            running_server("skald", skald_cmd, base / "skald.log") as skald,
+            running_server("echo", echo_cmd, base / "echo.log") as echo,
         ):
             print(
                 f"# skald serve (dev mode, {backend}) {skald.url} pid {skald.proc.pid}; "
@@ -410,7 +362,7 @@ def bench(args: argparse.Namespace, schema: str) -> int:
             )
             print()
             run_http(skald, echo, args.scale)
-            print(f"\nskald server RSS after the HTTP runs: {skald.rss_mb():.1f} MB")
+            print(f"\nskald server RSS after the HTTP runs: {rss_mb(skald):.1f} MB")
             print(f"loadavg now: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             status = 0
             if not args.no_workload:
@@ -419,7 +371,7 @@ def bench(args: argparse.Namespace, schema: str) -> int:
                     print(f"(workload {args.workload} not found; skipped)")
                 else:
                     status = run_workload(args.workload, skald)
-                    print(f"\nskald server RSS after the workload: {skald.rss_mb():.1f} MB")
+                    print(f"\nskald server RSS after the workload: {rss_mb(skald):.1f} MB")
     return status
 
 

@@ -1,10 +1,12 @@
-"""bench/embedded.py still runs end to end and prints every row (a smoke run: no timing checks)."""
+"""bench/embedded.py and bench/http_bench.py still run end to end and print every row (smoke
+runs: no timing checks). The HTTP bench starts its servers with ``tests/support/server.py``."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "embedded.py"
+HTTP_BENCH = BENCH.with_name("http_bench.py")
 
 ROWS = [
     "(a) add_message, 100 sequential (wall)",
@@ -41,3 +43,33 @@ def test_bench_smoke_run_prints_every_row() -> None:
     lines = table[1].splitlines()
     for row in ROWS:
         assert any(line.startswith(row) for line in lines), (row, done.stdout)
+
+
+HTTP_ROWS = [
+    "echo POST (baseline)",
+    "add_message              messages 1-10",
+    "add_message              messages 11-20",
+    "add_message              all 20",
+    "echo GET (baseline)",
+    "get_session              10 messages",
+    "get_session              20 messages",
+    "echo POST x16 (baseline) 16 concurrent",
+    "add_message x16          16 concurrent, one session",
+]
+
+
+def test_http_bench_smoke_run_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(HTTP_BENCH), "--scale", "0.01", "--no-workload"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    table = done.stdout.split("\nroute", 1)
+    assert len(table) == 2, done.stdout  # the table was printed
+    lines = table[1].splitlines()
+    for row in HTTP_ROWS:
+        assert any(line.startswith(row) for line in lines), (row, done.stdout)
+    assert "lost updates 0" in done.stdout, done.stdout

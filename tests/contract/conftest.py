@@ -8,7 +8,7 @@
   (``OPENVIKING_*`` variables and ``~/.openviking/ovcli.conf``) from the real SDK.
 
 Both servers are stopped with SIGTERM at teardown and must exit 0 within a timeout
-(see ``serverproc.running_server``).
+(see ``support.server.running_skald``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverproc import KEY_ACCOUNT, KEY_USER, ServerProcess, mint_key, running_server
+from support.server import SkaldServer, mint_key, running_skald
+
+KEY_ACCOUNT = "acme"
+KEY_USER = "alice"
 
 
 @pytest.fixture(autouse=True)
@@ -31,31 +34,31 @@ def isolated_openviking_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
     base = tmp_path_factory.mktemp("skald-dev")
-    with running_server(base / "data") as server:
+    with running_skald(base / "data") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def dev_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def dev_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
     """``dev_server`` with its store on PostgreSQL (a fresh schema, dropped after)."""
     from postgres.support import DATABASE_URL, fresh_schema
 
     base = tmp_path_factory.mktemp("skald-dev-pg")
     with fresh_schema("skald_contract") as schema:
         args = ["--database-url", DATABASE_URL, "--database-schema", schema]
-        with running_server(base / "unused", extra_args=args) as server:
+        with running_skald(base / "unused", extra_args=args) as server:
             yield server
 
 
 @pytest.fixture(scope="module")
-def apikey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def apikey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
     base = tmp_path_factory.mktemp("skald-apikey")
     data = base / "data"
     data.mkdir()
     user_key = mint_key(data, KEY_ACCOUNT, KEY_USER, "user")
-    with running_server(data, root_api_key="contract-root-key-" + os.urandom(8).hex()) as server:
+    with running_skald(data, root_api_key="contract-root-key-" + os.urandom(8).hex()) as server:
         server.api_key = user_key
         server.account = KEY_ACCOUNT
         server.user = KEY_USER

@@ -21,7 +21,7 @@ from typing import Any
 import openviking_sdk
 import pytest
 from openviking_sdk.errors import AlreadyExistsError, NotFoundError, OpenVikingError
-from serverproc import ServerProcess
+from support.server import SkaldServer
 
 TASK_TIMEOUT = 60.0
 
@@ -40,7 +40,7 @@ def call(method: str, *args: Any, **kwargs: Any) -> Call:
 Lifecycle = Generator[Call, Any, None]
 
 
-def session_lifecycle(server: ServerProcess) -> Lifecycle:
+def session_lifecycle(server: SkaldServer) -> Lifecycle:
     """create → add → get → list → commit → read → batch → context → ls/stat → write/read →
     delete → get-after-delete (NotFoundError) → delete-again (NotFoundError)."""
     user = {"account_id": server.account, "user_id": server.user}
@@ -197,13 +197,13 @@ SERVERS = {"dev": "dev_server", "api-key": "apikey_server", "dev-postgres": "dev
 
 
 @pytest.fixture(params=list(SERVERS))
-def server(request: pytest.FixtureRequest) -> ServerProcess:
+def server(request: pytest.FixtureRequest) -> SkaldServer:
     name = SERVERS[request.param]
-    result: ServerProcess = request.getfixturevalue(name)
+    result: SkaldServer = request.getfixturevalue(name)
     return result
 
 
-def test_sync_client_lifecycle(server: ServerProcess) -> None:
+def test_sync_client_lifecycle(server: SkaldServer) -> None:
     client = openviking_sdk.SyncHTTPClient(url=server.url, api_key=server.api_key)
     client.initialize()
     try:
@@ -214,7 +214,7 @@ def test_sync_client_lifecycle(server: ServerProcess) -> None:
         client.close()
 
 
-def test_async_client_lifecycle(apikey_server: ServerProcess) -> None:
+def test_async_client_lifecycle(apikey_server: SkaldServer) -> None:
     async def main() -> None:
         client = openviking_sdk.AsyncHTTPClient(
             url=apikey_server.url, api_key=apikey_server.api_key
@@ -231,7 +231,7 @@ def test_async_client_lifecycle(apikey_server: ServerProcess) -> None:
         raise AssertionError(f"{exc!r}\n{apikey_server.describe()}") from exc
 
 
-def test_dev_mode_ignores_a_presented_key(dev_server: ServerProcess) -> None:
+def test_dev_mode_ignores_a_presented_key(dev_server: SkaldServer) -> None:
     """Contract §3: in dev mode a configured key is ignored, not rejected."""
     client = openviking_sdk.SyncHTTPClient(url=dev_server.url, api_key="any-key-at-all")
     client.initialize()
@@ -244,7 +244,7 @@ def test_dev_mode_ignores_a_presented_key(dev_server: ServerProcess) -> None:
         client.close()
 
 
-def test_api_key_mode_refusals_reach_the_client(apikey_server: ServerProcess) -> None:
+def test_api_key_mode_refusals_reach_the_client(apikey_server: SkaldServer) -> None:
     """Missing key → UNAUTHENTICATED; a user key naming another user → FORBIDDEN (§3)."""
     anonymous = openviking_sdk.SyncHTTPClient(url=apikey_server.url, api_key=None)
     anonymous.initialize()

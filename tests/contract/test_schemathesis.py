@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from serverproc import ServerProcess, running_server
+from support.server import SkaldServer, running_skald
 
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
@@ -100,25 +100,25 @@ schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("skald-fuzz") / "data") as server:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
+    with running_skald(tmp_path_factory.mktemp("skald-fuzz") / "data") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def http(fuzz_server: ServerProcess) -> Iterator[requests.Session]:
+def http(fuzz_server: SkaldServer) -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
 
 
 @schema.parametrize()
 def test_every_route_answers_as_documented(
-    case: schemathesis.Case, fuzz_server: ServerProcess, http: requests.Session
+    case: schemathesis.Case, fuzz_server: SkaldServer, http: requests.Session
 ) -> None:
     case.call_and_validate(base_url=fuzz_server.url, session=http, checks=CHECKS, timeout=30)
 
 
-def test_server_serves_this_schema(fuzz_server: ServerProcess, http: requests.Session) -> None:
+def test_server_serves_this_schema(fuzz_server: SkaldServer, http: requests.Session) -> None:
     for path in ("/schema/openapi.json", "/openapi.json"):
         response = http.get(fuzz_server.url + path, timeout=30)
         assert response.status_code == 200, path

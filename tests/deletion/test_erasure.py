@@ -15,31 +15,16 @@ with a root key is in ``tests/server/test_erasure_api.py``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from support.server import mint_key, running_skald
 
 import skald
 
-TESTS = Path(__file__).resolve().parent.parent
 ROOT_KEY = "erasure-root-key-for-tests"
-
-
-def load_serverproc() -> ModuleType:
-    """``tests/contract/serverproc.py`` (a real ``skald serve``), loaded by path."""
-    name = "skald_tests_serverproc"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "contract" / "serverproc.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def new_marker() -> str:
@@ -128,14 +113,13 @@ def test_embedded_erasure_leaves_no_byte_behind(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(300)  # a hang guard
 def test_erasure_by_an_admin_key_through_a_real_server(tmp_path: Path) -> None:
-    serverproc = load_serverproc()
     data = tmp_path / "data"
     marker = new_marker()
     account = "acme"
-    with serverproc.running_server(data, root_api_key=ROOT_KEY) as server:
+    with running_skald(data, root_api_key=ROOT_KEY) as server:
 
         def key(acct: str, user: str, role: str = "user") -> str:
-            return serverproc.mint_key(data, acct, user, role)
+            return mint_key(data, acct, user, role)
 
         def as_(api_key: str, **kw: Any) -> skald.SyncHTTPClient:
             return skald.SyncHTTPClient(url=server.url, api_key=api_key, **kw)

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from support.server import SkaldServer, running_skald
 
 import skald
 
@@ -32,31 +27,8 @@ MEMORIES = "viking://user/default/memories"
 SESSION = "viking://user/default/sessions/trip"
 
 
-#: Waits, not performance requirements: each ends as soon as its condition holds.
-STARTUP_TIMEOUT = 90.0
-SHUTDOWN_TIMEOUT = 60.0
+#: A wait, not a performance requirement: it ends as soon as the task is done.
 TASK_TIMEOUT = 60.0
-#: Ports tried, when the free port picked is taken (by another process) before the server binds it.
-PORT_ATTEMPTS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def skald_command() -> list[str]:
-    script = Path(sys.executable).with_name("skald")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "skald_server.cli"]
-
-
-class Served:
-    def __init__(self, url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.url, self.proc, self.log = url, proc, log
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -67,72 +39,18 @@ def provider() -> Iterator[FakeProvider]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, provider: FakeProvider) -> Iterator[Served]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKALD_", "OPENVIKING_"))}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "SKALD_LLM_BASE_URL": provider.base_url,
-            "SKALD_LLM_MODEL": "fake-model",
-            "SKALD_LLM_API_KEY": "sk-e2e",
-            # Generous: a slow answer of the loopback provider on a loaded machine must not
-            # turn into a retry (the test counts the provider's requests).
-            "SKALD_LLM_TIMEOUT": "60",
-            "SKALD_LLM_MAX_RETRIES": "1",
-        }
-    )
-    log = tmp_path / "server.log"
-    for _ in range(PORT_ATTEMPTS):
-        port = free_port()
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [*skald_command(), "serve", "--path", str(tmp_path / "data"), "--port", str(port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        server = Served(f"http://127.0.0.1:{port}", proc, log)
-        if wait_up(server, port):
-            break
-    else:
-        pytest.fail(f"every port tried was taken before skald serve bound it\n{server.output()}")
-    try:
+def served(tmp_path: Path, provider: FakeProvider) -> Iterator[SkaldServer]:
+    env = {
+        "SKALD_LLM_BASE_URL": provider.base_url,
+        "SKALD_LLM_MODEL": "fake-model",
+        "SKALD_LLM_API_KEY": "sk-e2e",
+        # Generous: a slow answer of the loopback provider on a loaded machine must not
+        # turn into a retry (the test counts the provider's requests).
+        "SKALD_LLM_TIMEOUT": "60",
+        "SKALD_LLM_MAX_RETRIES": "1",
+    }
+    with running_skald(tmp_path / "data", env=env) as server:
         yield server
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            status = proc.wait(timeout=SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-            status = None
-    assert status in (0, -signal.SIGTERM), server.output()
-    assert "Traceback" not in server.output(), server.output()
-
-
-def wait_up(server: Served, port: int) -> bool:
-    """True once ``skald serve`` listens on ``port`` (it logged so: whoever answers there is
-    this server) and answers ``/health``; False when the port was taken before it bound it."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    try:
-        while True:
-            if server.proc.poll() is not None:
-                if "address already in use" in server.output().lower():
-                    return False
-                pytest.fail(f"skald serve exited\n{server.output()}")
-            if f"Uvicorn running on http://127.0.0.1:{port} " in server.output():
-                try:
-                    if httpx.get(server.url + "/health", timeout=2).status_code == 200:
-                        return True
-                except httpx.HTTPError:
-                    pass
-            assert time.monotonic() < deadline, f"skald serve did not start\n{server.output()}"
-            time.sleep(0.05)
-    except BaseException:
-        server.proc.kill()
-        server.proc.wait(10)
-        raise
 
 
 def little_model(body: dict[str, Any]) -> Reply:
@@ -172,7 +90,7 @@ def little_model(body: dict[str, Any]) -> Reply:
 
 
 def test_skald_serve_extracts_memories_with_a_language_model(
-    served: Served, provider: FakeProvider
+    served: SkaldServer, provider: FakeProvider
 ) -> None:
     provider.handler = little_model
     client = skald.SyncHTTPClient(served.url)
@@ -241,11 +159,11 @@ def test_skald_serve_extracts_memories_with_a_language_model(
         assert len(existing_in(provider.requests[1])) == 3
     finally:
         client.close()
-    assert "Memory extraction: language model fake-model" in served.output()
+    assert "Memory extraction: language model fake-model" in served.log()
 
 
 def test_a_provider_outage_fails_the_task_and_extract_session_recovers_it(
-    served: Served, provider: FakeProvider
+    served: SkaldServer, provider: FakeProvider
 ) -> None:
     provider.handler = lambda body: (503, {"error": {"message": "upstream overloaded"}}, {})
 

@@ -4,13 +4,11 @@ accepts a key another process created in the database."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from support.server import run_skald as skald
 
 from skald_core.errors import InvalidArgumentError
 from skald_server import config as config_mod
@@ -19,21 +17,6 @@ from .replicas import start_replica
 from .support import DATABASE_URL, fresh_schema, query
 
 ROOT = "root-key-for-tests-0123456789"
-
-
-def skald(*args: str) -> subprocess.CompletedProcess[str]:
-    """The installed ``skald`` command (as a user runs it), without SKALD_* settings."""
-    script = Path(sys.executable).with_name("skald")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "skald_server.cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKALD_")}
-    return subprocess.run(
-        [*command, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_db_upgrade_creates_the_schema_and_is_idempotent() -> None:

@@ -22,17 +22,15 @@ The ``client`` fixture gives the same SDK surface six ways, and every scenario r
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from support.asgi import sync_client
+from support.server import running_skald
 
 import skald
 from skald_server.app import create_app
@@ -47,7 +45,6 @@ CLIENT_KINDS = [
     "http-server-postgres",
 ]
 HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,19 +53,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(quiet)
-
-
-def load_serverproc() -> ModuleType:
-    """``tests/contract/serverproc.py`` (start/stop a real ``skald serve``), loaded by path:
-    the contract directory is not a package."""
-    name = "skald_tests_serverproc"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "contract" / "serverproc.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(autouse=True)
@@ -82,8 +66,7 @@ def no_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def skald_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real ``skald serve`` process for the whole test session (dev mode, loopback)."""
-    serverproc = load_serverproc()
-    with serverproc.running_server(tmp_path_factory.mktemp("scenario-server") / "data") as server:
+    with running_skald(tmp_path_factory.mktemp("scenario-server") / "data") as server:
         yield server
 
 
@@ -92,11 +75,10 @@ def skald_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """A real ``skald serve`` process on PostgreSQL (a fresh schema) for the whole session."""
     from postgres.support import DATABASE_URL, fresh_schema
 
-    serverproc = load_serverproc()
     data = tmp_path_factory.mktemp("scenario-server-pg") / "unused"
     with fresh_schema("skald_scn_srv") as schema:
         args = ["--database-url", DATABASE_URL, "--database-schema", schema]
-        with serverproc.running_server(data, extra_args=args) as server:
+        with running_skald(data, extra_args=args) as server:
             yield server
 
 
