@@ -3,12 +3,12 @@
 trashed ones deleted longer than ``trash_days`` ago, audited as ``retention`` / ``purge`` by the
 ``system/retention`` actor. Off by default; the configuration refuses non-positive values.
 
-Ages are made by moving ``updated_at`` / ``deleted_at`` back with a raw SQLite UPDATE.
+Old sessions are made by writing them in the past: the services read the time from a
+``TestClock`` (``build_services(config, now=clock)``), and ``with clock.days_ago(40):`` moves it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from support.clock import TestClock
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.identity import Identity
@@ -34,8 +35,13 @@ ROOT = Identity(account="acme", user="root", role="root")
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    svc = build_services(ServerConfig(path=str(tmp_path / "data")))
+def clock() -> TestClock:
+    return TestClock()
+
+
+@pytest.fixture
+def services(tmp_path: Path, clock: TestClock) -> Iterator[Services]:
+    svc = build_services(ServerConfig(path=str(tmp_path / "data")), now=clock)
     yield svc
     svc.runner.stop()
     svc.store.close()
@@ -43,19 +49,6 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 def say(svc: Services, who: Identity, sid: str, text: str = "hello") -> None:
     svc.sessions.add_message(who, sid, AddMessageRequest(role="user", content=text))
-
-
-def age(svc: Services, sid: str, days: float, column: str = "updated_at") -> None:
-    """Move ``column`` of session ``sid`` (every owner) ``days`` into the past."""
-    db = sqlite3.connect(Path(svc.config.path) / "skald.db", timeout=60)
-    try:
-        with db:
-            db.execute(
-                f"UPDATE sessions SET {column} = ? WHERE session_id = ?",
-                (time.time() - days * DAY, sid),
-            )
-    finally:
-        db.close()
 
 
 def stored(svc: Services) -> dict[str, str]:
@@ -71,21 +64,19 @@ def audit(svc: Services, action: str) -> list[Any]:
     return svc.deletion.audit(ROOT, action=action)
 
 
-def test_sweep_purges_idle_and_long_trashed_sessions(services: Services) -> None:
+def test_sweep_purges_idle_and_long_trashed_sessions(services: Services, clock: TestClock) -> None:
     svc = services
-    say(svc, ALICE, "idle")
-    say(svc, BOB, "idle-elsewhere")  # the policy is server-wide: every account
+    with clock.days_ago(40):
+        say(svc, ALICE, "idle")
+        say(svc, BOB, "idle-elsewhere")  # the policy is server-wide: every account
+        say(svc, ALICE, "revived")
+        say(svc, ALICE, "new-trash")  # idle, but trashed below: only trash_days applies to it
+    with clock.days_ago(10):
+        say(svc, ALICE, "old-trash")
+        svc.deletion.delete(ALICE, "old-trash", DeleteOptions(mode="soft"))
     say(svc, ALICE, "fresh")
-    say(svc, ALICE, "revived")
-    say(svc, ALICE, "old-trash")
-    say(svc, ALICE, "new-trash")
-    for sid in ("idle", "idle-elsewhere", "revived"):
-        age(svc, sid, 40)
     say(svc, ALICE, "revived")  # an append is activity: updated_at moves to now
-    for sid in ("old-trash", "new-trash"):
-        svc.deletion.delete(ALICE, sid, DeleteOptions(mode="soft"))
-    age(svc, "old-trash", 10, "deleted_at")
-    age(svc, "new-trash", 40)  # idle, but trashed: only trash_days applies to it
+    svc.deletion.delete(ALICE, "new-trash", DeleteOptions(mode="soft"))
 
     sweeper = RetentionSweeper(svc.deletion, retention_days=30, trash_days=7, interval=3600)
     assert sweeper.enabled
@@ -105,27 +96,23 @@ def test_sweep_purges_idle_and_long_trashed_sessions(services: Services) -> None
     assert svc.store.check_integrity() == []
 
 
-def test_restore_counts_as_activity(services: Services) -> None:
+def test_restore_counts_as_activity(services: Services, clock: TestClock) -> None:
     svc = services
-    say(svc, ALICE, "s1")
-    svc.deletion.delete(ALICE, "s1", DeleteOptions(mode="soft"))
-    age(svc, "s1", 40)
-    age(svc, "s1", 40, "deleted_at")
+    with clock.days_ago(40):
+        say(svc, ALICE, "s1")
+        svc.deletion.delete(ALICE, "s1", DeleteOptions(mode="soft"))
     svc.deletion.restore(ALICE, "s1")  # back from the trash, and active again
 
     assert svc.deletion.sweep(retention_days=30, trash_days=7) == 0
     assert stored(svc) == {"s1": "live"}
 
 
-def test_off_by_default(tmp_path: Path, services: Services) -> None:
+def test_off_by_default(tmp_path: Path, services: Services, clock: TestClock) -> None:
     svc = services
-    say(svc, ALICE, "ancient")
-    say(svc, ALICE, "ancient-trash")
-    svc.deletion.delete(ALICE, "ancient-trash", DeleteOptions(mode="soft"))
-    for column in ("created_at", "updated_at"):
-        age(svc, "ancient", 10_000, column)
-        age(svc, "ancient-trash", 10_000, column)
-    age(svc, "ancient-trash", 10_000, "deleted_at")
+    with clock.days_ago(10_000):
+        say(svc, ALICE, "ancient")
+        say(svc, ALICE, "ancient-trash")
+        svc.deletion.delete(ALICE, "ancient-trash", DeleteOptions(mode="soft"))
 
     config = ServerConfig(path=svc.config.path)
     assert config.retention_days is None and config.trash_days is None
@@ -138,7 +125,7 @@ def test_off_by_default(tmp_path: Path, services: Services) -> None:
     assert stored(svc) == {"ancient": "live", "ancient-trash": "trashed"}
 
 
-def test_the_server_sweeps_periodically_when_configured(tmp_path: Path) -> None:
+def test_the_server_sweeps_periodically_when_configured(tmp_path: Path, clock: TestClock) -> None:
     config = ServerConfig(
         path=str(tmp_path / "data"),
         retention_days=30,
@@ -146,11 +133,11 @@ def test_the_server_sweeps_periodically_when_configured(tmp_path: Path) -> None:
         sweep_interval_seconds=0.05,
         task_poll_seconds=0.05,
     )
-    svc = build_services(config)
+    svc = build_services(config, now=clock)
     with TestClient(create_app(config, services=svc)) as http:
-        for sid in ("idle", "busy"):
-            http.post(f"/api/v1/sessions/{sid}/messages", json={"role": "user", "content": "x"})
-        age(svc, "idle", 31)
+        with clock.days_ago(31):
+            http.post("/api/v1/sessions/idle/messages", json={"role": "user", "content": "x"})
+        http.post("/api/v1/sessions/busy/messages", json={"role": "user", "content": "x"})
         deadline = time.monotonic() + 60  # a wait: the sweeper runs every 0.05 s
         while "idle" in stored(svc):
             assert time.monotonic() < deadline, "the sweeper never purged the idle session"
@@ -161,12 +148,12 @@ def test_the_server_sweeps_periodically_when_configured(tmp_path: Path) -> None:
         assert [e["session_id"] for e in entries] == ["idle"]
 
 
-def test_a_default_server_never_sweeps(tmp_path: Path) -> None:
+def test_a_default_server_never_sweeps(tmp_path: Path, clock: TestClock) -> None:
     config = ServerConfig(path=str(tmp_path / "data"), sweep_interval_seconds=0.01)
-    svc = build_services(config)
+    svc = build_services(config, now=clock)
     with TestClient(create_app(config, services=svc)) as http:
-        http.post("/api/v1/sessions/old/messages", json={"role": "user", "content": "x"})
-        age(svc, "old", 10_000)
+        with clock.days_ago(10_000):
+            http.post("/api/v1/sessions/old/messages", json={"role": "user", "content": "x"})
         time.sleep(0.2)
         assert "old" in stored(svc)
 

@@ -1,8 +1,9 @@
 """Factories for the server suite: apps in dev mode and in api-key mode, and API keys.
 
-``make_server(**config)`` builds the services itself (``build_services(config)``) and hands
-them to ``create_app(config, services=services)``, so tests can mint keys through
-``services.keys`` and monkeypatch services. The Litestar ``TestClient`` is entered (startup
+``make_server(**config)`` builds the services itself (``build_services(config, now=clock)``,
+with a ``TestClock`` of its own) and hands them to ``create_app(config, services=services)``,
+so tests can mint keys through ``services.keys``, monkeypatch services, and write in the past
+(``with server.clock.days_ago(40): ...``). The Litestar ``TestClient`` is entered (startup
 runs, the task worker starts) and closed again after the test.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from support.clock import TestClock
 
 from skald_core import clock
 from skald_server.app import build_services, create_app
@@ -37,10 +39,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Server:
-    def __init__(self, config: ServerConfig, services: Services, client: TestClient[Any]) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        services: Services,
+        client: TestClient[Any],
+        clock: TestClock,
+    ) -> None:
         self.config = config
         self.services = services
         self.client = client
+        self.clock = clock
 
     def caller(
         self,
@@ -95,9 +104,10 @@ class _Factory:
         }
         options.update(overrides)
         config = ServerConfig(**options)
-        services = build_services(config)
+        test_clock = TestClock()
+        services = build_services(config, now=test_clock)
         client = self.stack.enter_context(TestClient(create_app(config, services=services)))
-        return Server(config, services, client)
+        return Server(config, services, client, test_clock)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ may see the audit log; and an erasure by a root key that leaves no byte of the u
 
 from __future__ import annotations
 
-import sqlite3
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,19 +36,6 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
 def listed(c: Caller, *, include_deleted: bool = False) -> list[str]:
     params = {"include_deleted": "true"} if include_deleted else {}
     return ids(assert_ok(c.get(SESSIONS, params=params)))
-
-
-def backdate(server: Server, session_id: str, days: float, column: str = "created_at") -> None:
-    """Move a session's ``created_at`` / ``updated_at`` (or ``deleted_at``) ``days`` back."""
-    db = sqlite3.connect(Path(server.config.path) / "skald.db", timeout=60)
-    try:
-        with db:
-            db.execute(
-                f"UPDATE sessions SET {column} = ? WHERE session_id = ?",
-                (time.time() - days * 86_400, session_id),
-            )
-    finally:
-        db.close()
 
 
 # ------------------------------------------------------------------------------------ restore
@@ -191,9 +176,10 @@ def test_batch_delete_with_broken_json_is_400(client: Caller) -> None:
 # ------------------------------------------------------------------------------------ cleanup
 def test_cleanup_dry_run_then_delete_by_age(client: Caller, shared_dev: Server) -> None:
     sid_old, sid_new = f"old-{uuid.uuid4().hex[:8]}", f"new-{uuid.uuid4().hex[:8]}"
-    client.add(sid_old, "x")
+    with shared_dev.clock.days_ago(40):
+        assert_ok(client.post(SESSIONS, json={"session_id": sid_old}))
+    client.add(sid_old, "x")  # created 40 days ago, active today: created_at is what counts
     client.add(sid_new, "x")
-    backdate(shared_dev, sid_old, 40)
 
     dry = assert_ok(client.post(CLEANUP, json={"older_than_days": 30, "dry_run": True}))
     assert dry["dry_run"] is True and dry["by"] == "created_at" and dry["cutoff"]
@@ -208,9 +194,10 @@ def test_cleanup_dry_run_then_delete_by_age(client: Caller, shared_dev: Server) 
 
 def test_cleanup_by_updated_at_in_soft_mode(client: Caller, shared_dev: Server) -> None:
     sid = f"idle-{uuid.uuid4().hex[:8]}"
-    client.add(sid, "x")
-    client.add("busy", "x")
-    backdate(shared_dev, sid, 10, "updated_at")
+    with shared_dev.clock.days_ago(10):
+        client.add(sid, "x")
+        assert_ok(client.post(SESSIONS, json={"session_id": "busy"}))
+    client.add("busy", "x")  # as old as the idle one, but active today
 
     result = assert_ok(
         client.post(CLEANUP, json={"older_than_days": 5, "by": "updated_at", "mode": "soft"})

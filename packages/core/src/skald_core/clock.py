@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TypeAlias
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,7 +32,14 @@ def _split(epoch: float) -> tuple[int, int]:
 
 
 def now() -> float:
+    """The real clock: the current UTC epoch, in seconds."""
     return time.time()
+
+
+#: Where a service reads the current time (UTC epoch seconds): ``now`` above, unless whoever
+#: builds the services injects another clock (``OpenViking(now=...)``,
+#: ``build_services(config, now=...)``), as the tests do to make sessions that are days old.
+Clock: TypeAlias = Callable[[], float]
 
 
 def iso_ms(epoch: float | None) -> str:

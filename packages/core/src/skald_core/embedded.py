@@ -11,7 +11,7 @@ import asyncio
 import os
 from typing import Any
 
-from . import uris
+from . import clock, uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
 from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
@@ -69,7 +69,8 @@ class OpenViking:
     """In-process Skald. ``path`` is the data directory (one SQLite file lives there), unless
     ``database_url`` names a PostgreSQL database (``postgresql://user@host:5432/db``; needs
     ``skald-core[postgres]``), shared with any servers and clients using the same URL and
-    ``database_schema``."""
+    ``database_schema``. ``now`` is the clock it reads the time from (default: the real one;
+    tests inject another to make sessions in the past)."""
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class OpenViking:
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
+        now: clock.Clock = clock.now,
     ) -> None:
         self.path = str(path or os.environ.get("SKALD_PATH") or DEFAULT_PATH)
         if store is None:
@@ -92,7 +94,7 @@ class OpenViking:
         self._owns_extractor = extractor is None
         #: The core services this client calls (its store and task runner among them).
         self.services = build_services(
-            store, extractor or extractor_from_env(), lease_seconds=lease_seconds
+            store, extractor or extractor_from_env(), lease_seconds=lease_seconds, now=now
         )
         self._ctx = DEFAULT_IDENTITY
         self._viking_fs = VikingFS(self.services.files, self._ctx)
@@ -358,6 +360,7 @@ class AsyncOpenViking:
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
+        now: clock.Clock = clock.now,
     ) -> None:
         self._sync = OpenViking(
             path,
@@ -366,6 +369,7 @@ class AsyncOpenViking:
             store=store,
             extractor=extractor,
             lease_seconds=lease_seconds,
+            now=now,
         )
         self._viking_fs = AsyncVikingFS(self._sync._viking_fs)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
+from . import clock
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService
@@ -50,16 +51,20 @@ def build_services(
     *,
     lease_seconds: float = 30.0,
     extraction_timeout: float = 60.0,
+    now: clock.Clock = clock.now,
 ) -> Services:
     """The services over ``store``, extracting memories with ``extractor``. A claimed task is
     leased for ``lease_seconds`` (stretched for extractors that may run longer);
-    ``extraction_timeout`` bounds how long a ``commit_first`` delete waits for extraction."""
-    runner = TaskRunner(store, extractor, lease_seconds=lease_seconds)
-    sessions = SessionService(store, runner)
+    ``extraction_timeout`` bounds how long a ``commit_first`` delete waits for extraction.
+    Every service reads the time from ``now`` (default: the real clock)."""
+    runner = TaskRunner(store, extractor, lease_seconds=lease_seconds, now=now)
+    sessions = SessionService(store, runner, now=now)
     return Services(
         store=store,
         runner=runner,
         sessions=sessions,
-        deletion=DeletionService(store, runner, sessions, extraction_timeout=extraction_timeout),
-        files=FileService(store, sessions),
+        deletion=DeletionService(
+            store, runner, sessions, extraction_timeout=extraction_timeout, now=now
+        ),
+        files=FileService(store, sessions, now=now),
     )

@@ -15,7 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
 
-from skald_core import __version__
+from skald_core import __version__, clock
 from skald_core import services as core
 from skald_core.keys import KeyStore
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
@@ -98,11 +98,12 @@ def build_services(
     store: Store | None = None,
     keys: KeyStore | None = None,
     extractor: AnyExtractor | None = None,
+    now: clock.Clock = clock.now,
 ) -> Services:
     """The core services over ``store`` (default: the configured one), wired by
-    ``skald_core.services.build_services`` as the embedded client's are, and ``keys``
-    (default: the key store in ``store``'s database; any other Store needs its KeyStore
-    passed)."""
+    ``skald_core.services.build_services`` as the embedded client's are, all reading the time
+    from ``now`` (default: the real clock), and ``keys`` (default: the key store in
+    ``store``'s database; any other Store needs its KeyStore passed)."""
     store = open_configured_store(config) if store is None else store
     keys = key_store_for(store) if keys is None else keys
     wired = core.build_services(
@@ -110,6 +111,7 @@ def build_services(
         extractor or configured_extractor(config),
         lease_seconds=config.task_lease_seconds,
         extraction_timeout=config.commit_wait_timeout,
+        now=now,
     )
     return Services(**msgspec.structs.asdict(wired), config=config, keys=keys)
 

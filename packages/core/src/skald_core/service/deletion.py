@@ -98,11 +98,13 @@ class DeletionService:
         sessions: SessionService,
         *,
         extraction_timeout: float = 60.0,
+        now: clock.Clock = clock.now,
     ) -> None:
         self.store = store
         self.runner = runner
         self.sessions = sessions
         self.extraction_timeout = extraction_timeout
+        self.now = now
 
     # ------------------------------------------------------------------ one session
     def delete(
@@ -157,7 +159,7 @@ class DeletionService:
         extracted it, the store refuses it if anything is still uncommitted or unextracted (it
         arrived meanwhile)."""
         owner = owner_of(identity)
-        now = clock.now()
+        now = self.now()
         require_committed = options.require_committed or options.commit_first
         require_extracted = options.commit_first
         if options.mode == "soft":
@@ -213,7 +215,7 @@ class DeletionService:
             # Run this session's queued extractions here (never other users' work); one held
             # by a worker is waited for.
             ran = False
-            for task_id in self.store.runnable_tasks(clock.now()):
+            for task_id in self.store.runnable_tasks(self.now()):
                 task = self.store.get_task(owner, task_id)
                 if task is not None and task.session_id == session_id:
                     ran = self.runner.run(task_id) or ran
@@ -223,9 +225,7 @@ class DeletionService:
     def restore(self, identity: Identity, session_id: str) -> SessionMeta:
         require_writable(identity)
         ids.check_id(session_id)
-        row = self.store.restore_session(
-            owner_of(identity), session_id, clock.now(), actor=identity
-        )
+        row = self.store.restore_session(owner_of(identity), session_id, self.now(), actor=identity)
         return session_meta(row)
 
     # ------------------------------------------------------------------ many sessions
@@ -280,7 +280,7 @@ class DeletionService:
             raise InvalidArgumentError(
                 "by must be 'created_at' or 'updated_at'", {"field": "by", "value": by}
             )
-        cutoff = clock.now() - older_than_days * DAY
+        cutoff = self.now() - older_than_days * DAY
         rows = self.store.expired_sessions(owner_of(identity), cutoff, by)
         result = CleanupResult(
             dry_run=dry_run,
@@ -326,7 +326,7 @@ class DeletionService:
         """The server's retention policy: purge live sessions idle (``updated_at``) longer than
         ``retention_days`` and trashed ones deleted longer than ``trash_days`` ago."""
         purged = 0
-        now = clock.now()
+        now = self.now()
         if retention_days is not None:
             cutoff = now - retention_days * DAY
             for row in self.store.expired_sessions(None, cutoff, "updated_at"):
@@ -367,7 +367,7 @@ class DeletionService:
             self.store.delete_session(
                 Owner(account, user),
                 session_id,
-                clock.now(),
+                self.now(),
                 actor=RETENTION_ACTOR,
                 action=action,
                 only_live=state == "live",
@@ -384,7 +384,7 @@ class DeletionService:
         ids.check_id(account, "account")
         ids.check_id(user, "user")
         require_admin_of(identity, account)
-        counts = self.store.erase_user(account, user, clock.now(), actor=identity)
+        counts = self.store.erase_user(account, user, self.now(), actor=identity)
         return ErasureResult(
             account_id=account,
             user_id=user,

@@ -270,9 +270,12 @@ class SessionTree:
 
 
 class FileService:
-    def __init__(self, store: Store, sessions: SessionService) -> None:
+    def __init__(
+        self, store: Store, sessions: SessionService, *, now: clock.Clock = clock.now
+    ) -> None:
         self.store = store
         self.sessions = sessions
+        self.now = now
 
     # ------------------------------------------------------------------ resolution
     def _resolve(self, identity: Identity, uri: str) -> uris.VikingPath:
@@ -326,7 +329,7 @@ class FileService:
                 if r.startswith(prefix) and "/" not in r[len(prefix) :]
             ]
         fixed = self._fixed_dirs(identity)
-        now = clock.now()
+        now = self.now()
         out: dict[str, Entry] = {}
         if key in fixed:
             for child in fixed[key]:
@@ -369,7 +372,7 @@ class FileService:
                 return _row_entry(row)
             return entry
         if key in self._fixed_dirs(identity):
-            return Entry(path=key, is_dir=True, mtime=clock.now())
+            return Entry(path=key, is_dir=True, mtime=self.now())
         row = self.store.get_file(identity.account, key)
         if row is None:
             raise NotFoundError.of("file", path.uri)
@@ -494,7 +497,7 @@ class FileService:
                 path.key,
                 data,
                 mode,
-                clock.now(),
+                self.now(),
                 session=session,
                 stop_at=stop_at,
             )
@@ -514,7 +517,7 @@ class FileService:
         if existing is not None and not existing.is_dir:
             raise InvalidArgumentError(f"{path.uri} is a file", {"uri": path.uri})
         self.store.make_dir(
-            identity.account, path.key, clock.now(), session=session, stop_at=stop_at
+            identity.account, path.key, self.now(), session=session, stop_at=stop_at
         )
         return UriResult(uri=path.uri)
 
@@ -531,7 +534,7 @@ class FileService:
             ids.check_id(ref[1])
             with _missing_session_is_missing_file(path.uri):
                 self.store.delete_session(
-                    owner_of(identity), ref[1], clock.now(), actor=identity, only_live=True
+                    owner_of(identity), ref[1], self.now(), actor=identity, only_live=True
                 )
             return UriResult(uri=path.uri)
         self._target(identity, path, "remove")
@@ -555,6 +558,6 @@ class FileService:
             raise FailedPreconditionError("Cannot move a directory into itself", {"uri": dst.uri})
         with _missing_session_is_missing_file(dst.uri):
             self.store.move(
-                identity.account, src.key, dst.key, clock.now(), session=session, stop_at=stop_at
+                identity.account, src.key, dst.key, self.now(), session=session, stop_at=stop_at
             )
         return MoveResult(from_uri=src.uri, to_uri=dst.uri)

@@ -123,9 +123,10 @@ def decode_messages(rows: Sequence[StoredMessage]) -> list[Message]:
 
 
 class SessionService:
-    def __init__(self, store: Store, runner: TaskRunner) -> None:
+    def __init__(self, store: Store, runner: TaskRunner, *, now: clock.Clock = clock.now) -> None:
         self.store = store
         self.runner = runner
+        self.now = now
 
     # ------------------------------------------------------------------ lookups
     def _row(self, identity: Identity, session_id: str) -> SessionRow:
@@ -139,7 +140,7 @@ class SessionService:
     def create(self, identity: Identity, session_id: str | None = None) -> SessionCreated:
         require_writable(identity)
         sid = ids.check_id(session_id) if session_id else ids.new_session_id()
-        row = self.store.create_session(owner_of(identity), sid, clock.now())
+        row = self.store.create_session(owner_of(identity), sid, self.now())
         return SessionCreated(
             session_id=row.session_id,
             uri=uris.session_uri(row.user, row.session_id),
@@ -202,7 +203,7 @@ class SessionService:
         row = self.store.get_session(owner, session_id)
         if row is None and auto_create:
             require_writable(identity)
-            row = self.store.append_messages(owner, session_id, [], clock.now(), auto_create=True)
+            row = self.store.append_messages(owner, session_id, [], self.now(), auto_create=True)
         if row is None or row.deleted_at is not None:
             raise NotFoundError.of("session", session_id)
         return session_meta(row, extraction=self.store.extraction_summary(owner, session_id))
@@ -229,7 +230,7 @@ class SessionService:
     ) -> AddMessageResult:
         require_writable(identity)
         ids.check_id(session_id)
-        now = clock.now()
+        now = self.now()
         message = build_message(request, identity, now)
         row = self.store.append_messages(
             owner_of(identity),
@@ -268,7 +269,7 @@ class SessionService:
                     ]
                 },
             )
-        now = clock.now()
+        now = self.now()
         built = []
         for i, request in enumerate(requests):
             try:
@@ -314,7 +315,7 @@ class SessionService:
             owner,
             session_id,
             keep_recent_count,
-            clock.now(),
+            self.now(),
             ids.new_task_id(),
             idempotency_key=idempotency_key,
         )
@@ -466,7 +467,7 @@ class SessionService:
                 )
         owner = owner_of(identity)
         queued = self.store.requeue_extraction(
-            owner, session_id, archive_no, clock.now(), ids.new_task_id
+            owner, session_id, archive_no, self.now(), ids.new_task_id
         )
         if not queued:
             return ExtractResult(

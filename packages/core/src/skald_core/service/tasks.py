@@ -63,8 +63,10 @@ class TaskRunner:
         *,
         lease_seconds: float = 30.0,
         concurrency: int | None = None,
+        now: clock.Clock = clock.now,
     ) -> None:
         self.store = store
+        self.now = now
         self.extractor = as_extractor(extractor)
         inner: object = getattr(self.extractor, "inner", self.extractor)
         self.concurrency = max(1, concurrency or int(getattr(inner, "concurrency", 1)))
@@ -87,7 +89,7 @@ class TaskRunner:
     def _claim(self, task_id: str) -> ClaimedTask | None:
         with self._lock:
             claimed = self.store.claim_task(
-                task_id, clock.now(), self.lease_seconds, busy=tuple(self._busy)
+                task_id, self.now(), self.lease_seconds, busy=tuple(self._busy)
             )
             if claimed is not None:
                 self._busy.add(Owner(claimed.task.account, claimed.task.user))
@@ -152,7 +154,7 @@ class TaskRunner:
                 claimed.claim,
                 list(writes.values()),
                 result,
-                clock.now(),
+                self.now(),
                 deletes=deletes,
                 usage=found.usage,
             )
@@ -163,7 +165,7 @@ class TaskRunner:
                 task_id,
                 claimed.claim,
                 exc.reason,
-                clock.now(),
+                self.now(),
                 result=msgspec.json.encode(
                     ExtractionTaskResult(
                         session_id=task.session_id,
@@ -175,9 +177,7 @@ class TaskRunner:
             )
         except Exception as exc:  # the extractor is pluggable: record any failure on the task
             log.warning("task %s failed: %s", task_id, exc)
-            self.store.fail_task(
-                task_id, claimed.claim, f"{type(exc).__name__}: {exc}", clock.now()
-            )
+            self.store.fail_task(task_id, claimed.claim, f"{type(exc).__name__}: {exc}", self.now())
 
     def _finish(self, claimed: ClaimedTask) -> None:
         with self._lock:
@@ -199,7 +199,7 @@ class TaskRunner:
     def run_pending(self) -> int:
         """Run every runnable task in this thread, oldest first; how many ran."""
         ran = 0
-        for task_id in self.store.runnable_tasks(clock.now()):
+        for task_id in self.store.runnable_tasks(self.now()):
             if self._stop.is_set():
                 break
             ran += self.run(task_id)
@@ -233,7 +233,7 @@ class TaskRunner:
             free = self.concurrency - len(self._running)
         if free <= 0:
             return
-        for task_id in self.store.runnable_tasks(clock.now()):
+        for task_id in self.store.runnable_tasks(self.now()):
             if self._stop.is_set() or free <= 0:
                 return
             with self._lock:
