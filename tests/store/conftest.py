@@ -1,9 +1,14 @@
-"""Fixtures for the storage contract suite.
+"""Fixtures for the storage contract suite: the behavioural contract of
+``skald_core.store.protocol.Store``, one file per capability (``test_sessions.py``,
+``test_messages.py``, ``test_commit.py``, ``test_deletion.py``, ``test_tasks.py``,
+``test_files.py``, ``test_isolation.py``, ``test_idempotency.py``).
 
-Every test in ``test_store_contract.py`` runs once per backend in ``BACKENDS``. A backend is a
-factory taking a fresh, empty temporary directory and returning an empty ``Store``. Adding the
-PostgreSQL backend means appending one ``pytest.param`` here (for example a factory that creates
-a throw-away schema and skips when no server is reachable); the tests stay untouched.
+Each test is one scenario told through the protocol alone: arrange with the helpers of
+``helpers.py``, act, and assert on what the protocol shows afterwards. Every test that takes
+the ``store`` fixture runs once per backend in ``BACKENDS``. A backend is a factory taking a
+fresh, empty temporary directory and returning an empty ``Store``. Adding a backend means
+appending one ``pytest.param`` here (for example a factory that creates a throw-away schema
+and skips when no server is reachable); the tests stay untouched.
 
 The PostgreSQL backend (``postgres``) runs every test in a schema of its own, dropped after the
 test; without a reachable database it skips, or fails when ``CI`` is set
