@@ -14,7 +14,8 @@ A server that exits or does not become ready raises ``ServerStartError`` with it
 For ``skald serve`` itself: ``skald_command()`` (the console script of this environment, so
 exactly what a user runs), ``clean_env()`` (no SKALD_* / OPENVIKING_* setting of the machine
 leaks in), ``running_skald(path, ...)`` (a context manager that also requires a clean SIGTERM
-shutdown, see ``assert_clean_exit``) and ``mint_key`` (``skald keys create``).
+shutdown, see ``assert_clean_exit``), ``run_skald(*args)`` (the command line, output captured)
+and ``mint_key`` (``skald keys create``).
 
 The tests import this as ``support.server`` (``tests/`` is on ``sys.path`` under pytest); the
 scripts in ``bench/`` put the repository root on ``sys.path`` and import ``tests.support.server``.
