@@ -15,7 +15,8 @@ from skald_core.ids import new_task_id
 from skald_core.schemas import AddMessageRequest
 from skald_core.service.messages import build_message
 from skald_core.store.model import MemoryFact, MemoryRef, Owner, TokenCounts
-from skald_core.store.sqlite import DB_FILENAME, SCHEMA_VERSION, SQLiteStore
+from skald_core.store.schema import SCHEMA_VERSION, SQLITE_FENCE_VERSION
+from skald_core.store.sqlite import DB_FILENAME, SQLiteStore
 
 ALICE = Owner("acme", "alice")
 T0 = 1_700_000_000.0
@@ -128,8 +129,9 @@ def test_the_migration_adds_the_table_to_an_older_database_and_is_idempotent(
     tmp_path: Path,
 ) -> None:
     SQLiteStore(tmp_path).close()
-    with sqlite3.connect(tmp_path / DB_FILENAME) as raw:  # as a version-2 database was
+    with sqlite3.connect(tmp_path / DB_FILENAME) as raw:  # as a 0.1 version-2 database was
         raw.execute("DROP TABLE archive_extractions")
+        raw.execute("DROP TABLE skald_schema_migrations")
         raw.execute("PRAGMA user_version = 2")
 
     for _ in range(2):
@@ -138,8 +140,10 @@ def test_the_migration_adds_the_table_to_an_older_database_and_is_idempotent(
         assert len(store.archive_extractions(ALICE, f"s{_}")) == 1
         store.close()
     with sqlite3.connect(tmp_path / DB_FILENAME) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-    assert SCHEMA_VERSION >= 3
+        assert raw.execute("PRAGMA user_version").fetchone() == (SQLITE_FENCE_VERSION,)
+    store = SQLiteStore(tmp_path)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
 
 
 def test_requeue_takes_failed_archives_only(store: SQLiteStore) -> None:

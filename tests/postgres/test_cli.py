@@ -11,6 +11,7 @@ import pytest
 from support.server import run_skald as skald
 
 from skald_core.errors import InvalidArgumentError
+from skald_core.store.schema import SCHEMA_VERSION
 from skald_server import config as config_mod
 
 from .replicas import start_replica
@@ -26,8 +27,11 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent() -> None:
                 "db", "upgrade", "--database-url", DATABASE_URL, "--database-schema", schema
             )
             assert done.returncode == 0, done.stderr
-            assert "schema version 1" in done.stdout and "password" not in done.stdout
-        assert query(schema, "SELECT version FROM skald_schema_migrations") == [(1,)]
+            assert f"schema version {SCHEMA_VERSION}" in done.stdout
+        assert "password" not in done.stdout
+        assert query(schema, "SELECT version FROM skald_schema_migrations ORDER BY version") == [
+            (v,) for v in range(1, SCHEMA_VERSION + 1)
+        ]
 
 
 def test_db_upgrade_reports_an_unreachable_database() -> None:
@@ -85,9 +89,8 @@ def test_the_environment_selects_postgres() -> None:
 
 def test_build_services_takes_any_store_and_key_store_pair(tmp_path: Path) -> None:
     from skald_core.store.postgres import PostgresStore
-    from skald_core.store.postgres_keys import PostgresKeyStore
+    from skald_core.store.sql_store import SQLKeyStore
     from skald_core.store.sqlite import SQLiteStore
-    from skald_core.store.sqlite_keys import SQLiteKeyStore
     from skald_server.app import build_services
     from skald_server.config import ServerConfig
 
@@ -96,15 +99,15 @@ def test_build_services_takes_any_store_and_key_store_pair(tmp_path: Path) -> No
         pg = PostgresStore(DATABASE_URL, schema=schema, max_size=2)
         try:
             services = build_services(config, store=pg)  # its keys: those in the database
-            assert isinstance(services.keys, PostgresKeyStore)
+            assert isinstance(services.keys, SQLKeyStore) and services.keys._store is pg
             # Any pair goes, e.g. sessions in PostgreSQL and keys in a SQLite file.
             sqlite = SQLiteStore(tmp_path / "keys")
             try:
-                mixed = build_services(config, store=pg, keys=SQLiteKeyStore(sqlite))
-                assert mixed.store is pg and isinstance(mixed.keys, SQLiteKeyStore)
+                mixed = build_services(config, store=pg, keys=sqlite.key_store())
+                assert mixed.store is pg and mixed.keys._store is sqlite  # type: ignore[attr-defined]
             finally:
                 sqlite.close()
         finally:
             pg.close()
-    with pytest.raises(TypeError):
+    with pytest.raises(AttributeError):  # not a Store: it has no key_store()
         build_services(config, store=object())  # type: ignore[arg-type]

@@ -123,9 +123,7 @@ def test_tables_live_in_the_named_schema_only(store: Any) -> None:
 
 
 def test_erasure_removes_every_row_of_the_user(store: Any) -> None:
-    from skald_core.store.postgres_keys import PostgresKeyStore
-
-    keys = PostgresKeyStore(store)
+    keys = store.key_store()
     keys.create_key("acme", "alice", "user", False, T0)
     keys.create_key("acme", "bob", "user", False, T0)
     for owner in (ALICE, Owner("acme", "bob")):

@@ -209,7 +209,7 @@ def test_extractions_of_one_user_from_two_stores_serialise(stores: list[Any]) ->
 
 def test_replicas_starting_together_migrate_once(schema: str) -> None:
     from skald_core.store.postgres import PostgresStore
-    from skald_core.store.postgres_schema import MIGRATIONS_TABLE, SCHEMA_VERSION
+    from skald_core.store.schema import MIGRATIONS_TABLE, SCHEMA_VERSION
 
     barrier = threading.Barrier(6)
 
@@ -228,7 +228,7 @@ def test_replicas_starting_together_migrate_once(schema: str) -> None:
 
 def test_a_newer_schema_is_refused(schema: str) -> None:
     from skald_core.store.postgres import PostgresStore
-    from skald_core.store.postgres_schema import MIGRATIONS_TABLE
+    from skald_core.store.schema import MIGRATIONS_TABLE
 
     PostgresStore(DATABASE_URL, schema=schema).close()
     query(schema, f"INSERT INTO {MIGRATIONS_TABLE} VALUES (999, 'future', 0) RETURNING version")

@@ -20,7 +20,7 @@ from skald_core import services as core
 from skald_core.keys import KeyStore
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.llm_extractor import LLMExtractor
-from skald_core.store.backends import describe, key_store_for, open_store
+from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 
 from .auth import resolve_identity
@@ -105,7 +105,7 @@ def build_services(
     from ``now`` (default: the real clock), and ``keys`` (default: the key store in
     ``store``'s database; any other Store needs its KeyStore passed)."""
     store = open_configured_store(config) if store is None else store
-    keys = key_store_for(store) if keys is None else keys
+    keys = store.key_store() if keys is None else keys
     wired = core.build_services(
         store,
         extractor or configured_extractor(config),
@@ -143,7 +143,7 @@ def create_app(
             "skald %s ready (%s mode, store %s)",
             __version__,
             "dev" if config.dev_mode else "api-key",
-            describe(svc.store),
+            svc.store.describe(),
         )
 
     def on_shutdown() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from skald_core import clock, ids
 from skald_core.errors import SkaldError
 from skald_core.keys import KeyStore
-from skald_core.store.backends import describe, key_store_for, open_store
+from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
@@ -102,16 +102,14 @@ def _where(cfg: config_mod.ServerConfig) -> str:
 
 def _key_store(args: argparse.Namespace) -> tuple[Store, KeyStore]:
     store = _open_store(args)
-    return store, key_store_for(store)
+    return store, store.key_store()
 
 
 def _db(args: argparse.Namespace) -> int:
     try:
         store = _open_store(args)  # opening applies the pending migrations
         try:
-            version = getattr(store, "schema_version", None)
-            shown = f" at schema version {version()}" if callable(version) else ""
-            print(f"{describe(store)} is up to date{shown}")
+            print(f"{store.describe()} is up to date at schema version {store.schema_version()}")
         finally:
             store.close()
     except SkaldError as exc:

@@ -7,13 +7,11 @@ default install of ``skald-core`` needs nothing beyond msgspec.
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from ..keys import KeyStore
     from .postgres import PostgresStore
     from .protocol import Store
 
@@ -66,34 +64,3 @@ def open_store(
     if path is None:
         raise InvalidArgumentError("A data directory (path) or a database URL is needed")
     return SQLiteStore(path)
-
-
-def key_store_for(store: Store) -> KeyStore:
-    """The API key store living in ``store``'s database."""
-    from .sqlite import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        from .sqlite_keys import SQLiteKeyStore
-
-        return SQLiteKeyStore(store)
-    if f"{__package__}.postgres" in sys.modules:  # only then can a PostgresStore exist
-        from .postgres import PostgresStore
-        from .postgres_keys import PostgresKeyStore
-
-        if isinstance(store, PostgresStore):
-            return PostgresKeyStore(store)
-    raise TypeError(
-        f"No key store for {type(store).__name__}: pass a KeyStore along with the store"
-    )
-
-
-def describe(store: Store) -> str:
-    """Where a store keeps its data, for logs (never a password)."""
-    file = getattr(store, "file", None)
-    if file is not None:
-        return f"sqlite {file}"
-    where = getattr(store, "where", None)
-    if where is not None:
-        schema = getattr(store, "schema", None)
-        return f"postgresql {where}" + (f" schema {schema}" if schema else "")
-    return type(store).__name__

@@ -1,5 +1,5 @@
-"""Deletion rules that do not depend on the database: shared by the SQLite and PostgreSQL
-backends (and the service), so each rule is written once."""
+"""Deletion rules that do not depend on the database: shared by the store (``deletion``) and
+the service, so each rule is written once."""
 
 from __future__ import annotations
 
@@ -43,8 +43,6 @@ def receipt_counts(counts: DeletionCounts) -> dict[str, int]:
 
 
 def audit_query(
-    placeholder: str,
-    user_column: str,
     account: str | None,
     *,
     limit: int,
@@ -52,20 +50,20 @@ def audit_query(
     session_id: str | None,
     before: int | None,
 ) -> tuple[str, list[Any]]:
-    """The newest-first audit listing, with the backend's placeholder and user column."""
+    """The newest-first audit listing (``?`` placeholders)."""
     sql = (
         "SELECT id, at, actor_account, actor_user, actor_role, action, account, "
-        f"{user_column}, session_id, counts FROM audit_log WHERE 1 = 1"
+        "user_name, session_id, counts FROM audit_log WHERE 1 = 1"
     )
     args: list[Any] = []
     for column, value in (("account", account), ("action", action), ("session_id", session_id)):
         if value is not None:
-            sql += f" AND {column} = {placeholder}"
+            sql += f" AND {column} = ?"
             args.append(value)
     if before is not None:
-        sql += f" AND id < {placeholder}"
+        sql += " AND id < ?"
         args.append(before)
-    sql += f" ORDER BY id DESC LIMIT {placeholder}"
+    sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
     return sql, args
 

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from ..errors import FailedPreconditionError, NotFoundError
+from .dialect import Dialect
 from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenCounts
 
 EnsureParents = Callable[[Any, str, str, float], None]
@@ -50,12 +51,10 @@ class ExtractionSQL:
     insert_task: str
 
     @classmethod
-    def dialect(cls, *, param: str, lock: str, user_column: str) -> ExtractionSQL:
-        """``param``: the placeholder; ``lock``: what locks a row read for update;
-        ``user_column``: the user column of ``memory_sources``."""
-
-        def p(sql: str) -> str:
-            return sql.replace("?", param)
+    def of(cls, d: Dialect) -> ExtractionSQL:
+        """The statements in ``d``'s dialect."""
+        p = d.q
+        lock = d.for_update
 
         usage = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
         updated = ", ".join(
@@ -72,7 +71,7 @@ class ExtractionSQL:
             ),
             update_file=p("UPDATE files SET content = ?, updated_at = ? WHERE pk = ?"),
             add_source=p(
-                f"INSERT INTO memory_sources (file_pk, account, {user_column}, session_id, "
+                "INSERT INTO memory_sources (file_pk, account, user_name, session_id, "
                 "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
             ),
             delete_file=p(
@@ -97,7 +96,7 @@ class ExtractionSQL:
                 "AND archive_no = ?"
             ),
             insert_task=p(
-                f"INSERT INTO tasks (task_id, account, {user_column}, task_type, session_id, "
+                "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
                 "session_pk, archive_no, status, created_at, updated_at) "
                 "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
             ),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from ..identity import Identity
+from ..keys import KeyStore
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -38,6 +39,25 @@ from .model import (
 
 class Store(Protocol):
     def close(self) -> None: ...
+
+    # ---------------------------------------------------------------- the store itself
+    def describe(self) -> str:
+        """Where the data lives, for logs (never a password)."""
+        ...
+
+    def ping(self) -> None:
+        """Raise ``StorageUnavailableError`` unless the database answers a query."""
+        ...
+
+    def migrate(self) -> int:
+        """Apply pending schema migrations; the schema version after."""
+        ...
+
+    def schema_version(self) -> int: ...
+
+    def key_store(self) -> KeyStore:
+        """The API key store living in this store's database."""
+        ...
 
     # ---------------------------------------------------------------- sessions
     def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:

@@ -1,0 +1,374 @@
+"""Deletion: hard delete (purge), soft delete, restore, user erasure and the audit log, written
+once for every SQL backend (``Dialect`` supplies the row locks and the JSON reading).
+
+Each function runs inside the caller's write transaction and writes its audit row in it, so
+the audit survives exactly the deletions that happened; audit rows record ids, verbs and
+counts, never content. Where a backend has row locks, the session row is taken ``FOR UPDATE``
+first: a concurrent append, commit or extraction of the same session either finished before
+or waits until this transaction is over, and then finds the session gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
+from ..identity import Identity
+from .deletion_rules import (
+    CANCELLED,
+    audit_query,
+    audit_rows,
+    check_still_old,
+    receipt_counts,
+)
+from .dialect import Dialect, lock_key
+from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
+from .rows import SESSION_COLUMNS, below, session_row
+
+SessionState = Literal["any", "live", "trashed"]
+
+
+def lock_owner(conn: Any, d: Dialect, account: str, user: str) -> None:
+    """Serialise writes to one user's memories (extractions, forgetting, erasure) across
+    processes until this transaction ends; a no-op where writers are serialised anyway."""
+    if d.advisory_lock is not None:
+        conn.execute(d.q(d.advisory_lock), (lock_key("skald:owner", account, user),))
+
+
+def find(
+    conn: Any, d: Dialect, owner: Owner, session_id: str, *, lock: str = ""
+) -> SessionRow | None:
+    """The session row; ``lock`` is one of the dialect's row-lock clauses."""
+    row = conn.execute(
+        d.q(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ? "
+            f"AND session_id = ?{lock}"
+        ),
+        (owner.account, owner.user, session_id),
+    ).fetchone()
+    return session_row(row) if row else None
+
+
+def audit(
+    conn: Any,
+    d: Dialect,
+    actor: Identity,
+    action: str,
+    owner: Owner,
+    session_id: str | None,
+    counts: dict[str, int],
+    now: float,
+) -> None:
+    conn.execute(
+        d.q(
+            "INSERT INTO audit_log (at, actor_account, actor_user, actor_role, action, account, "
+            "user_name, session_id, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        (
+            now,
+            actor.account,
+            actor.actor,
+            actor.role,
+            action,
+            owner.account,
+            owner.user,
+            session_id,
+            msgspec.json.encode(counts).decode(),
+        ),
+    )
+
+
+def _one(conn: Any, sql: str, args: tuple[Any, ...]) -> int:
+    got = conn.execute(sql, args).fetchone()
+    return int(got[0]) if got and got[0] is not None else 0
+
+
+def _check_committed(conn: Any, d: Dialect, row: SessionRow, require_extracted: bool) -> None:
+    if row.message_count:
+        raise FailedPreconditionError(
+            f"Session {row.session_id} has {row.message_count} uncommitted messages; commit it "
+            "first or delete without require_committed",
+            {
+                "type": "session",
+                "resource": row.session_id,
+                "uncommitted_messages": row.message_count,
+            },
+        )
+    if require_extracted:
+        pending = _one(
+            conn,
+            d.q("SELECT COUNT(*) FROM archives WHERE session_pk = ? AND status = 'pending'"),
+            (row.pk,),
+        )
+        if pending:
+            raise FailedPreconditionError(
+                f"Session {row.session_id} has {pending} archives still waiting for extraction",
+                {"type": "session", "resource": row.session_id, "pending_archives": pending},
+            )
+
+
+def _counts(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> DeletionCounts:
+    """What a deletion of ``row`` removes and keeps."""
+    got = conn.execute(
+        d.q(
+            "SELECT (SELECT COUNT(*) FROM archives WHERE session_pk = ?), "
+            "(SELECT COUNT(*) FROM files WHERE session_pk = ? AND NOT is_dir), "
+            # Provenance written since this session was created: an earlier, deleted session
+            # that used the same id keeps its own (older) provenance rows.
+            "(SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
+            "AND user_name = ? AND session_id = ? AND created_at >= ?)"
+        ),
+        (row.pk, row.pk, owner.account, owner.user, row.session_id, row.created_at),
+    ).fetchone()
+    return DeletionCounts(
+        messages=row.total_message_count,  # kept with the rows; check_integrity verifies it
+        archives=int(got[0]),
+        files=int(got[1]),
+        tool_records=_one(conn, d.count_tool_ids, (row.pk,)),
+        pending_tasks=0,
+        memories_kept=int(got[2]),
+    )
+
+
+def _forget_memories(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> int:
+    """Remove memories supported only by this session; strip its provenance from the rest.
+
+    "This session" is this incarnation of the id: provenance written since it was created. An
+    earlier, deleted session with the same id counts as another source."""
+    mine = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
+    args = (owner.account, owner.user, row.session_id, row.created_at)
+    gone = conn.execute(
+        d.q(
+            f"DELETE FROM files WHERE pk IN (SELECT s.file_pk FROM memory_sources s WHERE {mine} "
+            "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
+            "AND (o.session_id <> s.session_id OR o.created_at < ?)))"
+        ),
+        (*args, row.created_at),
+    ).rowcount
+    conn.execute(d.q(f"DELETE FROM memory_sources AS s WHERE {mine}"), args)
+    return max(int(gone), 0)
+
+
+def hard_delete(
+    conn: Any,
+    d: Dialect,
+    owner: Owner,
+    session_id: str,
+    now: float,
+    *,
+    actor: Identity,
+    action: str = "delete",
+    require_committed: bool = False,
+    require_extracted: bool = False,
+    forget_memories: bool = False,
+    state: SessionState = "any",
+    older_than: tuple[str, float] | None = None,
+) -> DeletionCounts:
+    """Remove the session (in the ``state`` asked for) and every row under it, in this
+    transaction. ``older_than`` (column, cutoff) re-checks a retention decision taken earlier,
+    inside this transaction and under the session's row lock, so a session restored or used
+    since it was selected is left alone."""
+    row = find(conn, d, owner, session_id, lock=d.for_update)
+    if (
+        row is None
+        or (state == "trashed" and row.deleted_at is None)
+        or (state == "live" and row.deleted_at is not None)
+    ):
+        raise NotFoundError.of("session", session_id)
+    if older_than is not None:
+        check_still_old(row, *older_than)
+    # Purging the trash needs no commit; but commit_first (require_extracted) must not purge
+    # a session trashed - or deleted, re-created and trashed - since it committed it.
+    if require_committed and (row.deleted_at is None or require_extracted):
+        _check_committed(conn, d, row, require_extracted)
+    counts = _counts(conn, d, owner, row)
+    counts.pending_tasks = max(
+        conn.execute(
+            d.q(
+                "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, updated_at = ? "
+                "WHERE session_pk = ? AND status IN ('pending', 'running')"
+            ),
+            (CANCELLED, now, row.pk),
+        ).rowcount,
+        0,
+    )
+    if forget_memories:
+        lock_owner(conn, d, owner.account, owner.user)  # memory writes of this user wait
+        counts.memories_deleted = _forget_memories(conn, d, owner, row)
+        counts.memories_kept -= counts.memories_deleted
+        # Task results name the memory files they wrote; those names go with the memories.
+        conn.execute(d.q("UPDATE tasks SET result = NULL WHERE session_pk = ?"), (row.pk,))
+    conn.execute(d.q("DELETE FROM sessions WHERE pk = ?"), (row.pk,))
+    if row.deleted_at is not None and action == "delete":
+        action = "purge"
+    audit(conn, d, actor, action, owner, session_id, receipt_counts(counts), now)
+    return counts
+
+
+def soft_delete(
+    conn: Any,
+    d: Dialect,
+    owner: Owner,
+    session_id: str,
+    now: float,
+    *,
+    actor: Identity,
+    require_committed: bool = False,
+    require_extracted: bool = False,
+    older_than: tuple[str, float] | None = None,
+) -> DeletionCounts:
+    """Hide the session everywhere, restorable until purged. Its rows stay, untouched."""
+    row = find(conn, d, owner, session_id, lock=d.for_update)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError.of("session", session_id)
+    if older_than is not None:
+        check_still_old(row, *older_than)
+    if require_committed:
+        _check_committed(conn, d, row, require_extracted)
+    counts = _counts(conn, d, owner, row)
+    conn.execute(
+        d.q("UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?"),
+        (now, actor.actor, row.pk),
+    )
+    audit(conn, d, actor, "soft_delete", owner, session_id, receipt_counts(counts), now)
+    return counts
+
+
+def restore(
+    conn: Any, d: Dialect, owner: Owner, session_id: str, now: float, *, actor: Identity
+) -> SessionRow:
+    row = find(conn, d, owner, session_id, lock=d.for_update)
+    if row is None:
+        raise NotFoundError.of("session", session_id)
+    if row.deleted_at is None:
+        raise FailedPreconditionError(
+            f"Session {session_id} is not in the trash",
+            {"type": "session", "resource": session_id, "reason": "not_deleted"},
+        )
+    restored = conn.execute(
+        d.q(
+            "UPDATE sessions SET deleted_at = NULL, deleted_by = NULL, updated_at = ? "
+            f"WHERE pk = ? RETURNING {SESSION_COLUMNS}"
+        ),
+        (now, row.pk),
+    ).fetchone()
+    audit(conn, d, actor, "restore", owner, session_id, {"messages": row.total_message_count}, now)
+    return session_row(restored)
+
+
+def refuse_taken_id(conn: Any, d: Dialect, owner: Owner, session_id: str) -> None:
+    """``AlreadyExistsError`` saying whether the id is live or in the trash, if it is taken."""
+    row = find(conn, d, owner, session_id)
+    if row is not None:
+        detail = {"type": "session", "resource": session_id}
+        if row.deleted_at is not None:
+            raise AlreadyExistsError(
+                f"Session {session_id} is in the trash; restore or purge it before re-creating it",
+                {**detail, "reason": "in_trash"},
+            )
+        raise AlreadyExistsError.of("session", session_id)
+
+
+def erase_user(
+    conn: Any, d: Dialect, account: str, user: str, now: float, *, actor: Identity
+) -> ErasureCounts:
+    """Everything of one user: sessions (live and trashed), memories, files, tasks, keys."""
+    owner = Owner(account, user)
+    # Lock order as everywhere: session rows (here all of the user's, by key), then the owner.
+    if d.for_update:
+        conn.execute(
+            d.q(
+                "SELECT pk FROM sessions WHERE account = ? AND user_name = ? "
+                f"ORDER BY pk{d.for_update}"
+            ),
+            (account, user),
+        ).fetchall()
+    lock_owner(conn, d, account, user)
+    got = conn.execute(
+        d.q(
+            "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0) FROM sessions "
+            "WHERE account = ? AND user_name = ?"
+        ),
+        (account, user),
+    ).fetchone()
+    archives = _one(
+        conn,
+        d.q(
+            "SELECT COUNT(*) FROM archives a JOIN sessions s ON s.pk = a.session_pk "
+            "WHERE s.account = ? AND s.user_name = ?"
+        ),
+        (account, user),
+    )
+    prefix = f"user/{user}"
+    lo, hi = below(prefix)
+    count_files = d.q(
+        "SELECT COUNT(*) FROM files WHERE account = ? AND NOT is_dir AND path >= ? AND path < ?"
+    )
+    memories = _one(conn, count_files, (account, *below(f"{prefix}/memories")))
+    files = _one(conn, count_files, (account, lo, hi))
+    by_owner = (account, user)
+    tasks = conn.execute(
+        d.q("DELETE FROM tasks WHERE account = ? AND user_name = ?"), by_owner
+    ).rowcount
+    conn.execute(d.q("DELETE FROM sessions WHERE account = ? AND user_name = ?"), by_owner)
+    conn.execute(
+        d.q("DELETE FROM files WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))"),
+        (account, prefix, lo, hi),
+    )
+    conn.execute(d.q("DELETE FROM memory_sources WHERE account = ? AND user_name = ?"), by_owner)
+    conn.execute(d.q("DELETE FROM idempotency_keys WHERE account = ? AND user_name = ?"), by_owner)
+    keys = conn.execute(
+        d.q("DELETE FROM api_keys WHERE account = ? AND user_name = ?"), by_owner
+    ).rowcount
+    counts = ErasureCounts(
+        sessions=int(got[0]),
+        messages=int(got[1]),
+        archives=archives,
+        files=files - memories,
+        memories=memories,
+        tasks=max(tasks, 0),
+        keys=max(keys, 0),
+    )
+    audit(conn, d, actor, "erase_user", owner, None, msgspec.structs.asdict(counts), now)
+    return counts
+
+
+def expired_sessions(
+    conn: Any,
+    d: Dialect,
+    owner: Owner | None,
+    cutoff: float,
+    by: Literal["created_at", "updated_at"],
+    *,
+    trashed: bool,
+) -> list[SessionRow]:
+    """Sessions whose ``by`` time is before ``cutoff`` (live ones, or trashed by deletion time)."""
+    if by not in ("created_at", "updated_at"):
+        raise ValueError(f"cannot order sessions by {by!r}")
+    column = "deleted_at" if trashed else by
+    where = "deleted_at IS NOT NULL" if trashed else "deleted_at IS NULL"
+    sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {where} AND {column} < ?"
+    args: list[Any] = [cutoff]
+    if owner is not None:
+        sql += " AND account = ? AND user_name = ?"
+        args += [owner.account, owner.user]
+    sql += f" ORDER BY {column}, session_id"
+    return [session_row(r) for r in conn.execute(d.q(sql), args)]
+
+
+def list_audit(
+    conn: Any,
+    d: Dialect,
+    account: str | None,
+    *,
+    limit: int,
+    action: str | None,
+    session_id: str | None,
+    before: int | None,
+) -> list[AuditRow]:
+    sql, args = audit_query(
+        account, limit=limit, action=action, session_id=session_id, before=before
+    )
+    return audit_rows(conn.execute(d.q(sql), args))

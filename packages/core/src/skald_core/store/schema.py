@@ -1,0 +1,319 @@
+"""The schema and its versioned migrations: one list for every backend.
+
+``MIGRATIONS`` is an append-only list of ``Migration(version, name, statements)``. Statements
+name column types as ``$text``, ``$blob``, ... (``Dialect.types``), so one statement serves
+both backends. ``apply`` runs, inside the caller's transaction, the migrations a database is
+missing and records each in ``skald_schema_migrations``; the backend supplies the transaction
+and the lock that keeps two processes from migrating at once (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: an advisory lock). DDL is transactional in both, so a process that dies half way
+leaves the previous version intact.
+
+Never edit a released migration: add a new one (``ALTER TABLE ...``) with the next version.
+
+Databases made before this list existed (Skald 0.1) upgrade in place: a PostgreSQL schema
+already records version 1 (the same tables as ``_V1``); an SQLite file (``PRAGMA user_version``
+1-3, a ``user`` column where ``_V1`` has ``user_name``) is *adopted*: its columns renamed and
+its indexes brought to ``_V1``'s, then version 1 is recorded as applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+from ..errors import StorageUnavailableError
+from .dialect import SQLITE, Dialect
+
+MIGRATIONS_TABLE = "skald_schema_migrations"
+
+#: Written to SQLite's ``PRAGMA user_version`` once migrated: Skald 0.1 refuses a file whose
+#: version is above its own (3), so it never opens a file whose columns it does not know.
+SQLITE_FENCE_VERSION = 4
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        pk $id,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        session_id $text NOT NULL,
+        created_at $real NOT NULL,
+        updated_at $real NOT NULL,
+        message_count $int NOT NULL DEFAULT 0,
+        total_message_count $int NOT NULL DEFAULT 0,
+        pending_tokens $bigint NOT NULL DEFAULT 0,
+        total_tokens $bigint NOT NULL DEFAULT 0,
+        total_turns $int NOT NULL DEFAULT 0,
+        commit_count $int NOT NULL DEFAULT 0,
+        memories_extracted $int NOT NULL DEFAULT 0,
+        last_commit_at $real,
+        last_message_at $real,
+        deleted_at $real,
+        deleted_by $text,
+        UNIQUE (account, user_name, session_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS sessions_newest ON sessions "
+    "(account, user_name, created_at DESC, session_id DESC)",
+    "CREATE INDEX IF NOT EXISTS sessions_trashed ON sessions (deleted_at) "
+    "WHERE deleted_at IS NOT NULL",
+    """
+    CREATE TABLE IF NOT EXISTS messages (
+        pk $id,
+        session_pk $ref NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+        archive_no $int NOT NULL DEFAULT 0,
+        message_id $text NOT NULL,
+        role $text NOT NULL,
+        tokens $int NOT NULL,
+        is_turn $bool NOT NULL,
+        tool_parts $int NOT NULL,
+        context_parts $int NOT NULL,
+        body $blob NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS messages_in_session ON messages (session_pk, archive_no, pk)",
+    "CREATE INDEX IF NOT EXISTS messages_with_parts ON messages (session_pk) "
+    "WHERE tool_parts > 0 OR context_parts > 0",
+    """
+    CREATE TABLE IF NOT EXISTS archives (
+        session_pk $ref NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+        archive_no $int NOT NULL,
+        created_at $real NOT NULL,
+        status $text NOT NULL,
+        message_count $int NOT NULL,
+        tokens $bigint NOT NULL,
+        first_message_id $text,
+        last_message_id $text,
+        abstract $text NOT NULL DEFAULT '',
+        overview $text NOT NULL DEFAULT '',
+        memories_extracted $int NOT NULL DEFAULT 0,
+        done_at $real,
+        error $text,
+        PRIMARY KEY (session_pk, archive_no)
+    )$without_rowid
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS tasks (
+        task_id $text PRIMARY KEY,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        task_type $text NOT NULL,
+        session_id $text NOT NULL,
+        session_pk $ref REFERENCES sessions (pk) ON DELETE SET NULL,
+        archive_no $int,
+        status $text NOT NULL,
+        claim $text,
+        lease_until $real,
+        attempts $int NOT NULL DEFAULT 0,
+        result $blob,
+        error $text,
+        created_at $real NOT NULL,
+        updated_at $real NOT NULL
+    )
+    """,
+    # Runnable tasks (pending, or running with a lease) are few; a partial index finds them
+    # without scanning the completed history.
+    "CREATE INDEX IF NOT EXISTS tasks_runnable ON tasks (created_at) "
+    "WHERE status IN ('pending', 'running')",
+    "CREATE INDEX IF NOT EXISTS tasks_of_session ON tasks (session_pk)",
+    "CREATE INDEX IF NOT EXISTS tasks_of_owner ON tasks (account, user_name)",
+    """
+    CREATE TABLE IF NOT EXISTS files (
+        pk $id,
+        account $text NOT NULL,
+        path $text NOT NULL,
+        parent $text NOT NULL,
+        is_dir $bool NOT NULL,
+        content $blob,
+        session_pk $ref REFERENCES sessions (pk) ON DELETE CASCADE,
+        created_at $real NOT NULL,
+        updated_at $real NOT NULL,
+        UNIQUE (account, path)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS files_by_parent ON files (account, parent)",
+    "CREATE INDEX IF NOT EXISTS files_by_session ON files (session_pk)",
+    """
+    CREATE TABLE IF NOT EXISTS memory_sources (
+        file_pk $ref NOT NULL REFERENCES files (pk) ON DELETE CASCADE,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        session_id $text NOT NULL,
+        archive_no $int NOT NULL,
+        created_at $real NOT NULL,
+        PRIMARY KEY (file_pk, session_id, archive_no)
+    )$without_rowid
+    """,
+    "CREATE INDEX IF NOT EXISTS memory_sources_by_session "
+    "ON memory_sources (account, user_name, session_id)",
+    """
+    CREATE TABLE IF NOT EXISTS archive_extractions (
+        session_pk $ref NOT NULL,
+        archive_no $int NOT NULL,
+        extracted_at $real NOT NULL,
+        memory_diff $blob NOT NULL,
+        by_category $text NOT NULL DEFAULT '{}',
+        prompt_tokens $bigint NOT NULL DEFAULT 0,
+        completion_tokens $bigint NOT NULL DEFAULT 0,
+        total_tokens $bigint NOT NULL DEFAULT 0,
+        cached_tokens $bigint NOT NULL DEFAULT 0,
+        reasoning_tokens $bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_pk, archive_no),
+        FOREIGN KEY (session_pk, archive_no) REFERENCES archives (session_pk, archive_no)
+            ON DELETE CASCADE
+    )$without_rowid
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        idem_key $text NOT NULL,
+        request $text NOT NULL,
+        result $blob NOT NULL,
+        created_at $real NOT NULL,
+        PRIMARY KEY (account, user_name, idem_key)
+    )$without_rowid
+    """,
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at)",
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        id $serial,
+        at $real NOT NULL,
+        actor_account $text NOT NULL,
+        actor_user $text NOT NULL,
+        actor_role $text NOT NULL,
+        action $text NOT NULL,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        session_id $text,
+        counts $text NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS audit_log_by_account ON audit_log (account, id)",
+    """
+    CREATE TABLE IF NOT EXISTS api_keys (
+        key_id $text PRIMARY KEY,
+        secret_hash $text NOT NULL,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        role $text NOT NULL,
+        read_only $bool NOT NULL,
+        created_at $real NOT NULL,
+        revoked_at $real
+    )
+    """,
+)
+
+_V2 = (
+    # Work a committed transaction left owed, e.g. compacting storage after an erasure.
+    """
+    CREATE TABLE IF NOT EXISTS maintenance (
+        task $text PRIMARY KEY,
+        since $real NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema (Skald 0.1)", _V1),
+    Migration(2, "maintenance table", _V2),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+#: The tables of Skald 0.1's SQLite files that had a ``user`` column.
+_SQLITE_USER_TABLES = (
+    "sessions",
+    "tasks",
+    "memory_sources",
+    "idempotency_keys",
+    "audit_log",
+    "api_keys",
+)
+
+
+def statements(migration: Migration, d: Dialect) -> list[str]:
+    """The migration's statements in ``d``'s types."""
+    return [Template(s).substitute(d.types) for s in migration.statements]
+
+
+def current_version(conn: Any, d: Dialect) -> int:
+    """The applied schema version (0 for an empty database); outside any lock."""
+    if d is SQLITE:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+        ).fetchone()
+    else:
+        got = conn.execute(d.q("SELECT to_regclass(?) IS NOT NULL"), (MIGRATIONS_TABLE,))
+        exists = got.fetchone()
+        exists = exists if exists and exists[0] else None
+    if exists is None:
+        return 0
+    got = conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}").fetchone()
+    return int(got[0]) if got else 0
+
+
+def _adopt_sqlite_0_1(conn: Any) -> bool:
+    """Bring an SQLite file of Skald 0.1 to version 1; False if it is not one."""
+    legacy = conn.execute("PRAGMA user_version").fetchone()[0]
+    if not 1 <= legacy <= 3:
+        return False
+    for table in _SQLITE_USER_TABLES:
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if "user" in columns:
+            conn.execute(f'ALTER TABLE {table} RENAME COLUMN "user" TO user_name')
+    # 0.1 indexed (status, created_at); version 1 indexes the runnable tasks only.
+    conn.execute("DROP INDEX IF EXISTS tasks_runnable")
+    return True
+
+
+def apply(conn: Any, d: Dialect, now: float, *, name: str = "the database") -> list[int]:
+    """Bring the schema up to ``SCHEMA_VERSION`` inside the caller's transaction, which holds
+    the backend's migration lock; the versions applied (an adopted 0.1 file reports 1)."""
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version {d.types['int']} PRIMARY KEY, "
+        f"name TEXT NOT NULL, applied_at {d.types['real']} NOT NULL)"
+    )
+    version = current_version(conn, d)
+    if version > SCHEMA_VERSION:
+        raise StorageUnavailableError(
+            f"{name} has schema version {version}, newer than this Skald ({SCHEMA_VERSION}); "
+            "upgrade Skald",
+            {"reason": "schema_too_new", "version": version, "supported": SCHEMA_VERSION},
+        )
+    if (
+        d is SQLITE
+        and version == 0
+        and (conn.execute("PRAGMA user_version").fetchone()[0]) >= SQLITE_FENCE_VERSION
+    ):
+        raise StorageUnavailableError(
+            f"{name} has an unknown schema (user_version set, no migrations recorded)",
+            {"reason": "schema_unknown"},
+        )
+    adopted = d is SQLITE and version == 0 and _adopt_sqlite_0_1(conn)
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version <= version:
+            continue
+        for statement in statements(migration, d):
+            conn.execute(statement)
+        conn.execute(
+            d.q(f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)"),
+            (
+                migration.version,
+                migration.name + (" (adopted)" if adopted and migration.version == 1 else ""),
+                now,
+            ),
+        )
+        applied.append(migration.version)
+    if d is SQLITE and applied:
+        conn.execute(f"PRAGMA user_version = {SQLITE_FENCE_VERSION}")
+    return applied

@@ -1,0 +1,1217 @@
+"""The store's operations, written once over SQL; each backend supplies only its plumbing.
+
+``SQLStore`` implements the storage protocol (``protocol.Store``) with statements in one
+dialect-neutral form (``?`` placeholders, the row-lock clauses of ``Dialect``). A backend
+subclass gives:
+
+* ``d``: its ``Dialect``;
+* ``_tx(fn, write=..., single=...)``: run ``fn(conn)`` as one transaction (``single``: ``fn``
+  runs ONE statement, which may be its own transaction), mapping driver errors to core errors;
+* ``_after_erasure``, ``_integrity_extras``, ``describe``, ``ping``, ``migrate``,
+  ``schema_version``, ``close``;
+* overrides only where the backend has a real fast path; each says what it buys.
+
+Lock order (every transaction that takes more than one of these takes them in this order, so
+processes sharing a database never deadlock on them): an idempotency key, then session rows
+(several only by primary key, ascending), then the owner's memory lock, then task rows.
+Backends without row locks (SQLite: one writer at a time) have empty lock clauses.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal, TypeVar
+
+import msgspec
+
+from ..errors import (
+    AlreadyExistsError,
+    ConflictError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from ..identity import Identity, Role
+from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
+from . import deletion
+from .deletion_rules import CANCELLED
+from .dialect import Dialect, lock_key
+from .extraction_apply import Applied, ExtractionSQL, apply_diff, requeue
+from .model import (
+    ArchiveExtraction,
+    ArchiveRow,
+    AuditRow,
+    ClaimedTask,
+    CommitOutcome,
+    DeletionCounts,
+    ErasureCounts,
+    ExtractionOutcome,
+    ExtractionSummary,
+    FileRow,
+    MemoryFact,
+    MemoryRef,
+    NewMessage,
+    Owner,
+    Requeued,
+    SessionRow,
+    StoredMessage,
+    TaskRow,
+    TokenCounts,
+)
+from .rows import (
+    ARCHIVE_COLUMNS,
+    EXTRACTION_COLUMNS,
+    SESSION_COLUMNS,
+    TASK_COLUMNS,
+    USAGE_COLUMNS,
+    archive_row,
+    below,
+    extraction_row,
+    extraction_summary,
+    file_row,
+    message_row,
+    parent,
+    prefixed,
+    session_row,
+    task_row,
+)
+
+T = TypeVar("T")
+
+#: How long a client may retry a keyed write and get the first answer back.
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+#: The bump of a session's counters by an append: (n, n, tokens, tokens, turns, now, now).
+BUMP = (
+    "UPDATE sessions SET message_count = message_count + ?, "
+    "total_message_count = total_message_count + ?, pending_tokens = pending_tokens + ?, "
+    "total_tokens = total_tokens + ?, total_turns = total_turns + ?, updated_at = ?, "
+    "last_message_at = ? "
+)
+INSERT_MESSAGE = (
+    "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
+    "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Reads of rows under a live session are ONE statement: the session joined to its rows (no
+#: row at all: no live session; one row of NULLs: a session without any). No transaction
+#: around several statements, one round trip.
+UNDER_LIVE = (
+    "SELECT {select} FROM sessions s {join} WHERE s.account = ? AND s.user_name = ? "
+    "AND s.session_id = ? AND s.deleted_at IS NULL ORDER BY {order}"
+)
+SESSION_OF_OWNER = "account = ? AND user_name = ? AND session_id = ?"
+
+
+class SQLStore:
+    """The storage protocol over SQL. Not used directly: see ``SQLiteStore`` and
+    ``PostgresStore``."""
+
+    d: ClassVar[Dialect]
+    _extraction: ClassVar[ExtractionSQL]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "d" in cls.__dict__:
+            cls._extraction = ExtractionSQL.of(cls.d)
+
+    # ------------------------------------------------------------------ plumbing (backend)
+    def _tx(self, fn: Callable[[Any], T], *, write: bool = True, single: bool = False) -> T:
+        raise NotImplementedError
+
+    def _after_erasure(self) -> None:
+        """Compact storage after an erasure committed (never fails the erasure)."""
+
+    def _integrity_extras(self, conn: Any) -> list[str]:
+        """The backend's own consistency checks, run inside ``check_integrity``."""
+        return []
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def key_store(self) -> SQLKeyStore:
+        """The API key store living in this store's database."""
+        return SQLKeyStore(self)
+
+    # ------------------------------------------------------------------ helpers
+    def _find(
+        self, conn: Any, owner: Owner, session_id: str, *, lock: str = ""
+    ) -> SessionRow | None:
+        return deletion.find(conn, self.d, owner, session_id, lock=lock)
+
+    def _live(self, conn: Any, owner: Owner, session_id: str, *, lock: str = "") -> SessionRow:
+        row = self._find(conn, owner, session_id, lock=lock)
+        if row is None or row.deleted_at is not None:
+            raise NotFoundError.of("session", session_id)
+        return row
+
+    def _replayed(
+        self, conn: Any, owner: Owner, key: str | None, request: str, now: float
+    ) -> bytes | None:
+        """The stored answer of an earlier call with this idempotency key, if any. Where the
+        backend has advisory locks, the key's is taken first, so a concurrent call with the
+        same key waits for this one and then finds its answer."""
+        if key is None:
+            return None
+        d = self.d
+        if d.advisory_lock is not None:
+            conn.execute(
+                d.q(d.advisory_lock), (lock_key("skald:idem", owner.account, owner.user, key),)
+            )
+        got = conn.execute(
+            d.q(
+                "SELECT request, result FROM idempotency_keys WHERE account = ? AND user_name = ? "
+                "AND idem_key = ? AND created_at >= ?"
+            ),
+            (owner.account, owner.user, key, now - IDEMPOTENCY_TTL_SECONDS),
+        ).fetchone()
+        if got is None:
+            return None
+        if got[0] != request:
+            raise ConflictError(
+                "This Idempotency-Key was already used for a different request",
+                {"reason": "idempotency_key_reused", "request": got[0]},
+            )
+        return bytes(got[1])
+
+    def _remember(
+        self, conn: Any, owner: Owner, key: str | None, request: str, result: bytes, now: float
+    ) -> None:
+        if key is None:
+            return
+        conn.execute(
+            self.d.q(
+                "INSERT INTO idempotency_keys (account, user_name, idem_key, request, result, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, user_name, "
+                "idem_key) DO UPDATE SET request = EXCLUDED.request, result = EXCLUDED.result, "
+                "created_at = EXCLUDED.created_at"
+            ),
+            (owner.account, owner.user, key, request, result, now),
+        )
+        if secrets.randbelow(256) == 0:
+            conn.execute(
+                self.d.q("DELETE FROM idempotency_keys WHERE created_at < ?"),
+                (now - IDEMPOTENCY_TTL_SECONDS,),
+            )
+
+    def _under_live(
+        self,
+        owner: Owner,
+        session_id: str,
+        select: str,
+        join: str,
+        order: str,
+        args: tuple[Any, ...] = (),
+    ) -> list[Any]:
+        """Rows of ``UNDER_LIVE`` for the live session; ``NotFoundError`` when there is none.
+        The first selected column must be NULL exactly on the row of a session without rows."""
+        sql = self.d.q(UNDER_LIVE.format(select=select, join=join, order=order))
+        params = (*args, owner.account, owner.user, session_id)
+        rows: list[Any] = self._tx(
+            lambda conn: conn.execute(sql, params).fetchall(), write=False, single=True
+        )
+        if not rows:
+            raise NotFoundError.of("session", session_id)
+        return [r for r in rows if r[0] is not None]
+
+    # ------------------------------------------------------------------ sessions
+    def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
+        d = self.d
+        insert = d.q(
+            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, user_name, session_id) "
+            f"DO NOTHING RETURNING {SESSION_COLUMNS}"
+        )
+        args = (owner.account, owner.user, session_id, now, now)
+        got = self._tx(lambda c: c.execute(insert, args).fetchone(), single=True)
+        if got is None:  # taken: say whether live or trashed
+            self._tx(
+                lambda c: deletion.refuse_taken_id(c, d, owner, session_id),
+                write=False,
+                single=True,
+            )
+            raise AlreadyExistsError.of("session", session_id)  # gone again meanwhile
+        return session_row(got)
+
+    def get_session(self, owner: Owner, session_id: str) -> SessionRow | None:
+        return self._tx(lambda c: self._find(c, owner, session_id), write=False, single=True)
+
+    def list_sessions(
+        self,
+        owner: Owner,
+        *,
+        limit: int | None,
+        after: tuple[float, str] | None,
+        include_deleted: bool = False,
+        newest_first: bool = True,
+    ) -> list[SessionRow]:
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ?"
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        args: list[Any] = [owner.account, owner.user]
+        beyond, direction = ("<", "DESC") if newest_first else (">", "ASC")
+        if after is not None:
+            sql += f" AND (created_at, session_id) {beyond} (?, ?)"
+            args += [after[0], after[1]]
+        sql += f" ORDER BY created_at {direction}, session_id {direction}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        q = self.d.q(sql)
+        return self._tx(
+            lambda c: [session_row(r) for r in c.execute(q, args)], write=False, single=True
+        )
+
+    def append_messages(
+        self,
+        owner: Owner,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        now: float,
+        *,
+        auto_create: bool,
+        idempotency_key: str | None = None,
+    ) -> SessionRow:
+        d = self.d
+        n = len(messages)
+        request = f"append:{session_id}:{n}"
+        tokens = sum(m.tokens for m in messages)
+        turns = sum(1 for m in messages if m.is_turn)
+        counters = (n, n, tokens, tokens, turns, now, now)
+        bump_live = d.q(
+            f"{BUMP}WHERE {SESSION_OF_OWNER} AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}"
+        )
+        bump_pk = d.q(f"{BUMP}WHERE pk = ? RETURNING {SESSION_COLUMNS}")
+        insert_session = d.q(
+            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING pk"
+        )
+        insert_message = d.q(INSERT_MESSAGE)
+
+        def run(conn: Any) -> SessionRow:
+            earlier = self._replayed(conn, owner, idempotency_key, request, now)
+            if earlier is not None:
+                return msgspec.msgpack.decode(earlier, type=SessionRow)
+            # The common case in one statement: find the live session and bump its counters.
+            updated = conn.execute(
+                bump_live, (*counters, owner.account, owner.user, session_id)
+            ).fetchone()
+            if updated is None:
+                self._no_live_session(conn, owner, session_id, auto_create=auto_create)
+                (pk,) = conn.execute(
+                    insert_session, (owner.account, owner.user, session_id, now, now)
+                ).fetchone()
+                updated = conn.execute(bump_pk, (*counters, pk)).fetchone()
+            pk = updated[0]
+            rows = [
+                (
+                    pk,
+                    m.message_id,
+                    m.role,
+                    m.tokens,
+                    m.is_turn,
+                    m.tool_parts,
+                    m.context_parts,
+                    m.body,
+                )
+                for m in messages
+            ]
+            if len(rows) == 1:
+                conn.execute(insert_message, rows[0])
+            elif rows:
+                conn.cursor().executemany(insert_message, rows)
+            result = session_row(updated)
+            if idempotency_key is not None:
+                self._remember(
+                    conn, owner, idempotency_key, request, msgspec.msgpack.encode(result), now
+                )
+            return result
+
+        return self._tx(run)
+
+    def _no_live_session(
+        self, conn: Any, owner: Owner, session_id: str, *, auto_create: bool
+    ) -> None:
+        """An append found no live session: refuse a trashed one, and a missing one unless
+        it may be created."""
+        row = self._find(conn, owner, session_id)
+        if row is not None and row.deleted_at is not None:
+            raise FailedPreconditionError(
+                f"Session {session_id} is in the trash; restore or purge it first",
+                {"type": "session", "resource": session_id, "reason": "soft_deleted"},
+            )
+        if row is None and not auto_create:
+            raise NotFoundError.of("session", session_id)
+
+    def messages(
+        self, owner: Owner, session_id: str, *, archive_no: int | None = 0
+    ) -> list[StoredMessage]:
+        which = "" if archive_no is None else " AND m.archive_no = ?"
+        rows = self._under_live(
+            owner,
+            session_id,
+            "m.pk, m.archive_no, m.tokens, m.body",
+            f"LEFT JOIN messages m ON m.session_pk = s.pk{which}",
+            "m.pk",
+            () if archive_no is None else (archive_no,),
+        )
+        return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
+
+    def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
+        rows = self._under_live(
+            owner,
+            session_id,
+            "m.pk, m.archive_no, m.tokens, m.body",
+            "LEFT JOIN messages m ON m.session_pk = s.pk "
+            "AND (m.tool_parts > 0 OR m.context_parts > 0)",
+            "m.pk",
+        )
+        return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
+
+    def commit(
+        self,
+        owner: Owner,
+        session_id: str,
+        keep_recent_count: int,
+        now: float,
+        task_id: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> CommitOutcome:
+        request = f"commit:{session_id}:{keep_recent_count}"
+
+        def run(conn: Any) -> CommitOutcome:
+            earlier = self._replayed(conn, owner, idempotency_key, request, now)
+            if earlier is not None:
+                return msgspec.msgpack.decode(earlier, type=CommitOutcome)
+            # The row lock: appends and deletes of this session wait until the archive is made.
+            row = self._live(conn, owner, session_id, lock=self.d.for_update)
+            if row.message_count == 0:
+                outcome = CommitOutcome(
+                    session=row, archive_no=None, task_id=None, reason="no_messages"
+                )
+            elif row.message_count <= keep_recent_count:
+                outcome = CommitOutcome(
+                    session=row, archive_no=None, task_id=None, reason="all_within_keep_window"
+                )
+            else:
+                updated = self._archive(
+                    conn, owner, row, row.message_count - keep_recent_count, now, task_id
+                )
+                outcome = CommitOutcome(
+                    session=updated,
+                    archive_no=row.commit_count + 1,
+                    task_id=task_id,
+                    reason=None,
+                )
+            self._remember(
+                conn, owner, idempotency_key, request, msgspec.msgpack.encode(outcome), now
+            )
+            return outcome
+
+        return self._tx(run)
+
+    def _archive(
+        self, conn: Any, owner: Owner, row: SessionRow, n: int, now: float, task_id: str
+    ) -> SessionRow:
+        """Number the ``n`` oldest live messages into the session's next archive, record the
+        archive and its extraction task, and take them off the live counters; the session
+        after. The caller holds the session's row lock."""
+        d = self.d
+        archive_no = row.commit_count + 1
+        picked = conn.execute(
+            d.q(
+                "SELECT pk, message_id, tokens FROM messages WHERE session_pk = ? "
+                "AND archive_no = 0 ORDER BY pk LIMIT ?"
+            ),
+            (row.pk, n),
+        ).fetchall()
+        tokens = sum(p[2] for p in picked)
+        conn.execute(
+            d.q(
+                "UPDATE messages SET archive_no = ? WHERE session_pk = ? AND archive_no = 0 "
+                "AND pk <= ?"
+            ),
+            (archive_no, row.pk, picked[-1][0]),
+        )
+        conn.execute(
+            d.q(
+                "INSERT INTO archives (session_pk, archive_no, created_at, status, "
+                "message_count, tokens, first_message_id, last_message_id) "
+                "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)"
+            ),
+            (row.pk, archive_no, now, len(picked), tokens, picked[0][1], picked[-1][1]),
+        )
+        conn.execute(
+            d.q(
+                "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
+                "session_pk, archive_no, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
+            ),
+            (task_id, owner.account, owner.user, row.session_id, row.pk, archive_no, now, now),
+        )
+        updated = conn.execute(
+            d.q(
+                "UPDATE sessions SET message_count = message_count - ?, "
+                "pending_tokens = pending_tokens - ?, commit_count = commit_count + 1, "
+                f"last_commit_at = ?, updated_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}"
+            ),
+            (len(picked), tokens, now, now, row.pk),
+        ).fetchone()
+        return session_row(updated)
+
+    def archives(self, owner: Owner, session_id: str) -> list[ArchiveRow]:
+        rows = self._under_live(
+            owner,
+            session_id,
+            f"a.archive_no, {prefixed(ARCHIVE_COLUMNS, 'a')}",
+            "LEFT JOIN archives a ON a.session_pk = s.pk",
+            "a.archive_no",
+        )
+        return [archive_row(r[1:]) for r in rows]
+
+    # ------------------------------------------------------------------ deletion
+    def delete_session(
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+        forget_memories: bool = False,
+        actor: Identity | None = None,
+        action: str = "delete",
+        only_trashed: bool = False,
+        only_live: bool = False,
+        older_than: tuple[str, float] | None = None,
+    ) -> DeletionCounts:
+        who = actor or Identity(account=owner.account, user=owner.user)
+        state: deletion.SessionState = "trashed" if only_trashed else "live" if only_live else "any"
+        return self._tx(
+            lambda c: deletion.hard_delete(
+                c,
+                self.d,
+                owner,
+                session_id,
+                now,
+                actor=who,
+                action=action,
+                require_committed=require_committed,
+                require_extracted=require_extracted,
+                forget_memories=forget_memories,
+                state=state,
+                older_than=older_than,
+            )
+        )
+
+    def soft_delete_session(
+        self,
+        owner: Owner,
+        session_id: str,
+        now: float,
+        *,
+        actor: Identity,
+        require_committed: bool = False,
+        require_extracted: bool = False,
+        older_than: tuple[str, float] | None = None,
+    ) -> DeletionCounts:
+        return self._tx(
+            lambda c: deletion.soft_delete(
+                c,
+                self.d,
+                owner,
+                session_id,
+                now,
+                actor=actor,
+                require_committed=require_committed,
+                require_extracted=require_extracted,
+                older_than=older_than,
+            )
+        )
+
+    def restore_session(
+        self, owner: Owner, session_id: str, now: float, *, actor: Identity
+    ) -> SessionRow:
+        return self._tx(lambda c: deletion.restore(c, self.d, owner, session_id, now, actor=actor))
+
+    def expired_sessions(
+        self,
+        owner: Owner | None,
+        cutoff: float,
+        by: Literal["created_at", "updated_at"],
+        *,
+        trashed: bool = False,
+    ) -> list[SessionRow]:
+        return self._tx(
+            lambda c: deletion.expired_sessions(c, self.d, owner, cutoff, by, trashed=trashed),
+            write=False,
+            single=True,
+        )
+
+    def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
+        def run(conn: Any) -> ErasureCounts:
+            counts = deletion.erase_user(conn, self.d, account, user, now, actor=actor)
+            # Owed in the same transaction: a crash before compaction finishes is made good
+            # when the store is next opened.
+            conn.execute(
+                self.d.q(
+                    "INSERT INTO maintenance (task, since) VALUES ('compact', ?) "
+                    "ON CONFLICT (task) DO NOTHING"
+                ),
+                (now,),
+            )
+            return counts
+
+        counts = self._tx(run)
+        self._after_erasure()
+        return counts
+
+    def list_audit(
+        self,
+        account: str | None,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        session_id: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRow]:
+        return self._tx(
+            lambda c: deletion.list_audit(
+                c,
+                self.d,
+                account,
+                limit=limit,
+                action=action,
+                session_id=session_id,
+                before=before,
+            ),
+            write=False,
+            single=True,
+        )
+
+    # ------------------------------------------------------------------ tasks
+    def get_task(self, owner: Owner, task_id: str) -> TaskRow | None:
+        sql = self.d.q(
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ? AND account = ? AND user_name = ?"
+        )
+
+        def run(conn: Any) -> TaskRow | None:
+            row = conn.execute(sql, (task_id, owner.account, owner.user)).fetchone()
+            return task_row(row) if row else None
+
+        return self._tx(run, write=False, single=True)
+
+    def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
+        # "status IN (...)" first: the partial index tasks_runnable holds exactly those rows.
+        sql = self.d.q(
+            "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
+            "AND (status = 'pending' OR lease_until < ?) ORDER BY created_at LIMIT ?"
+        )
+        return self._tx(
+            lambda c: [r[0] for r in c.execute(sql, (now, limit))], write=False, single=True
+        )
+
+    def claim_task(
+        self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
+    ) -> ClaimedTask | None:
+        d = self.d
+        # ``busy``: owners whose memories a worker of this process is already extracting.
+        skip = ""
+        if busy:
+            skip = (
+                " AND (account, user_name) NOT IN (VALUES "
+                + ", ".join(["(?, ?)"] * len(busy))
+                + ")"
+            )
+        owners = [v for o in busy for v in (o.account, o.user)]
+        # SKIP LOCKED (where there are row locks): a task another process is claiming (or
+        # completing) right now is not waited for; the condition, re-checked on the row as it
+        # is when locked, lets one claimant through per lease.
+        claim_sql = d.q(
+            "UPDATE tasks SET status = 'running', claim = ?, lease_until = ?, "
+            "attempts = attempts + 1, updated_at = ? WHERE task_id = (SELECT task_id "
+            "FROM tasks WHERE task_id = ? AND (status = 'pending' OR (status = 'running' "
+            f"AND lease_until < ?)){skip}{d.skip_locked}) "
+            f"RETURNING session_pk, archive_no, {TASK_COLUMNS}"
+        )
+
+        def run(conn: Any) -> ClaimedTask | None:
+            claim = secrets.token_hex(8)
+            got = conn.execute(
+                claim_sql, (claim, now + lease_seconds, now, task_id, now, *owners)
+            ).fetchone()
+            if got is None:
+                return None
+            session_pk, archive_no = got[0], got[1]
+            task = task_row(got[2:])
+            if session_pk is None:
+                conn.execute(
+                    d.q(
+                        "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL "
+                        "WHERE task_id = ?"
+                    ),
+                    (CANCELLED, task_id),
+                )
+                return None
+            cur = conn.execute(
+                d.q(
+                    "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+                    "AND archive_no = ? ORDER BY pk"
+                ),
+                (session_pk, archive_no),
+            )
+            return ClaimedTask(task=task, claim=claim, messages=[message_row(r) for r in cur])
+
+        return self._tx(run)
+
+    def complete_extraction(
+        self,
+        task_id: str,
+        claim: str,
+        facts: Sequence[MemoryFact],
+        result: bytes,
+        now: float,
+        *,
+        deletes: Sequence[MemoryRef] = (),
+        usage: TokenCounts | None = None,
+    ) -> ExtractionOutcome:
+        d = self.d
+        stale = ExtractionOutcome(
+            status="stale",
+            memories=0,
+            created=0,
+            updated=0,
+            reason="task is no longer held by this worker",
+        )
+
+        def run(conn: Any) -> ExtractionOutcome:
+            # Lock order: the session row, the owner's memories, then the task.
+            first = conn.execute(
+                d.q("SELECT session_pk, account, user_name FROM tasks WHERE task_id = ?"),
+                (task_id,),
+            ).fetchone()
+            if first is None:
+                return stale
+            if first[0] is not None and d.for_no_key_update:
+                conn.execute(
+                    d.q(f"SELECT 1 FROM sessions WHERE pk = ?{d.for_no_key_update}"), (first[0],)
+                ).fetchall()
+            deletion.lock_owner(conn, d, first[1], first[2])
+            got = conn.execute(
+                d.q(
+                    "SELECT status, claim, session_pk, archive_no, account, user_name, "
+                    f"session_id FROM tasks WHERE task_id = ?{d.for_update}"
+                ),
+                (task_id,),
+            ).fetchone()
+            if got is None or got[0] != "running" or got[1] != claim:
+                return stale
+            _, _, session_pk, archive_no, account, user, session_id = got
+            archive = None
+            if session_pk is not None:
+                archive = conn.execute(
+                    d.q("SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?"),
+                    (session_pk, archive_no),
+                ).fetchone()
+            if archive is None:
+                conn.execute(
+                    d.q(
+                        "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, "
+                        "updated_at = ? WHERE task_id = ?"
+                    ),
+                    (CANCELLED, now, task_id),
+                )
+                return ExtractionOutcome(
+                    status="cancelled", memories=0, created=0, updated=0, reason="session deleted"
+                )
+            applied = Applied()
+            if archive[0] == "pending":
+                applied = apply_diff(
+                    conn,
+                    self._extraction,
+                    account=account,
+                    user=user,
+                    session_id=session_id,
+                    session_pk=session_pk,
+                    archive_no=archive_no,
+                    upserts=facts,
+                    deletes=deletes,
+                    usage=usage or TokenCounts(),
+                    now=now,
+                    ensure_parents=lambda c, acct, path, t: self._ensure_parents(
+                        c, acct, path, t, None, stop_at=3
+                    ),
+                )
+                conn.execute(
+                    d.q(
+                        "UPDATE archives SET status = 'done', memories_extracted = ?, "
+                        "done_at = ? WHERE session_pk = ? AND archive_no = ?"
+                    ),
+                    (applied.written, now, session_pk, archive_no),
+                )
+                conn.execute(
+                    d.q(
+                        "UPDATE sessions SET memories_extracted = memories_extracted + ? "
+                        "WHERE pk = ?"
+                    ),
+                    (applied.written, session_pk),
+                )
+            conn.execute(
+                d.q(
+                    "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
+                    "updated_at = ? WHERE task_id = ?"
+                ),
+                (result, now, task_id),
+            )
+            return ExtractionOutcome(
+                status="completed",
+                memories=applied.written,
+                created=applied.created,
+                updated=applied.updated,
+                deleted=applied.deleted,
+                diff=applied.diff if archive[0] == "pending" else None,
+            )
+
+        return self._tx(run)
+
+    def fail_task(
+        self, task_id: str, claim: str, error: str, now: float, *, result: bytes | None = None
+    ) -> None:
+        d = self.d
+        text = error[:2000].replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
+
+        def run(conn: Any) -> None:
+            got = conn.execute(
+                d.q(
+                    "UPDATE tasks SET status = 'failed', error = ?, result = ?, claim = NULL, "
+                    "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
+                    "RETURNING session_pk, archive_no"
+                ),
+                (text, result, now, task_id, claim),
+            ).fetchone()
+            if got is not None and got[0] is not None:
+                conn.execute(
+                    d.q(
+                        "UPDATE archives SET status = 'failed', error = ? WHERE session_pk = ? "
+                        "AND archive_no = ? AND status = 'pending'"
+                    ),
+                    (text, got[0], got[1]),
+                )
+
+        self._tx(run)
+
+    # ------------------------------------------------------------------ extraction records
+    def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
+        # One statement: the session (live or trashed) joined to its extraction records.
+        sql = self.d.q(
+            f"SELECT s.pk, x.by_category, {prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
+            "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
+            "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ?"
+        )
+        rows = self._tx(
+            lambda c: c.execute(sql, (owner.account, owner.user, session_id)).fetchall(),
+            write=False,
+            single=True,
+        )
+        if not rows:
+            raise NotFoundError.of("session", session_id)
+        return extraction_summary([r[1:] for r in rows if r[1] is not None])
+
+    def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
+        rows = self._under_live(
+            owner,
+            session_id,
+            f"x.archive_no, {prefixed(EXTRACTION_COLUMNS, 'x')}",
+            "LEFT JOIN archive_extractions x ON x.session_pk = s.pk",
+            "x.archive_no",
+        )
+        return [extraction_row(r[1:]) for r in rows]
+
+    def requeue_extraction(
+        self,
+        owner: Owner,
+        session_id: str,
+        archive_no: int | None,
+        now: float,
+        new_task_id: Callable[[], str],
+    ) -> list[Requeued]:
+        def run(conn: Any) -> list[Requeued]:
+            row = self._live(conn, owner, session_id, lock=self.d.for_update)
+            return requeue(
+                conn,
+                self._extraction,
+                account=owner.account,
+                user=owner.user,
+                session_id=session_id,
+                session_pk=row.pk,
+                archive_no=archive_no,
+                new_task_id=new_task_id,
+                now=now,
+            )
+
+        return self._tx(run)
+
+    # ------------------------------------------------------------------ files
+    @property
+    def _file_columns(self) -> str:
+        return f"path, is_dir, COALESCE({self.d.length}(content), 0), created_at, updated_at"
+
+    def get_file(self, account: str, path: str) -> FileRow | None:
+        sql = self.d.q(
+            f"SELECT {self._file_columns}, content FROM files WHERE account = ? AND path = ?"
+        )
+
+        def run(conn: Any) -> FileRow | None:
+            row = conn.execute(sql, (account, path)).fetchone()
+            return file_row(row) if row else None
+
+        return self._tx(run, write=False, single=True)
+
+    def _list_files(self, where: str, args: tuple[Any, ...]) -> list[FileRow]:
+        sql = self.d.q(f"SELECT {self._file_columns}, NULL FROM files WHERE {where} ORDER BY path")
+        return self._tx(
+            lambda c: [file_row(r) for r in c.execute(sql, args)], write=False, single=True
+        )
+
+    def list_children(self, account: str, parent: str) -> list[FileRow]:
+        return self._list_files("account = ? AND parent = ?", (account, parent))
+
+    def list_descendants(self, account: str, prefix: str) -> list[FileRow]:
+        return self._list_files("account = ? AND path >= ? AND path < ?", (account, *below(prefix)))
+
+    def session_files(self, owner: Owner, session_id: str) -> list[FileRow]:
+        rows = self._under_live(
+            owner,
+            session_id,
+            f"f.path, f.path, f.is_dir, COALESCE({self.d.length}(f.content), 0), f.created_at, "
+            "f.updated_at, NULL",
+            "LEFT JOIN files f ON f.session_pk = s.pk",
+            "f.path",
+        )
+        return [file_row(r[1:]) for r in rows]
+
+    def _session_pk(self, conn: Any, session: tuple[Owner, str] | None) -> int | None:
+        if session is None:
+            return None
+        # KEY SHARE: appends go on, but a delete of the session waits for this write (and a
+        # write that comes after the delete finds no session).
+        return self._live(conn, session[0], session[1], lock=self.d.for_key_share).pk
+
+    def _ensure_parents(
+        self,
+        conn: Any,
+        account: str,
+        path: str,
+        now: float,
+        session_pk: int | None,
+        *,
+        stop_at: int,
+    ) -> None:
+        d = self.d
+        segments = path.split("/")
+        # Only directories deeper than stop_at segments: the one at stop_at (a fixed directory
+        # or the session directory itself) is never a row of its own.
+        for i in range(stop_at + 1, len(segments)):
+            directory = "/".join(segments[:i])
+            got = conn.execute(
+                d.q("SELECT is_dir FROM files WHERE account = ? AND path = ?"), (account, directory)
+            ).fetchone()
+            if got is None:
+                conn.execute(
+                    d.q(
+                        "INSERT INTO files (account, path, parent, is_dir, session_pk, "
+                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    ),
+                    (account, directory, parent(directory), True, session_pk, now, now),
+                )
+            elif not got[0]:
+                raise InvalidArgumentError(
+                    f"Cannot create {path}: parent {directory} is a file",
+                    {"uri": "viking://" + directory},
+                )
+
+    def write_file(
+        self,
+        account: str,
+        path: str,
+        content: bytes,
+        mode: Literal["replace", "append", "create", "upsert"],
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> FileRow:
+        d = self.d
+        returning = f"RETURNING {self._file_columns}, NULL"
+
+        def run(conn: Any) -> FileRow:
+            session_pk = self._session_pk(conn, session)
+            existing = conn.execute(
+                d.q(f"SELECT pk, is_dir FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                (account, path),
+            ).fetchone()
+            if existing is not None and existing[1]:
+                raise InvalidArgumentError(
+                    f"{'viking://' + path} is a directory",
+                    {"uri": "viking://" + path, "expected": "file"},
+                )
+            if existing is None:
+                if mode in ("replace", "append"):
+                    raise NotFoundError.of("file", "viking://" + path)
+                self._ensure_parents(conn, account, path, now, session_pk, stop_at=stop_at)
+                row = conn.execute(
+                    d.q(
+                        "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
+                        f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}"
+                    ),
+                    (account, path, parent(path), False, content, session_pk, now, now),
+                ).fetchone()
+            elif mode == "create":
+                raise AlreadyExistsError.of("file", "viking://" + path)
+            else:
+                new = d.append_blob if mode == "append" else "?"
+                row = conn.execute(
+                    d.q(
+                        f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}"
+                    ),
+                    (content, now, existing[0]),
+                ).fetchone()
+            return file_row(row)
+
+        return self._tx(run)
+
+    def make_dir(
+        self,
+        account: str,
+        path: str,
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> FileRow:
+        sql = self.d.q(
+            f"SELECT {self._file_columns}, NULL FROM files WHERE account = ? AND path = ?"
+        )
+
+        def run(conn: Any) -> FileRow:
+            session_pk = self._session_pk(conn, session)
+            self._ensure_parents(conn, account, path + "/x", now, session_pk, stop_at=stop_at)
+            return file_row(conn.execute(sql, (account, path)).fetchone())
+
+        return self._tx(run)
+
+    def remove(self, account: str, path: str, *, recursive: bool) -> int:
+        d = self.d
+        lo, hi = below(path)
+
+        def run(conn: Any) -> int:
+            got = conn.execute(
+                d.q(f"SELECT is_dir FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                (account, path),
+            ).fetchone()
+            if got is None:
+                raise NotFoundError.of("file", "viking://" + path)
+            if got[0]:
+                under = conn.execute(
+                    d.q("SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?"),
+                    (account, lo, hi),
+                ).fetchone()[0]
+                if under and not recursive:
+                    raise InvalidArgumentError(
+                        f"viking://{path} is a non-empty directory; pass recursive=true",
+                        {"uri": "viking://" + path, "reason": "directory not empty"},
+                    )
+                conn.execute(
+                    d.q("DELETE FROM files WHERE account = ? AND path >= ? AND path < ?"),
+                    (account, lo, hi),
+                )
+            conn.execute(d.q("DELETE FROM files WHERE account = ? AND path = ?"), (account, path))
+            return 1
+
+        return self._tx(run)
+
+    def move(
+        self,
+        account: str,
+        src: str,
+        dst: str,
+        now: float,
+        *,
+        session: tuple[Owner, str] | None,
+        stop_at: int,
+    ) -> None:
+        d = self.d
+        lo, hi = below(src)
+
+        def run(conn: Any) -> None:
+            session_pk = self._session_pk(conn, session)
+            found = conn.execute(
+                d.q(f"SELECT 1 FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                (account, src),
+            ).fetchone()
+            if found is None:
+                raise NotFoundError.of("file", "viking://" + src)
+            taken = conn.execute(
+                d.q("SELECT 1 FROM files WHERE account = ? AND path = ?"), (account, dst)
+            ).fetchone()
+            if taken is not None:
+                raise AlreadyExistsError.of("file", "viking://" + dst)
+            if dst.startswith(src + "/"):
+                raise InvalidArgumentError(
+                    "Cannot move a directory into itself", {"uri": "viking://" + dst}
+                )
+            self._ensure_parents(conn, account, dst, now, session_pk, stop_at=stop_at)
+            # One statement renames the whole subtree (nothing exists under dst yet).
+            cut = len(src) + 1
+            conn.execute(
+                d.q(
+                    "UPDATE files SET path = ? || substr(path, ?), "
+                    "parent = CASE WHEN path = ? THEN ? ELSE ? || substr(parent, ?) END, "
+                    "session_pk = ?, updated_at = ? "
+                    "WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))"
+                ),
+                (dst, cut, src, parent(dst), dst, cut, session_pk, now, account, src, lo, hi),
+            )
+
+        self._tx(run)
+
+    def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
+        sql = self.d.q(
+            "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
+            "AND user_name = ? AND session_id = ?"
+        )
+        return int(
+            self._tx(
+                lambda c: c.execute(sql, (owner.account, owner.user, session_id)).fetchone()[0],
+                write=False,
+                single=True,
+            )
+        )
+
+    # ------------------------------------------------------------------ integrity
+    def check_integrity(self) -> list[str]:
+        """Problems found by a full consistency check: counters against rows, archives
+        against their messages, runnable tasks and session files without a session, plus
+        the backend's own checks."""
+
+        def run(conn: Any) -> list[str]:
+            problems = self._integrity_extras(conn)
+            for r in conn.execute(_COUNTERS_VS_ROWS):
+                stored = tuple(int(v) for v in r[1:8])
+                counted = tuple(int(v) for v in (r[8], r[9], r[10], r[11], r[12], r[13], r[15]))
+                if stored != counted or int(r[14]) != int(r[13]):
+                    problems.append(f"session {r[0]}: counters {stored} != rows {counted}")
+            for r in conn.execute(
+                "SELECT a.session_pk, a.archive_no, a.message_count, "
+                "(SELECT COUNT(*) FROM messages m WHERE m.session_pk = a.session_pk "
+                " AND m.archive_no = a.archive_no) FROM archives a"
+            ):
+                if r[2] != r[3] or r[3] == 0:
+                    problems.append(f"archive {r[0]}/{r[1]}: {r[2]} recorded, {r[3]} rows")
+            for r in conn.execute(
+                "SELECT m.session_pk, m.archive_no FROM messages m WHERE m.archive_no > 0 "
+                "AND NOT EXISTS (SELECT 1 FROM archives a WHERE a.session_pk = m.session_pk "
+                "AND a.archive_no = m.archive_no) LIMIT 5"
+            ):
+                problems.append(f"message in missing archive {tuple(r)}")
+            for r in conn.execute(
+                "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
+                "AND session_pk IS NULL"
+            ):
+                problems.append(f"runnable task {r[0]} for a deleted session")
+            for r in conn.execute(
+                self.d.q("SELECT path FROM files WHERE session_pk IS NULL AND path LIKE ?"),
+                ("user/%/sessions/%/%",),
+            ):
+                problems.append(f"session file {r[0]} not tied to a session")
+            for r in conn.execute(
+                "SELECT session_pk, archive_no, COUNT(*) FROM tasks WHERE status = 'completed' "
+                "AND session_pk IS NOT NULL GROUP BY session_pk, archive_no HAVING COUNT(*) > 1"
+            ):
+                problems.append(f"archive {r[0]}/{r[1]} extracted by {r[2]} completed tasks")
+            return problems
+
+        return self._tx(run, write=False)
+
+
+_COUNTERS_VS_ROWS = """
+SELECT s.session_id, s.message_count, s.total_message_count, s.pending_tokens,
+       s.total_tokens, s.total_turns, s.commit_count, s.memories_extracted,
+       (SELECT COUNT(*) FROM messages m WHERE m.session_pk = s.pk AND m.archive_no = 0),
+       (SELECT COUNT(*) FROM messages m WHERE m.session_pk = s.pk),
+       (SELECT COALESCE(SUM(tokens), 0) FROM messages m
+          WHERE m.session_pk = s.pk AND m.archive_no = 0),
+       (SELECT COALESCE(SUM(tokens), 0) FROM messages m WHERE m.session_pk = s.pk),
+       (SELECT COUNT(*) FROM messages m WHERE m.session_pk = s.pk AND m.is_turn),
+       (SELECT COUNT(*) FROM archives a WHERE a.session_pk = s.pk),
+       (SELECT COALESCE(MAX(archive_no), 0) FROM archives a WHERE a.session_pk = s.pk),
+       (SELECT COALESCE(SUM(memories_extracted), 0) FROM archives a WHERE a.session_pk = s.pk)
+FROM sessions s
+"""
+
+
+class SQLKeyStore:
+    """API keys in the store's database, beside the data they guard (hashes only, never
+    secrets). Every process sharing the database sees a key, or its revocation, as soon as
+    the transaction that made it has committed."""
+
+    COLUMNS = "key_id, account, user_name, role, read_only, created_at, revoked_at"
+
+    def __init__(self, store: SQLStore) -> None:
+        self._store = store
+
+    def create_key(
+        self, account: str, user: str, role: Role, read_only: bool, now: float
+    ) -> NewKey:
+        key, key_id, secret_hash = generate()
+        sql = self._store.d.q(
+            "INSERT INTO api_keys (key_id, secret_hash, account, user_name, role, read_only, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        args = (key_id, secret_hash, account, user, role, read_only, now)
+        self._store._tx(lambda c: c.execute(sql, args), single=True)
+        record = KeyRecord(
+            key_id=key_id,
+            account=account,
+            user=user,
+            role=role,
+            read_only=read_only,
+            created_at=now,
+        )
+        return NewKey(key=key, record=record)
+
+    def find_key(self, key: str) -> KeyRecord | None:
+        parts = split(key)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        sql = self._store.d.q(
+            f"SELECT {self.COLUMNS}, secret_hash FROM api_keys WHERE key_id = ? "
+            "AND revoked_at IS NULL"
+        )
+        row = self._store._tx(
+            lambda c: c.execute(sql, (key_id,)).fetchone(), write=False, single=True
+        )
+        if row is None or not matches(secret, row[7]):
+            return None
+        return key_record(row)
+
+    def revoke_key(self, key_id: str, now: float) -> bool:
+        sql = self._store.d.q(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
+        )
+        return bool(
+            self._store._tx(lambda c: c.execute(sql, (now, key_id)).rowcount > 0, single=True)
+        )
+
+    def list_keys(self, account: str | None = None) -> list[KeyRecord]:
+        sql = f"SELECT {self.COLUMNS} FROM api_keys"
+        args: tuple[str, ...] = ()
+        if account is not None:
+            sql += " WHERE account = ?"
+            args = (account,)
+        q = self._store.d.q(sql + " ORDER BY created_at, key_id")
+        return self._store._tx(
+            lambda c: [key_record(r) for r in c.execute(q, args)], write=False, single=True
+        )
