@@ -23,26 +23,24 @@ from .deletion_rules import (
     check_still_old,
     receipt_counts,
 )
-from .dialect import Dialect, lock_key
+from .dialect import Conn, lock_key
 from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
 from .rows import SESSION_COLUMNS, below, session_row
 
 SessionState = Literal["any", "live", "trashed"]
 
 
-def lock_owner(conn: Any, d: Dialect, account: str, user: str) -> None:
+def lock_owner(conn: Conn, account: str, user: str) -> None:
     """Serialise writes to one user's memories (extractions, forgetting, erasure) across
     processes until this transaction ends; a no-op where writers are serialised anyway."""
-    if d.advisory_lock is not None:
-        conn.execute(d.q(d.advisory_lock), (lock_key("skald:owner", account, user),))
+    if conn.d.advisory_lock is not None:
+        conn.execute(conn.d.advisory_lock, (lock_key("skald:owner", account, user),))
 
 
-def find(
-    conn: Any, d: Dialect, owner: Owner, session_id: str, *, lock: str = ""
-) -> SessionRow | None:
+def find(conn: Conn, owner: Owner, session_id: str, *, lock: str = "") -> SessionRow | None:
     """The session row; ``lock`` is one of the dialect's row-lock clauses."""
     row = conn.execute(
-        d.q(
+        (
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ? "
             f"AND session_id = ?{lock}"
         ),
@@ -52,8 +50,7 @@ def find(
 
 
 def audit(
-    conn: Any,
-    d: Dialect,
+    conn: Conn,
     actor: Identity,
     action: str,
     owner: Owner,
@@ -62,7 +59,7 @@ def audit(
     now: float,
 ) -> None:
     conn.execute(
-        d.q(
+        (
             "INSERT INTO audit_log (at, actor_account, actor_user, actor_role, action, account, "
             "user_name, session_id, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ),
@@ -80,12 +77,7 @@ def audit(
     )
 
 
-def _one(conn: Any, sql: str, args: tuple[Any, ...]) -> int:
-    got = conn.execute(sql, args).fetchone()
-    return int(got[0]) if got and got[0] is not None else 0
-
-
-def _check_committed(conn: Any, d: Dialect, row: SessionRow, require_extracted: bool) -> None:
+def _check_committed(conn: Conn, row: SessionRow, require_extracted: bool) -> None:
     if row.message_count:
         raise FailedPreconditionError(
             f"Session {row.session_id} has {row.message_count} uncommitted messages; commit it "
@@ -97,10 +89,11 @@ def _check_committed(conn: Any, d: Dialect, row: SessionRow, require_extracted: 
             },
         )
     if require_extracted:
-        pending = _one(
-            conn,
-            d.q("SELECT COUNT(*) FROM archives WHERE session_pk = ? AND status = 'pending'"),
-            (row.pk,),
+        pending = int(
+            conn.one(
+                "SELECT COUNT(*) FROM archives WHERE session_pk = ? AND status = 'pending'",
+                (row.pk,),
+            )
         )
         if pending:
             raise FailedPreconditionError(
@@ -109,10 +102,10 @@ def _check_committed(conn: Any, d: Dialect, row: SessionRow, require_extracted: 
             )
 
 
-def _counts(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> DeletionCounts:
+def _counts(conn: Conn, owner: Owner, row: SessionRow) -> DeletionCounts:
     """What a deletion of ``row`` removes and keeps."""
     got = conn.execute(
-        d.q(
+        (
             "SELECT (SELECT COUNT(*) FROM archives WHERE session_pk = ?), "
             "(SELECT COUNT(*) FROM files WHERE session_pk = ? AND NOT is_dir), "
             # Provenance written since this session was created: an earlier, deleted session
@@ -126,13 +119,13 @@ def _counts(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> DeletionCou
         messages=row.total_message_count,  # kept with the rows; check_integrity verifies it
         archives=int(got[0]),
         files=int(got[1]),
-        tool_records=_one(conn, d.count_tool_ids, (row.pk,)),
+        tool_records=int(conn.raw.execute(conn.d.count_tool_ids, (row.pk,)).fetchone()[0]),
         pending_tasks=0,
         memories_kept=int(got[2]),
     )
 
 
-def _forget_memories(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> int:
+def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
     """Remove memories supported only by this session; strip its provenance from the rest.
 
     "This session" is this incarnation of the id: provenance written since it was created. An
@@ -140,20 +133,19 @@ def _forget_memories(conn: Any, d: Dialect, owner: Owner, row: SessionRow) -> in
     mine = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
     args = (owner.account, owner.user, row.session_id, row.created_at)
     gone = conn.execute(
-        d.q(
+        (
             f"DELETE FROM files WHERE pk IN (SELECT s.file_pk FROM memory_sources s WHERE {mine} "
             "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
             "AND (o.session_id <> s.session_id OR o.created_at < ?)))"
         ),
         (*args, row.created_at),
     ).rowcount
-    conn.execute(d.q(f"DELETE FROM memory_sources AS s WHERE {mine}"), args)
+    conn.execute(f"DELETE FROM memory_sources AS s WHERE {mine}", args)
     return max(int(gone), 0)
 
 
 def hard_delete(
-    conn: Any,
-    d: Dialect,
+    conn: Conn,
     owner: Owner,
     session_id: str,
     now: float,
@@ -170,7 +162,7 @@ def hard_delete(
     transaction. ``older_than`` (column, cutoff) re-checks a retention decision taken earlier,
     inside this transaction and under the session's row lock, so a session restored or used
     since it was selected is left alone."""
-    row = find(conn, d, owner, session_id, lock=d.for_update)
+    row = find(conn, owner, session_id, lock=" FOR UPDATE")
     if (
         row is None
         or (state == "trashed" and row.deleted_at is None)
@@ -182,11 +174,11 @@ def hard_delete(
     # Purging the trash needs no commit; but commit_first (require_extracted) must not purge
     # a session trashed - or deleted, re-created and trashed - since it committed it.
     if require_committed and (row.deleted_at is None or require_extracted):
-        _check_committed(conn, d, row, require_extracted)
-    counts = _counts(conn, d, owner, row)
+        _check_committed(conn, row, require_extracted)
+    counts = _counts(conn, owner, row)
     counts.pending_tasks = max(
         conn.execute(
-            d.q(
+            (
                 "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, updated_at = ? "
                 "WHERE session_pk = ? AND status IN ('pending', 'running')"
             ),
@@ -195,21 +187,20 @@ def hard_delete(
         0,
     )
     if forget_memories:
-        lock_owner(conn, d, owner.account, owner.user)  # memory writes of this user wait
-        counts.memories_deleted = _forget_memories(conn, d, owner, row)
+        lock_owner(conn, owner.account, owner.user)  # memory writes of this user wait
+        counts.memories_deleted = _forget_memories(conn, owner, row)
         counts.memories_kept -= counts.memories_deleted
         # Task results name the memory files they wrote; those names go with the memories.
-        conn.execute(d.q("UPDATE tasks SET result = NULL WHERE session_pk = ?"), (row.pk,))
-    conn.execute(d.q("DELETE FROM sessions WHERE pk = ?"), (row.pk,))
+        conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
+    conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
     if row.deleted_at is not None and action == "delete":
         action = "purge"
-    audit(conn, d, actor, action, owner, session_id, receipt_counts(counts), now)
+    audit(conn, actor, action, owner, session_id, receipt_counts(counts), now)
     return counts
 
 
 def soft_delete(
-    conn: Any,
-    d: Dialect,
+    conn: Conn,
     owner: Owner,
     session_id: str,
     now: float,
@@ -220,26 +211,26 @@ def soft_delete(
     older_than: tuple[str, float] | None = None,
 ) -> DeletionCounts:
     """Hide the session everywhere, restorable until purged. Its rows stay, untouched."""
-    row = find(conn, d, owner, session_id, lock=d.for_update)
+    row = find(conn, owner, session_id, lock=" FOR UPDATE")
     if row is None or row.deleted_at is not None:
         raise NotFoundError.of("session", session_id)
     if older_than is not None:
         check_still_old(row, *older_than)
     if require_committed:
-        _check_committed(conn, d, row, require_extracted)
-    counts = _counts(conn, d, owner, row)
+        _check_committed(conn, row, require_extracted)
+    counts = _counts(conn, owner, row)
     conn.execute(
-        d.q("UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?"),
+        "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
         (now, actor.actor, row.pk),
     )
-    audit(conn, d, actor, "soft_delete", owner, session_id, receipt_counts(counts), now)
+    audit(conn, actor, "soft_delete", owner, session_id, receipt_counts(counts), now)
     return counts
 
 
 def restore(
-    conn: Any, d: Dialect, owner: Owner, session_id: str, now: float, *, actor: Identity
+    conn: Conn, owner: Owner, session_id: str, now: float, *, actor: Identity
 ) -> SessionRow:
-    row = find(conn, d, owner, session_id, lock=d.for_update)
+    row = find(conn, owner, session_id, lock=" FOR UPDATE")
     if row is None:
         raise NotFoundError.of("session", session_id)
     if row.deleted_at is None:
@@ -248,19 +239,19 @@ def restore(
             {"type": "session", "resource": session_id, "reason": "not_deleted"},
         )
     restored = conn.execute(
-        d.q(
+        (
             "UPDATE sessions SET deleted_at = NULL, deleted_by = NULL, updated_at = ? "
             f"WHERE pk = ? RETURNING {SESSION_COLUMNS}"
         ),
         (now, row.pk),
     ).fetchone()
-    audit(conn, d, actor, "restore", owner, session_id, {"messages": row.total_message_count}, now)
+    audit(conn, actor, "restore", owner, session_id, {"messages": row.total_message_count}, now)
     return session_row(restored)
 
 
-def refuse_taken_id(conn: Any, d: Dialect, owner: Owner, session_id: str) -> None:
+def refuse_taken_id(conn: Conn, owner: Owner, session_id: str) -> None:
     """``AlreadyExistsError`` saying whether the id is live or in the trash, if it is taken."""
-    row = find(conn, d, owner, session_id)
+    row = find(conn, owner, session_id)
     if row is not None:
         detail = {"type": "session", "resource": session_id}
         if row.deleted_at is not None:
@@ -272,55 +263,49 @@ def refuse_taken_id(conn: Any, d: Dialect, owner: Owner, session_id: str) -> Non
 
 
 def erase_user(
-    conn: Any, d: Dialect, account: str, user: str, now: float, *, actor: Identity
+    conn: Conn, account: str, user: str, now: float, *, actor: Identity
 ) -> ErasureCounts:
     """Everything of one user: sessions (live and trashed), memories, files, tasks, keys."""
     owner = Owner(account, user)
     # Lock order as everywhere: session rows (here all of the user's, by key), then the owner.
-    if d.for_update:
+    if conn.d.row_locks:
         conn.execute(
-            d.q(
-                "SELECT pk FROM sessions WHERE account = ? AND user_name = ? "
-                f"ORDER BY pk{d.for_update}"
-            ),
+            ("SELECT pk FROM sessions WHERE account = ? AND user_name = ? ORDER BY pk FOR UPDATE"),
             (account, user),
         ).fetchall()
-    lock_owner(conn, d, account, user)
+    lock_owner(conn, account, user)
     got = conn.execute(
-        d.q(
+        (
             "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0) FROM sessions "
             "WHERE account = ? AND user_name = ?"
         ),
         (account, user),
     ).fetchone()
-    archives = _one(
-        conn,
-        d.q(
+    archives = int(
+        conn.one(
             "SELECT COUNT(*) FROM archives a JOIN sessions s ON s.pk = a.session_pk "
-            "WHERE s.account = ? AND s.user_name = ?"
-        ),
-        (account, user),
+            "WHERE s.account = ? AND s.user_name = ?",
+            (account, user),
+        )
     )
     prefix = f"user/{user}"
     lo, hi = below(prefix)
-    count_files = d.q(
+    count_files = (
         "SELECT COUNT(*) FROM files WHERE account = ? AND NOT is_dir AND path >= ? AND path < ?"
     )
-    memories = _one(conn, count_files, (account, *below(f"{prefix}/memories")))
-    files = _one(conn, count_files, (account, lo, hi))
+    memories = int(conn.one(count_files, (account, *below(f"{prefix}/memories"))))
+    files = int(conn.one(count_files, (account, lo, hi)))
     by_owner = (account, user)
-    tasks = conn.execute(
-        d.q("DELETE FROM tasks WHERE account = ? AND user_name = ?"), by_owner
-    ).rowcount
-    conn.execute(d.q("DELETE FROM sessions WHERE account = ? AND user_name = ?"), by_owner)
+    tasks = conn.execute("DELETE FROM tasks WHERE account = ? AND user_name = ?", by_owner).rowcount
+    conn.execute("DELETE FROM sessions WHERE account = ? AND user_name = ?", by_owner)
     conn.execute(
-        d.q("DELETE FROM files WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))"),
+        "DELETE FROM files WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))",
         (account, prefix, lo, hi),
     )
-    conn.execute(d.q("DELETE FROM memory_sources WHERE account = ? AND user_name = ?"), by_owner)
-    conn.execute(d.q("DELETE FROM idempotency_keys WHERE account = ? AND user_name = ?"), by_owner)
+    conn.execute("DELETE FROM memory_sources WHERE account = ? AND user_name = ?", by_owner)
+    conn.execute("DELETE FROM idempotency_keys WHERE account = ? AND user_name = ?", by_owner)
     keys = conn.execute(
-        d.q("DELETE FROM api_keys WHERE account = ? AND user_name = ?"), by_owner
+        "DELETE FROM api_keys WHERE account = ? AND user_name = ?", by_owner
     ).rowcount
     counts = ErasureCounts(
         sessions=int(got[0]),
@@ -331,13 +316,12 @@ def erase_user(
         tasks=max(tasks, 0),
         keys=max(keys, 0),
     )
-    audit(conn, d, actor, "erase_user", owner, None, msgspec.structs.asdict(counts), now)
+    audit(conn, actor, "erase_user", owner, None, msgspec.structs.asdict(counts), now)
     return counts
 
 
 def expired_sessions(
-    conn: Any,
-    d: Dialect,
+    conn: Conn,
     owner: Owner | None,
     cutoff: float,
     by: Literal["created_at", "updated_at"],
@@ -355,12 +339,11 @@ def expired_sessions(
         sql += " AND account = ? AND user_name = ?"
         args += [owner.account, owner.user]
     sql += f" ORDER BY {column}, session_id"
-    return [session_row(r) for r in conn.execute(d.q(sql), args)]
+    return [session_row(r) for r in conn.execute(sql, args)]
 
 
 def list_audit(
-    conn: Any,
-    d: Dialect,
+    conn: Conn,
     account: str | None,
     *,
     limit: int,
@@ -371,4 +354,4 @@ def list_audit(
     sql, args = audit_query(
         account, limit=limit, action=action, session_id=session_id, before=before
     )
-    return audit_rows(conn.execute(d.q(sql), args))
+    return audit_rows(conn.execute(sql, args))

@@ -1,14 +1,19 @@
-"""What differs between the SQL of SQLite and of PostgreSQL, in one small object.
+"""What differs between the SQL of SQLite and of PostgreSQL, and the connection that hides it.
 
-The store's statements are written once, with ``?`` placeholders and the row-lock clauses and
-expressions named here; ``Dialect.q`` turns a statement into the backend's form (cached, so a
-statement is rewritten once per process). Nothing here imports a database driver.
+The store's statements are written once, in one neutral form: ``?`` placeholders, PostgreSQL's
+row-lock clauses (``FOR UPDATE``, ``FOR NO KEY UPDATE``, ``FOR KEY SHARE``, ``SKIP LOCKED``) and
+``octet_length``. ``Dialect.q`` turns a statement into the backend's form, once per statement
+and process (cached): PostgreSQL's placeholders are ``%s``; SQLite, which has one writer at a
+time, drops the lock clauses and spells ``octet_length`` as ``length``. ``Conn`` runs
+statements through it. Nothing here imports a database driver.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def lock_key(*parts: str) -> int:
@@ -22,34 +27,63 @@ class Dialect:
     name: str
     #: The driver's placeholder for ``?``.
     param: str
-    #: Row-lock clauses appended to a SELECT: empty where one writer at a time is the rule.
-    for_update: str
-    for_no_key_update: str
-    for_key_share: str
-    #: A task claim's sub-select: skip rows another transaction is claiming right now.
-    skip_locked: str
-    #: Byte length of a BLOB/bytea column.
-    length: str
+    #: Whether the backend has row locks (else one writer at a time: lock clauses go).
+    row_locks: bool
     #: ``content || ?`` on a BLOB/bytea column that may be NULL.
     append_blob: str
     #: Takes a transaction-level advisory lock on ``?`` (a ``lock_key``), or None: the
     #: backend serialises writers by other means.
     advisory_lock: str | None
     #: Counts the distinct tool ids of the tool parts in one session's messages; in the
-    #: driver's own placeholder (one: the session's pk), not passed through ``q``.
+    #: driver's own placeholder (one: the session's pk), run on ``Conn.raw``.
     count_tool_ids: str
     #: DDL types for ``schema.py``.
     types: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def q(self, sql: str) -> str:
-        """``sql`` with the backend's placeholders (statements hold no ``?`` or ``%`` in
-        literals, except the ``%`` of LIKE patterns, passed as parameters)."""
+        """``sql`` in the backend's form (statements hold no ``?`` or ``%`` in literals:
+        LIKE patterns are passed as parameters)."""
         got = self._cache.get(sql)
         if got is None:
-            got = sql if self.param == "?" else sql.replace("%", "%%").replace("?", self.param)
+            got = self._rewrite(sql)
             self._cache[sql] = got
         return got
+
+    def _rewrite(self, sql: str) -> str:
+        if self.param != "?":
+            sql = sql.replace("%", "%%").replace("?", self.param)
+        if not self.row_locks:
+            for clause in _LOCK_CLAUSES:
+                sql = sql.replace(clause, "")
+            sql = sql.replace("octet_length(", "length(")
+        return sql
+
+
+#: Longest first: each is removed whole.
+_LOCK_CLAUSES = (" FOR UPDATE SKIP LOCKED", " FOR NO KEY UPDATE", " FOR KEY SHARE", " FOR UPDATE")
+
+
+class Conn:
+    """A driver connection (sqlite3 or psycopg) that takes statements in the neutral form."""
+
+    __slots__ = ("d", "raw")
+
+    def __init__(self, raw: Any, d: Dialect) -> None:
+        self.raw = raw
+        self.d = d
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """The driver's cursor; ``args`` always passed, so ``%`` escapes apply."""
+        return self.raw.execute(self.d.q(sql), args)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.raw.cursor().executemany(self.d.q(sql), rows)
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None."""
+        got = self.raw.execute(self.d.q(sql), args).fetchone()
+        return got[0] if got else None
 
 
 # "tool_parts > 0 OR context_parts > 0" lets the planner use the partial index
@@ -61,11 +95,7 @@ _TOOL_MESSAGES = (
 SQLITE = Dialect(
     name="sqlite",
     param="?",
-    for_update="",
-    for_no_key_update="",
-    for_key_share="",
-    skip_locked="",
-    length="length",
+    row_locks=False,
     append_blob="CAST(COALESCE(content, X'') || ? AS BLOB)",  # || yields TEXT in SQLite
     advisory_lock=None,
     count_tool_ids=(
@@ -90,11 +120,7 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     name="postgresql",
     param="%s",
-    for_update=" FOR UPDATE",
-    for_no_key_update=" FOR NO KEY UPDATE",
-    for_key_share=" FOR KEY SHARE",
-    skip_locked=" FOR UPDATE SKIP LOCKED",
-    length="octet_length",
+    row_locks=True,
     append_blob="COALESCE(content, ''::bytea) || ?",
     advisory_lock="SELECT pg_advisory_xact_lock(?)",
     # The body is JSON (msgspec-encoded, so valid UTF-8), read as SQLite's json_each reads

@@ -5,20 +5,18 @@ backends.
 provenance (``memory_sources``), removes deleted ones (their provenance goes with them by
 ``ON DELETE CASCADE``) and records what it did — the diff with before and after texts, the
 per-category counts and the token usage — in ``archive_extractions``, keyed by the archive (and
-removed with it). ``requeue`` queues failed archives for extraction again. The backends differ
-only in the statements' dialect (``ExtractionSQL``).
+removed with it). ``requeue`` queues failed archives for extraction again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from ..errors import FailedPreconditionError, NotFoundError
-from .dialect import Dialect
+from .dialect import Conn
 from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenCounts
 
 EnsureParents = Callable[[Any, str, str, float], None]
@@ -34,73 +32,43 @@ class Applied(msgspec.Struct, kw_only=True):
     by_category: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ExtractionSQL:
-    """The statements ``apply_diff`` runs, in one backend's dialect."""
-
-    find_file: str
-    insert_file: str
-    update_file: str
-    add_source: str
-    delete_file: str
-    record: str
-    failed_archives: str
-    archive_status: str
-    live_task: str
-    reset_archive: str
-    insert_task: str
-
-    @classmethod
-    def of(cls, d: Dialect) -> ExtractionSQL:
-        """The statements in ``d``'s dialect."""
-        p = d.q
-        lock = d.for_update
-
-        usage = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
-        updated = ", ".join(
-            f"{c} = EXCLUDED.{c}"
-            for c in ["extracted_at", "memory_diff", "by_category", *usage.split(", ")]
-        )
-        return cls(
-            find_file=p(
-                f"SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ?{lock}"
-            ),
-            insert_file=p(
-                "INSERT INTO files (account, path, parent, is_dir, content, created_at, "
-                "updated_at) VALUES (?, ?, ?, FALSE, ?, ?, ?) RETURNING pk"
-            ),
-            update_file=p("UPDATE files SET content = ?, updated_at = ? WHERE pk = ?"),
-            add_source=p(
-                "INSERT INTO memory_sources (file_pk, account, user_name, session_id, "
-                "archive_no, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            ),
-            delete_file=p(
-                "DELETE FROM files WHERE account = ? AND path = ? AND NOT is_dir RETURNING content"
-            ),
-            record=p(
-                "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, "
-                f"memory_diff, by_category, {usage}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT (session_pk, archive_no) DO UPDATE SET {updated}"
-            ),
-            failed_archives=p(
-                "SELECT archive_no FROM archives WHERE session_pk = ? AND status = 'failed' "
-                "ORDER BY archive_no"
-            ),
-            archive_status=p("SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?"),
-            live_task=p(
-                "SELECT task_id FROM tasks WHERE session_pk = ? AND archive_no = ? AND status IN "
-                "('pending', 'running') ORDER BY created_at DESC LIMIT 1"
-            ),
-            reset_archive=p(
-                "UPDATE archives SET status = 'pending', error = NULL WHERE session_pk = ? "
-                "AND archive_no = ?"
-            ),
-            insert_task=p(
-                "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
-                "session_pk, archive_no, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
-            ),
-        )
+_USAGE = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
+_RECORDED = ", ".join(
+    f"{c} = EXCLUDED.{c}"
+    for c in ["extracted_at", "memory_diff", "by_category", *_USAGE.split(", ")]
+)
+FIND_FILE = "SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ? FOR UPDATE"
+INSERT_FILE = (
+    "INSERT INTO files (account, path, parent, is_dir, content, created_at, updated_at) "
+    "VALUES (?, ?, ?, FALSE, ?, ?, ?) RETURNING pk"
+)
+UPDATE_FILE = "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?"
+ADD_SOURCE = (
+    "INSERT INTO memory_sources (file_pk, account, user_name, session_id, archive_no, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+DELETE_FILE = "DELETE FROM files WHERE account = ? AND path = ? AND NOT is_dir RETURNING content"
+RECORD = (
+    "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, memory_diff, "
+    f"by_category, {_USAGE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"ON CONFLICT (session_pk, archive_no) DO UPDATE SET {_RECORDED}"
+)
+FAILED_ARCHIVES = (
+    "SELECT archive_no FROM archives WHERE session_pk = ? AND status = 'failed' ORDER BY archive_no"
+)
+ARCHIVE_STATUS = "SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?"
+LIVE_TASK = (
+    "SELECT task_id FROM tasks WHERE session_pk = ? AND archive_no = ? AND status IN "
+    "('pending', 'running') ORDER BY created_at DESC LIMIT 1"
+)
+RESET_ARCHIVE = (
+    "UPDATE archives SET status = 'pending', error = NULL WHERE session_pk = ? AND archive_no = ?"
+)
+INSERT_TASK = (
+    "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, session_pk, "
+    "archive_no, status, created_at, updated_at) "
+    "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
+)
 
 
 def text_of(value: bytes | None) -> str:
@@ -108,8 +76,7 @@ def text_of(value: bytes | None) -> str:
 
 
 def apply_diff(
-    conn: Any,
-    sql: ExtractionSQL,
+    conn: Conn,
     *,
     account: str,
     user: str,
@@ -130,14 +97,14 @@ def apply_diff(
         if not fact.path.startswith(root):
             continue
         data = fact.content.encode()
-        existing = conn.execute(sql.find_file, (account, fact.path)).fetchone()
+        existing = conn.execute(FIND_FILE, (account, fact.path)).fetchone()
         if existing is not None and existing[1]:
             continue  # a directory stands where the fact would go; skip it
         if existing is None:
             ensure_parents(conn, account, fact.path, now)
             parent = fact.path.rsplit("/", 1)[0]
             (file_pk,) = conn.execute(
-                sql.insert_file, (account, fact.path, parent, data, now, now)
+                INSERT_FILE, (account, fact.path, parent, data, now, now)
             ).fetchone()
             out.created += 1
             out.diff.adds.append(
@@ -147,7 +114,7 @@ def apply_diff(
             file_pk = existing[0]
             before = bytes(existing[2] or b"")
             if before != data:
-                conn.execute(sql.update_file, (data, now, file_pk))
+                conn.execute(UPDATE_FILE, (data, now, file_pk))
                 out.updated += 1
                 out.diff.updates.append(
                     DiffEntry(
@@ -157,20 +124,20 @@ def apply_diff(
                         after=fact.content,
                     )
                 )
-        conn.execute(sql.add_source, (file_pk, account, user, session_id, archive_no, now))
+        conn.execute(ADD_SOURCE, (file_pk, account, user, session_id, archive_no, now))
         out.written += 1
         out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1
     for ref in deletes:
         if not ref.path.startswith(root):
             continue
-        gone = conn.execute(sql.delete_file, (account, ref.path)).fetchone()
+        gone = conn.execute(DELETE_FILE, (account, ref.path)).fetchone()
         if gone is not None:  # its memory_sources rows go with it (ON DELETE CASCADE)
             out.deleted += 1
             out.diff.deletes.append(
                 DiffEntry(path=ref.path, category=ref.category, before=text_of(gone[0]))
             )
     conn.execute(
-        sql.record,
+        RECORD,
         (
             session_pk,
             archive_no,
@@ -188,8 +155,7 @@ def apply_diff(
 
 
 def requeue(
-    conn: Any,
-    sql: ExtractionSQL,
+    conn: Conn,
     *,
     account: str,
     user: str,
@@ -204,10 +170,10 @@ def requeue(
     ``FailedPreconditionError``; a missing one ``NotFoundError``. The caller holds the
     session's write lock."""
     if archive_no is None:
-        failed = [r[0] for r in conn.execute(sql.failed_archives, (session_pk,))]
+        failed = [r[0] for r in conn.execute(FAILED_ARCHIVES, (session_pk,))]
     else:
         name = f"archive_{archive_no:03d}"
-        got = conn.execute(sql.archive_status, (session_pk, archive_no)).fetchone()
+        got = conn.execute(ARCHIVE_STATUS, (session_pk, archive_no)).fetchone()
         if got is None:
             raise NotFoundError.of("archive", name)
         if got[0] == "done":
@@ -216,16 +182,14 @@ def requeue(
                 {"type": "archive", "resource": name, "reason": "already_extracted"},
             )
         if got[0] == "pending":
-            task = conn.execute(sql.live_task, (session_pk, archive_no)).fetchone()
+            task = conn.execute(LIVE_TASK, (session_pk, archive_no)).fetchone()
             if task is not None:
                 return [Requeued(archive_no=archive_no, task_id=task[0], already_queued=True)]
         failed = [archive_no]  # failed, or pending with no live task (an orphan): queue it
     out: list[Requeued] = []
     for no in failed:
         task_id = new_task_id()
-        conn.execute(sql.reset_archive, (session_pk, no))
-        conn.execute(
-            sql.insert_task, (task_id, account, user, session_id, session_pk, no, now, now)
-        )
+        conn.execute(RESET_ARCHIVE, (session_pk, no))
+        conn.execute(INSERT_TASK, (task_id, account, user, session_id, session_pk, no, now, now))
         out.append(Requeued(archive_no=no, task_id=task_id))
     return out

@@ -54,12 +54,12 @@ from ..errors import (
     StorageUnavailableError,
 )
 from . import schema
-from .dialect import POSTGRES, lock_key
+from .dialect import POSTGRES, Conn, lock_key
 from .model import NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
 from .sql_store import SQLStore
 
-Conn: TypeAlias = psycopg.Connection[tuple[Any, ...]]
+Raw: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
 log = logging.getLogger("skald.store")
 
@@ -97,7 +97,7 @@ class _Stale(Exception):
     """A pooled connection turned out dead before the transaction began: safe to retry."""
 
 
-def _alive(conn: Conn) -> bool:
+def _alive(conn: Raw) -> bool:
     """Whether an idle pooled connection still works, without a round trip. An idle
     connection (Skald never LISTENs) has nothing to read; when it has, the server sent its
     goodbye ("terminating connection due to administrator command") or closed the socket:
@@ -202,7 +202,7 @@ class PostgresStore(SQLStore):
                 store._last_ok = time.monotonic()
                 return conn
 
-        self._pool: ConnectionPool[Conn] = ConnectionPool(
+        self._pool: ConnectionPool[Raw] = ConnectionPool(
             url,
             connection_class=_Connection,
             kwargs=kwargs,
@@ -280,7 +280,7 @@ class PostgresStore(SQLStore):
             {"backend": "postgresql", "sqlstate": exc.sqlstate},
         )
 
-    def _acquire(self) -> Conn:
+    def _acquire(self) -> Raw:
         """A connection from the pool. While the database is known to be down (or was never
         reached) the wait is short and ends as soon as a connection attempt fails, so callers
         get a quick 503 instead of queueing for the whole ``timeout``."""
@@ -338,7 +338,7 @@ class PostgresStore(SQLStore):
         self._ensure_ready()
         return self.schema_version()
 
-    def _migrate_on(self, conn: Conn, now: float) -> list[int]:
+    def _migrate_on(self, conn: Raw, now: float) -> list[int]:
         """``schema.apply`` in one transaction under an advisory lock: replicas starting at the
         same moment queue on the lock, and the second finds the work done. ``conn`` is in
         autocommit mode, its ``search_path`` pointing at ``self.schema``."""
@@ -355,10 +355,10 @@ class PostgresStore(SQLStore):
                     "exists)",
                     {"reason": "no_schema"},
                 )
-            return schema.apply(conn, POSTGRES, now, name="The database schema")
+            return schema.apply(Conn(conn, POSTGRES), now, name="The database schema")
 
     def schema_version(self) -> int:
-        return self._tx(lambda c: schema.current_version(c, POSTGRES), write=False)
+        return self._tx(schema.current_version, write=False)
 
     def _attempt(self, fn: Callable[[Conn], T], begin: bytes | None) -> T:
         try:
@@ -379,16 +379,17 @@ class PostgresStore(SQLStore):
             raise self._unavailable(exc) from exc
 
     @staticmethod
-    def _run(conn: Conn, fn: Callable[[Conn], T], begin: bytes | None) -> T:
+    def _run(conn: Raw, fn: Callable[[Conn], T], begin: bytes | None) -> T:
+        wrapped = Conn(conn, POSTGRES)
         if begin is None:  # one read statement: safe to run again on another connection
             try:
-                return fn(conn)
+                return fn(wrapped)
             except psycopg.OperationalError as exc:
                 if conn.info.transaction_status == pq.TransactionStatus.UNKNOWN:
                     raise _Stale() from exc
                 raise
         if begin == _SINGLE_WRITE:  # one write statement, its own transaction: never re-run
-            return fn(conn)
+            return fn(wrapped)
         try:
             conn.execute(begin)
         except psycopg.OperationalError as exc:
@@ -396,7 +397,7 @@ class PostgresStore(SQLStore):
                 raise _Stale() from exc  # nothing was sent that could have taken effect
             raise
         try:
-            result = fn(conn)
+            result = fn(wrapped)
             conn.execute(b"COMMIT")
             return result
         except BaseException:
@@ -467,7 +468,7 @@ class PostgresStore(SQLStore):
     def _integrity_extras(self, conn: Conn) -> list[str]:
         """PostgreSQL enforces foreign keys and checks its own pages; what is left to check
         here is the schema version."""
-        version = schema.current_version(conn, POSTGRES)
+        version = schema.current_version(conn)
         if version != schema.SCHEMA_VERSION:
             return [f"schema version {version}, expected {schema.SCHEMA_VERSION}"]
         return []
@@ -535,7 +536,7 @@ class PostgresStore(SQLStore):
                 return msgspec.msgpack.decode(earlier, type=SessionRow)
             updated = None
             for _ in range(CONFLICT_ATTEMPTS):
-                updated = conn.execute(bump_and_insert, bump_args).fetchone()
+                updated = conn.raw.execute(bump_and_insert, bump_args).fetchone()
                 if updated is not None:
                     break
                 row = self._find(conn, owner, session_id)
@@ -554,7 +555,7 @@ class PostgresStore(SQLStore):
                     raise NotFoundError.of("session", session_id)
                 # A concurrent creator makes this INSERT fail (unique key); the transaction is
                 # then run again and takes the UPDATE path.
-                updated = conn.execute(
+                updated = conn.raw.execute(
                     "INSERT INTO sessions (account, user_name, session_id, created_at, "
                     "updated_at, message_count, total_message_count, pending_tokens, "
                     "total_tokens, total_turns, last_message_at) "
@@ -564,7 +565,9 @@ class PostgresStore(SQLStore):
                 ).fetchone()
                 assert updated is not None
                 if messages:
-                    conn.execute(insert + unnest.format(pk="%s", source=""), (updated[0], *arrays))
+                    conn.raw.execute(
+                        insert + unnest.format(pk="%s", source=""), (updated[0], *arrays)
+                    )
             result = session_row(updated)
             if idempotency_key is not None:
                 self._remember(
@@ -575,7 +578,9 @@ class PostgresStore(SQLStore):
         if idempotency_key is None:
             # First the common case alone: ONE statement, its own transaction (a round trip
             # and a commit). No row: no live session; the transaction below sorts it out.
-            got = self._tx(lambda c: c.execute(bump_and_insert, bump_args).fetchone(), single=True)
+            got = self._tx(
+                lambda c: c.raw.execute(bump_and_insert, bump_args).fetchone(), single=True
+            )
             if got is not None:
                 return session_row(got)
         return self._tx(run)
@@ -589,7 +594,7 @@ class PostgresStore(SQLStore):
         archive_no = row.commit_count + 1
         n_archive = n
         session_id = row.session_id
-        updated = conn.execute(
+        updated = conn.raw.execute(
             "WITH picked AS (SELECT pk FROM messages WHERE session_pk = %(pk)s "
             "AND archive_no = 0 ORDER BY pk LIMIT %(n)s), "
             "moved AS (UPDATE messages m SET archive_no = %(no)s FROM picked "

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from string import Template
-from typing import Any
 
 from ..errors import StorageUnavailableError
-from .dialect import SQLITE, Dialect
+from .dialect import SQLITE, Conn, Dialect
 
 MIGRATIONS_TABLE = "skald_schema_migrations"
 
@@ -245,14 +244,15 @@ def statements(migration: Migration, d: Dialect) -> list[str]:
     return [Template(s).substitute(d.types) for s in migration.statements]
 
 
-def current_version(conn: Any, d: Dialect) -> int:
+def current_version(conn: Conn) -> int:
     """The applied schema version (0 for an empty database); outside any lock."""
+    d = conn.d
     if d is SQLITE:
         exists = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
         ).fetchone()
     else:
-        got = conn.execute(d.q("SELECT to_regclass(?) IS NOT NULL"), (MIGRATIONS_TABLE,))
+        got = conn.execute("SELECT to_regclass(?) IS NOT NULL", (MIGRATIONS_TABLE,))
         exists = got.fetchone()
         exists = exists if exists and exists[0] else None
     if exists is None:
@@ -261,7 +261,7 @@ def current_version(conn: Any, d: Dialect) -> int:
     return int(got[0]) if got else 0
 
 
-def _adopt_sqlite_0_1(conn: Any) -> bool:
+def _adopt_sqlite_0_1(conn: Conn) -> bool:
     """Bring an SQLite file of Skald 0.1 to version 1; False if it is not one."""
     legacy = conn.execute("PRAGMA user_version").fetchone()[0]
     if not 1 <= legacy <= 3:
@@ -275,14 +275,15 @@ def _adopt_sqlite_0_1(conn: Any) -> bool:
     return True
 
 
-def apply(conn: Any, d: Dialect, now: float, *, name: str = "the database") -> list[int]:
+def apply(conn: Conn, now: float, *, name: str = "the database") -> list[int]:
     """Bring the schema up to ``SCHEMA_VERSION`` inside the caller's transaction, which holds
     the backend's migration lock; the versions applied (an adopted 0.1 file reports 1)."""
+    d = conn.d
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version {d.types['int']} PRIMARY KEY, "
         f"name TEXT NOT NULL, applied_at {d.types['real']} NOT NULL)"
     )
-    version = current_version(conn, d)
+    version = current_version(conn)
     if version > SCHEMA_VERSION:
         raise StorageUnavailableError(
             f"{name} has schema version {version}, newer than this Skald ({SCHEMA_VERSION}); "
@@ -306,7 +307,7 @@ def apply(conn: Any, d: Dialect, now: float, *, name: str = "the database") -> l
         for statement in statements(migration, d):
             conn.execute(statement)
         conn.execute(
-            d.q(f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)"),
+            f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
             (
                 migration.version,
                 migration.name + (" (adopted)" if adopted and migration.version == 1 else ""),

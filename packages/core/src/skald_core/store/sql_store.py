@@ -36,8 +36,8 @@ from ..identity import Identity, Role
 from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
 from . import deletion
 from .deletion_rules import CANCELLED
-from .dialect import Dialect, lock_key
-from .extraction_apply import Applied, ExtractionSQL, apply_diff, requeue
+from .dialect import Conn, Dialect, lock_key
+from .extraction_apply import Applied, apply_diff, requeue
 from .model import (
     ArchiveExtraction,
     ArchiveRow,
@@ -108,21 +108,15 @@ class SQLStore:
     ``PostgresStore``."""
 
     d: ClassVar[Dialect]
-    _extraction: ClassVar[ExtractionSQL]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "d" in cls.__dict__:
-            cls._extraction = ExtractionSQL.of(cls.d)
 
     # ------------------------------------------------------------------ plumbing (backend)
-    def _tx(self, fn: Callable[[Any], T], *, write: bool = True, single: bool = False) -> T:
+    def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:
         raise NotImplementedError
 
     def _after_erasure(self) -> None:
         """Compact storage after an erasure committed (never fails the erasure)."""
 
-    def _integrity_extras(self, conn: Any) -> list[str]:
+    def _integrity_extras(self, conn: Conn) -> list[str]:
         """The backend's own consistency checks, run inside ``check_integrity``."""
         return []
 
@@ -135,18 +129,18 @@ class SQLStore:
 
     # ------------------------------------------------------------------ helpers
     def _find(
-        self, conn: Any, owner: Owner, session_id: str, *, lock: str = ""
+        self, conn: Conn, owner: Owner, session_id: str, *, lock: str = ""
     ) -> SessionRow | None:
-        return deletion.find(conn, self.d, owner, session_id, lock=lock)
+        return deletion.find(conn, owner, session_id, lock=lock)
 
-    def _live(self, conn: Any, owner: Owner, session_id: str, *, lock: str = "") -> SessionRow:
+    def _live(self, conn: Conn, owner: Owner, session_id: str, *, lock: str = "") -> SessionRow:
         row = self._find(conn, owner, session_id, lock=lock)
         if row is None or row.deleted_at is not None:
             raise NotFoundError.of("session", session_id)
         return row
 
     def _replayed(
-        self, conn: Any, owner: Owner, key: str | None, request: str, now: float
+        self, conn: Conn, owner: Owner, key: str | None, request: str, now: float
     ) -> bytes | None:
         """The stored answer of an earlier call with this idempotency key, if any. Where the
         backend has advisory locks, the key's is taken first, so a concurrent call with the
@@ -155,11 +149,9 @@ class SQLStore:
             return None
         d = self.d
         if d.advisory_lock is not None:
-            conn.execute(
-                d.q(d.advisory_lock), (lock_key("skald:idem", owner.account, owner.user, key),)
-            )
+            conn.execute(d.advisory_lock, (lock_key("skald:idem", owner.account, owner.user, key),))
         got = conn.execute(
-            d.q(
+            (
                 "SELECT request, result FROM idempotency_keys WHERE account = ? AND user_name = ? "
                 "AND idem_key = ? AND created_at >= ?"
             ),
@@ -175,12 +167,12 @@ class SQLStore:
         return bytes(got[1])
 
     def _remember(
-        self, conn: Any, owner: Owner, key: str | None, request: str, result: bytes, now: float
+        self, conn: Conn, owner: Owner, key: str | None, request: str, result: bytes, now: float
     ) -> None:
         if key is None:
             return
         conn.execute(
-            self.d.q(
+            (
                 "INSERT INTO idempotency_keys (account, user_name, idem_key, request, result, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, user_name, "
                 "idem_key) DO UPDATE SET request = EXCLUDED.request, result = EXCLUDED.result, "
@@ -190,7 +182,7 @@ class SQLStore:
         )
         if secrets.randbelow(256) == 0:
             conn.execute(
-                self.d.q("DELETE FROM idempotency_keys WHERE created_at < ?"),
+                "DELETE FROM idempotency_keys WHERE created_at < ?",
                 (now - IDEMPOTENCY_TTL_SECONDS,),
             )
 
@@ -205,7 +197,7 @@ class SQLStore:
     ) -> list[Any]:
         """Rows of ``UNDER_LIVE`` for the live session; ``NotFoundError`` when there is none.
         The first selected column must be NULL exactly on the row of a session without rows."""
-        sql = self.d.q(UNDER_LIVE.format(select=select, join=join, order=order))
+        sql = UNDER_LIVE.format(select=select, join=join, order=order)
         params = (*args, owner.account, owner.user, session_id)
         rows: list[Any] = self._tx(
             lambda conn: conn.execute(sql, params).fetchall(), write=False, single=True
@@ -216,8 +208,7 @@ class SQLStore:
 
     # ------------------------------------------------------------------ sessions
     def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
-        d = self.d
-        insert = d.q(
+        insert = (
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, user_name, session_id) "
             f"DO NOTHING RETURNING {SESSION_COLUMNS}"
@@ -226,7 +217,7 @@ class SQLStore:
         got = self._tx(lambda c: c.execute(insert, args).fetchone(), single=True)
         if got is None:  # taken: say whether live or trashed
             self._tx(
-                lambda c: deletion.refuse_taken_id(c, d, owner, session_id),
+                lambda c: deletion.refuse_taken_id(c, owner, session_id),
                 write=False,
                 single=True,
             )
@@ -257,7 +248,7 @@ class SQLStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        q = self.d.q(sql)
+        q = sql
         return self._tx(
             lambda c: [session_row(r) for r in c.execute(q, args)], write=False, single=True
         )
@@ -272,23 +263,22 @@ class SQLStore:
         auto_create: bool,
         idempotency_key: str | None = None,
     ) -> SessionRow:
-        d = self.d
         n = len(messages)
         request = f"append:{session_id}:{n}"
         tokens = sum(m.tokens for m in messages)
         turns = sum(1 for m in messages if m.is_turn)
         counters = (n, n, tokens, tokens, turns, now, now)
-        bump_live = d.q(
+        bump_live = (
             f"{BUMP}WHERE {SESSION_OF_OWNER} AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}"
         )
-        bump_pk = d.q(f"{BUMP}WHERE pk = ? RETURNING {SESSION_COLUMNS}")
-        insert_session = d.q(
+        bump_pk = f"{BUMP}WHERE pk = ? RETURNING {SESSION_COLUMNS}"
+        insert_session = (
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) RETURNING pk"
         )
-        insert_message = d.q(INSERT_MESSAGE)
+        insert_message = INSERT_MESSAGE
 
-        def run(conn: Any) -> SessionRow:
+        def run(conn: Conn) -> SessionRow:
             earlier = self._replayed(conn, owner, idempotency_key, request, now)
             if earlier is not None:
                 return msgspec.msgpack.decode(earlier, type=SessionRow)
@@ -319,7 +309,7 @@ class SQLStore:
             if len(rows) == 1:
                 conn.execute(insert_message, rows[0])
             elif rows:
-                conn.cursor().executemany(insert_message, rows)
+                conn.executemany(insert_message, rows)
             result = session_row(updated)
             if idempotency_key is not None:
                 self._remember(
@@ -330,7 +320,7 @@ class SQLStore:
         return self._tx(run)
 
     def _no_live_session(
-        self, conn: Any, owner: Owner, session_id: str, *, auto_create: bool
+        self, conn: Conn, owner: Owner, session_id: str, *, auto_create: bool
     ) -> None:
         """An append found no live session: refuse a trashed one, and a missing one unless
         it may be created."""
@@ -380,12 +370,12 @@ class SQLStore:
     ) -> CommitOutcome:
         request = f"commit:{session_id}:{keep_recent_count}"
 
-        def run(conn: Any) -> CommitOutcome:
+        def run(conn: Conn) -> CommitOutcome:
             earlier = self._replayed(conn, owner, idempotency_key, request, now)
             if earlier is not None:
                 return msgspec.msgpack.decode(earlier, type=CommitOutcome)
             # The row lock: appends and deletes of this session wait until the archive is made.
-            row = self._live(conn, owner, session_id, lock=self.d.for_update)
+            row = self._live(conn, owner, session_id, lock=" FOR UPDATE")
             if row.message_count == 0:
                 outcome = CommitOutcome(
                     session=row, archive_no=None, task_id=None, reason="no_messages"
@@ -412,15 +402,14 @@ class SQLStore:
         return self._tx(run)
 
     def _archive(
-        self, conn: Any, owner: Owner, row: SessionRow, n: int, now: float, task_id: str
+        self, conn: Conn, owner: Owner, row: SessionRow, n: int, now: float, task_id: str
     ) -> SessionRow:
         """Number the ``n`` oldest live messages into the session's next archive, record the
         archive and its extraction task, and take them off the live counters; the session
         after. The caller holds the session's row lock."""
-        d = self.d
         archive_no = row.commit_count + 1
         picked = conn.execute(
-            d.q(
+            (
                 "SELECT pk, message_id, tokens FROM messages WHERE session_pk = ? "
                 "AND archive_no = 0 ORDER BY pk LIMIT ?"
             ),
@@ -428,14 +417,14 @@ class SQLStore:
         ).fetchall()
         tokens = sum(p[2] for p in picked)
         conn.execute(
-            d.q(
+            (
                 "UPDATE messages SET archive_no = ? WHERE session_pk = ? AND archive_no = 0 "
                 "AND pk <= ?"
             ),
             (archive_no, row.pk, picked[-1][0]),
         )
         conn.execute(
-            d.q(
+            (
                 "INSERT INTO archives (session_pk, archive_no, created_at, status, "
                 "message_count, tokens, first_message_id, last_message_id) "
                 "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)"
@@ -443,7 +432,7 @@ class SQLStore:
             (row.pk, archive_no, now, len(picked), tokens, picked[0][1], picked[-1][1]),
         )
         conn.execute(
-            d.q(
+            (
                 "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
                 "session_pk, archive_no, status, created_at, updated_at) "
                 "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
@@ -451,7 +440,7 @@ class SQLStore:
             (task_id, owner.account, owner.user, row.session_id, row.pk, archive_no, now, now),
         )
         updated = conn.execute(
-            d.q(
+            (
                 "UPDATE sessions SET message_count = message_count - ?, "
                 "pending_tokens = pending_tokens - ?, commit_count = commit_count + 1, "
                 f"last_commit_at = ?, updated_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}"
@@ -491,7 +480,6 @@ class SQLStore:
         return self._tx(
             lambda c: deletion.hard_delete(
                 c,
-                self.d,
                 owner,
                 session_id,
                 now,
@@ -519,7 +507,6 @@ class SQLStore:
         return self._tx(
             lambda c: deletion.soft_delete(
                 c,
-                self.d,
                 owner,
                 session_id,
                 now,
@@ -533,7 +520,7 @@ class SQLStore:
     def restore_session(
         self, owner: Owner, session_id: str, now: float, *, actor: Identity
     ) -> SessionRow:
-        return self._tx(lambda c: deletion.restore(c, self.d, owner, session_id, now, actor=actor))
+        return self._tx(lambda c: deletion.restore(c, owner, session_id, now, actor=actor))
 
     def expired_sessions(
         self,
@@ -544,18 +531,18 @@ class SQLStore:
         trashed: bool = False,
     ) -> list[SessionRow]:
         return self._tx(
-            lambda c: deletion.expired_sessions(c, self.d, owner, cutoff, by, trashed=trashed),
+            lambda c: deletion.expired_sessions(c, owner, cutoff, by, trashed=trashed),
             write=False,
             single=True,
         )
 
     def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
-        def run(conn: Any) -> ErasureCounts:
-            counts = deletion.erase_user(conn, self.d, account, user, now, actor=actor)
+        def run(conn: Conn) -> ErasureCounts:
+            counts = deletion.erase_user(conn, account, user, now, actor=actor)
             # Owed in the same transaction: a crash before compaction finishes is made good
             # when the store is next opened.
             conn.execute(
-                self.d.q(
+                (
                     "INSERT INTO maintenance (task, since) VALUES ('compact', ?) "
                     "ON CONFLICT (task) DO NOTHING"
                 ),
@@ -579,7 +566,6 @@ class SQLStore:
         return self._tx(
             lambda c: deletion.list_audit(
                 c,
-                self.d,
                 account,
                 limit=limit,
                 action=action,
@@ -592,11 +578,11 @@ class SQLStore:
 
     # ------------------------------------------------------------------ tasks
     def get_task(self, owner: Owner, task_id: str) -> TaskRow | None:
-        sql = self.d.q(
+        sql = (
             f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ? AND account = ? AND user_name = ?"
         )
 
-        def run(conn: Any) -> TaskRow | None:
+        def run(conn: Conn) -> TaskRow | None:
             row = conn.execute(sql, (task_id, owner.account, owner.user)).fetchone()
             return task_row(row) if row else None
 
@@ -604,7 +590,7 @@ class SQLStore:
 
     def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
         # "status IN (...)" first: the partial index tasks_runnable holds exactly those rows.
-        sql = self.d.q(
+        sql = (
             "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
             "AND (status = 'pending' OR lease_until < ?) ORDER BY created_at LIMIT ?"
         )
@@ -615,7 +601,6 @@ class SQLStore:
     def claim_task(
         self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
     ) -> ClaimedTask | None:
-        d = self.d
         # ``busy``: owners whose memories a worker of this process is already extracting.
         skip = ""
         if busy:
@@ -628,15 +613,15 @@ class SQLStore:
         # SKIP LOCKED (where there are row locks): a task another process is claiming (or
         # completing) right now is not waited for; the condition, re-checked on the row as it
         # is when locked, lets one claimant through per lease.
-        claim_sql = d.q(
+        claim_sql = (
             "UPDATE tasks SET status = 'running', claim = ?, lease_until = ?, "
             "attempts = attempts + 1, updated_at = ? WHERE task_id = (SELECT task_id "
             "FROM tasks WHERE task_id = ? AND (status = 'pending' OR (status = 'running' "
-            f"AND lease_until < ?)){skip}{d.skip_locked}) "
+            f"AND lease_until < ?)){skip} FOR UPDATE SKIP LOCKED) "
             f"RETURNING session_pk, archive_no, {TASK_COLUMNS}"
         )
 
-        def run(conn: Any) -> ClaimedTask | None:
+        def run(conn: Conn) -> ClaimedTask | None:
             claim = secrets.token_hex(8)
             got = conn.execute(
                 claim_sql, (claim, now + lease_seconds, now, task_id, now, *owners)
@@ -647,7 +632,7 @@ class SQLStore:
             task = task_row(got[2:])
             if session_pk is None:
                 conn.execute(
-                    d.q(
+                    (
                         "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL "
                         "WHERE task_id = ?"
                     ),
@@ -655,7 +640,7 @@ class SQLStore:
                 )
                 return None
             cur = conn.execute(
-                d.q(
+                (
                     "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
                     "AND archive_no = ? ORDER BY pk"
                 ),
@@ -685,23 +670,23 @@ class SQLStore:
             reason="task is no longer held by this worker",
         )
 
-        def run(conn: Any) -> ExtractionOutcome:
+        def run(conn: Conn) -> ExtractionOutcome:
             # Lock order: the session row, the owner's memories, then the task.
             first = conn.execute(
-                d.q("SELECT session_pk, account, user_name FROM tasks WHERE task_id = ?"),
+                "SELECT session_pk, account, user_name FROM tasks WHERE task_id = ?",
                 (task_id,),
             ).fetchone()
             if first is None:
                 return stale
-            if first[0] is not None and d.for_no_key_update:
+            if first[0] is not None and d.row_locks:
                 conn.execute(
-                    d.q(f"SELECT 1 FROM sessions WHERE pk = ?{d.for_no_key_update}"), (first[0],)
+                    "SELECT 1 FROM sessions WHERE pk = ? FOR NO KEY UPDATE", (first[0],)
                 ).fetchall()
-            deletion.lock_owner(conn, d, first[1], first[2])
+            deletion.lock_owner(conn, first[1], first[2])
             got = conn.execute(
-                d.q(
+                (
                     "SELECT status, claim, session_pk, archive_no, account, user_name, "
-                    f"session_id FROM tasks WHERE task_id = ?{d.for_update}"
+                    "session_id FROM tasks WHERE task_id = ? FOR UPDATE"
                 ),
                 (task_id,),
             ).fetchone()
@@ -711,12 +696,12 @@ class SQLStore:
             archive = None
             if session_pk is not None:
                 archive = conn.execute(
-                    d.q("SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?"),
+                    "SELECT status FROM archives WHERE session_pk = ? AND archive_no = ?",
                     (session_pk, archive_no),
                 ).fetchone()
             if archive is None:
                 conn.execute(
-                    d.q(
+                    (
                         "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, "
                         "updated_at = ? WHERE task_id = ?"
                     ),
@@ -729,7 +714,6 @@ class SQLStore:
             if archive[0] == "pending":
                 applied = apply_diff(
                     conn,
-                    self._extraction,
                     account=account,
                     user=user,
                     session_id=session_id,
@@ -744,21 +728,21 @@ class SQLStore:
                     ),
                 )
                 conn.execute(
-                    d.q(
+                    (
                         "UPDATE archives SET status = 'done', memories_extracted = ?, "
                         "done_at = ? WHERE session_pk = ? AND archive_no = ?"
                     ),
                     (applied.written, now, session_pk, archive_no),
                 )
                 conn.execute(
-                    d.q(
+                    (
                         "UPDATE sessions SET memories_extracted = memories_extracted + ? "
                         "WHERE pk = ?"
                     ),
                     (applied.written, session_pk),
                 )
             conn.execute(
-                d.q(
+                (
                     "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
                     "updated_at = ? WHERE task_id = ?"
                 ),
@@ -778,12 +762,11 @@ class SQLStore:
     def fail_task(
         self, task_id: str, claim: str, error: str, now: float, *, result: bytes | None = None
     ) -> None:
-        d = self.d
         text = error[:2000].replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
 
-        def run(conn: Any) -> None:
+        def run(conn: Conn) -> None:
             got = conn.execute(
-                d.q(
+                (
                     "UPDATE tasks SET status = 'failed', error = ?, result = ?, claim = NULL, "
                     "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
                     "RETURNING session_pk, archive_no"
@@ -792,7 +775,7 @@ class SQLStore:
             ).fetchone()
             if got is not None and got[0] is not None:
                 conn.execute(
-                    d.q(
+                    (
                         "UPDATE archives SET status = 'failed', error = ? WHERE session_pk = ? "
                         "AND archive_no = ? AND status = 'pending'"
                     ),
@@ -804,7 +787,7 @@ class SQLStore:
     # ------------------------------------------------------------------ extraction records
     def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
         # One statement: the session (live or trashed) joined to its extraction records.
-        sql = self.d.q(
+        sql = (
             f"SELECT s.pk, x.by_category, {prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
             "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
             "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ?"
@@ -836,11 +819,10 @@ class SQLStore:
         now: float,
         new_task_id: Callable[[], str],
     ) -> list[Requeued]:
-        def run(conn: Any) -> list[Requeued]:
-            row = self._live(conn, owner, session_id, lock=self.d.for_update)
+        def run(conn: Conn) -> list[Requeued]:
+            row = self._live(conn, owner, session_id, lock=" FOR UPDATE")
             return requeue(
                 conn,
-                self._extraction,
                 account=owner.account,
                 user=owner.user,
                 session_id=session_id,
@@ -855,21 +837,19 @@ class SQLStore:
     # ------------------------------------------------------------------ files
     @property
     def _file_columns(self) -> str:
-        return f"path, is_dir, COALESCE({self.d.length}(content), 0), created_at, updated_at"
+        return "path, is_dir, COALESCE(octet_length(content), 0), created_at, updated_at"
 
     def get_file(self, account: str, path: str) -> FileRow | None:
-        sql = self.d.q(
-            f"SELECT {self._file_columns}, content FROM files WHERE account = ? AND path = ?"
-        )
+        sql = f"SELECT {self._file_columns}, content FROM files WHERE account = ? AND path = ?"
 
-        def run(conn: Any) -> FileRow | None:
+        def run(conn: Conn) -> FileRow | None:
             row = conn.execute(sql, (account, path)).fetchone()
             return file_row(row) if row else None
 
         return self._tx(run, write=False, single=True)
 
     def _list_files(self, where: str, args: tuple[Any, ...]) -> list[FileRow]:
-        sql = self.d.q(f"SELECT {self._file_columns}, NULL FROM files WHERE {where} ORDER BY path")
+        sql = f"SELECT {self._file_columns}, NULL FROM files WHERE {where} ORDER BY path"
         return self._tx(
             lambda c: [file_row(r) for r in c.execute(sql, args)], write=False, single=True
         )
@@ -884,23 +864,23 @@ class SQLStore:
         rows = self._under_live(
             owner,
             session_id,
-            f"f.path, f.path, f.is_dir, COALESCE({self.d.length}(f.content), 0), f.created_at, "
+            "f.path, f.path, f.is_dir, COALESCE(octet_length(f.content), 0), f.created_at, "
             "f.updated_at, NULL",
             "LEFT JOIN files f ON f.session_pk = s.pk",
             "f.path",
         )
         return [file_row(r[1:]) for r in rows]
 
-    def _session_pk(self, conn: Any, session: tuple[Owner, str] | None) -> int | None:
+    def _session_pk(self, conn: Conn, session: tuple[Owner, str] | None) -> int | None:
         if session is None:
             return None
         # KEY SHARE: appends go on, but a delete of the session waits for this write (and a
         # write that comes after the delete finds no session).
-        return self._live(conn, session[0], session[1], lock=self.d.for_key_share).pk
+        return self._live(conn, session[0], session[1], lock=" FOR KEY SHARE").pk
 
     def _ensure_parents(
         self,
-        conn: Any,
+        conn: Conn,
         account: str,
         path: str,
         now: float,
@@ -908,18 +888,17 @@ class SQLStore:
         *,
         stop_at: int,
     ) -> None:
-        d = self.d
         segments = path.split("/")
         # Only directories deeper than stop_at segments: the one at stop_at (a fixed directory
         # or the session directory itself) is never a row of its own.
         for i in range(stop_at + 1, len(segments)):
             directory = "/".join(segments[:i])
             got = conn.execute(
-                d.q("SELECT is_dir FROM files WHERE account = ? AND path = ?"), (account, directory)
+                "SELECT is_dir FROM files WHERE account = ? AND path = ?", (account, directory)
             ).fetchone()
             if got is None:
                 conn.execute(
-                    d.q(
+                    (
                         "INSERT INTO files (account, path, parent, is_dir, session_pk, "
                         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                     ),
@@ -942,13 +921,12 @@ class SQLStore:
         session: tuple[Owner, str] | None,
         stop_at: int,
     ) -> FileRow:
-        d = self.d
         returning = f"RETURNING {self._file_columns}, NULL"
 
-        def run(conn: Any) -> FileRow:
+        def run(conn: Conn) -> FileRow:
             session_pk = self._session_pk(conn, session)
             existing = conn.execute(
-                d.q(f"SELECT pk, is_dir FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                "SELECT pk, is_dir FROM files WHERE account = ? AND path = ? FOR UPDATE",
                 (account, path),
             ).fetchone()
             if existing is not None and existing[1]:
@@ -961,7 +939,7 @@ class SQLStore:
                     raise NotFoundError.of("file", "viking://" + path)
                 self._ensure_parents(conn, account, path, now, session_pk, stop_at=stop_at)
                 row = conn.execute(
-                    d.q(
+                    (
                         "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
                         f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}"
                     ),
@@ -970,11 +948,9 @@ class SQLStore:
             elif mode == "create":
                 raise AlreadyExistsError.of("file", "viking://" + path)
             else:
-                new = d.append_blob if mode == "append" else "?"
+                new = self.d.append_blob if mode == "append" else "?"
                 row = conn.execute(
-                    d.q(
-                        f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}"
-                    ),
+                    f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}",
                     (content, now, existing[0]),
                 ).fetchone()
             return file_row(row)
@@ -990,11 +966,9 @@ class SQLStore:
         session: tuple[Owner, str] | None,
         stop_at: int,
     ) -> FileRow:
-        sql = self.d.q(
-            f"SELECT {self._file_columns}, NULL FROM files WHERE account = ? AND path = ?"
-        )
+        sql = f"SELECT {self._file_columns}, NULL FROM files WHERE account = ? AND path = ?"
 
-        def run(conn: Any) -> FileRow:
+        def run(conn: Conn) -> FileRow:
             session_pk = self._session_pk(conn, session)
             self._ensure_parents(conn, account, path + "/x", now, session_pk, stop_at=stop_at)
             return file_row(conn.execute(sql, (account, path)).fetchone())
@@ -1002,19 +976,18 @@ class SQLStore:
         return self._tx(run)
 
     def remove(self, account: str, path: str, *, recursive: bool) -> int:
-        d = self.d
         lo, hi = below(path)
 
-        def run(conn: Any) -> int:
+        def run(conn: Conn) -> int:
             got = conn.execute(
-                d.q(f"SELECT is_dir FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                "SELECT is_dir FROM files WHERE account = ? AND path = ? FOR UPDATE",
                 (account, path),
             ).fetchone()
             if got is None:
                 raise NotFoundError.of("file", "viking://" + path)
             if got[0]:
                 under = conn.execute(
-                    d.q("SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?"),
+                    "SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?",
                     (account, lo, hi),
                 ).fetchone()[0]
                 if under and not recursive:
@@ -1023,10 +996,10 @@ class SQLStore:
                         {"uri": "viking://" + path, "reason": "directory not empty"},
                     )
                 conn.execute(
-                    d.q("DELETE FROM files WHERE account = ? AND path >= ? AND path < ?"),
+                    "DELETE FROM files WHERE account = ? AND path >= ? AND path < ?",
                     (account, lo, hi),
                 )
-            conn.execute(d.q("DELETE FROM files WHERE account = ? AND path = ?"), (account, path))
+            conn.execute("DELETE FROM files WHERE account = ? AND path = ?", (account, path))
             return 1
 
         return self._tx(run)
@@ -1041,19 +1014,18 @@ class SQLStore:
         session: tuple[Owner, str] | None,
         stop_at: int,
     ) -> None:
-        d = self.d
         lo, hi = below(src)
 
-        def run(conn: Any) -> None:
+        def run(conn: Conn) -> None:
             session_pk = self._session_pk(conn, session)
             found = conn.execute(
-                d.q(f"SELECT 1 FROM files WHERE account = ? AND path = ?{d.for_update}"),
+                "SELECT 1 FROM files WHERE account = ? AND path = ? FOR UPDATE",
                 (account, src),
             ).fetchone()
             if found is None:
                 raise NotFoundError.of("file", "viking://" + src)
             taken = conn.execute(
-                d.q("SELECT 1 FROM files WHERE account = ? AND path = ?"), (account, dst)
+                "SELECT 1 FROM files WHERE account = ? AND path = ?", (account, dst)
             ).fetchone()
             if taken is not None:
                 raise AlreadyExistsError.of("file", "viking://" + dst)
@@ -1065,7 +1037,7 @@ class SQLStore:
             # One statement renames the whole subtree (nothing exists under dst yet).
             cut = len(src) + 1
             conn.execute(
-                d.q(
+                (
                     "UPDATE files SET path = ? || substr(path, ?), "
                     "parent = CASE WHEN path = ? THEN ? ELSE ? || substr(parent, ?) END, "
                     "session_pk = ?, updated_at = ? "
@@ -1077,7 +1049,7 @@ class SQLStore:
         self._tx(run)
 
     def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
-        sql = self.d.q(
+        sql = (
             "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
             "AND user_name = ? AND session_id = ?"
         )
@@ -1095,7 +1067,7 @@ class SQLStore:
         against their messages, runnable tasks and session files without a session, plus
         the backend's own checks."""
 
-        def run(conn: Any) -> list[str]:
+        def run(conn: Conn) -> list[str]:
             problems = self._integrity_extras(conn)
             for r in conn.execute(_COUNTERS_VS_ROWS):
                 stored = tuple(int(v) for v in r[1:8])
@@ -1121,7 +1093,7 @@ class SQLStore:
             ):
                 problems.append(f"runnable task {r[0]} for a deleted session")
             for r in conn.execute(
-                self.d.q("SELECT path FROM files WHERE session_pk IS NULL AND path LIKE ?"),
+                "SELECT path FROM files WHERE session_pk IS NULL AND path LIKE ?",
                 ("user/%/sessions/%/%",),
             ):
                 problems.append(f"session file {r[0]} not tied to a session")
@@ -1165,7 +1137,7 @@ class SQLKeyStore:
         self, account: str, user: str, role: Role, read_only: bool, now: float
     ) -> NewKey:
         key, key_id, secret_hash = generate()
-        sql = self._store.d.q(
+        sql = (
             "INSERT INTO api_keys (key_id, secret_hash, account, user_name, role, read_only, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
@@ -1186,7 +1158,7 @@ class SQLKeyStore:
         if parts is None:
             return None
         key_id, secret = parts
-        sql = self._store.d.q(
+        sql = (
             f"SELECT {self.COLUMNS}, secret_hash FROM api_keys WHERE key_id = ? "
             "AND revoked_at IS NULL"
         )
@@ -1198,9 +1170,7 @@ class SQLKeyStore:
         return key_record(row)
 
     def revoke_key(self, key_id: str, now: float) -> bool:
-        sql = self._store.d.q(
-            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
-        )
+        sql = "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
         return bool(
             self._store._tx(lambda c: c.execute(sql, (now, key_id)).rowcount > 0, single=True)
         )
@@ -1211,7 +1181,7 @@ class SQLKeyStore:
         if account is not None:
             sql += " WHERE account = ?"
             args = (account,)
-        q = self._store.d.q(sql + " ORDER BY created_at, key_id")
+        q = sql + " ORDER BY created_at, key_id"
         return self._store._tx(
             lambda c: [key_record(r) for r in c.execute(q, args)], write=False, single=True
         )

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ..errors import InvalidArgumentError, SkaldError, StorageUnavailableError
 from . import schema
-from .dialect import SQLITE
+from .dialect import SQLITE, Conn
 from .sql_store import SQLStore
 
 DB_FILENAME = "skald.db"
@@ -207,12 +207,13 @@ class SQLiteStore(SQLStore):
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Conn:
+        """This thread's connection."""
         if self._closed:
             raise StorageUnavailableError("The store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            conn = Conn(self._connect(), SQLITE)
             self._local.conn = conn
         return conn
 
@@ -241,32 +242,33 @@ class SQLiteStore(SQLStore):
         except sqlite3.DatabaseError as exc:
             raise self._unavailable(exc) from exc
 
-    def _tx(self, fn: Callable[[Any], T], *, write: bool = True, single: bool = False) -> T:
+    def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:
         # The same steps as ``_guard`` around a transaction, spelled out: this is the path of
         # every call, and generator context managers cost several µs per call. ``single``
         # reads run without BEGIN (one statement is a consistent snapshot of its own); writes
         # always take the write lock.
         try:
             conn = self._conn()
+            raw = conn.raw
             if write:
                 with self._write_lock:
-                    conn.execute("BEGIN IMMEDIATE")
+                    raw.execute("BEGIN IMMEDIATE")
                     try:
                         result = fn(conn)
                     except BaseException:
-                        conn.execute("ROLLBACK")
+                        raw.execute("ROLLBACK")
                         raise
-                    conn.execute("COMMIT")
+                    raw.execute("COMMIT")
                 if self._checkpointer is not None:
                     self._checkpointer.poke()
                 return result
             if single:
                 return fn(conn)
-            conn.execute("BEGIN")
+            raw.execute("BEGIN")
             try:
                 return fn(conn)
             finally:
-                conn.execute("COMMIT")
+                raw.execute("COMMIT")
         except SkaldError:
             raise
         except sqlite3.DatabaseError as exc:
@@ -277,7 +279,7 @@ class SQLiteStore(SQLStore):
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                applied = schema.apply(conn, SQLITE, time.time(), name=f"Database {self.file}")
+                applied = schema.apply(conn, time.time(), name=f"Database {self.file}")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -291,7 +293,7 @@ class SQLiteStore(SQLStore):
         return self.schema_version()
 
     def schema_version(self) -> int:
-        return self._tx(lambda c: schema.current_version(c, SQLITE), write=False)
+        return self._tx(schema.current_version, write=False)
 
     def describe(self) -> str:
         """Where the data lives, for logs."""
@@ -360,7 +362,7 @@ class SQLiteStore(SQLStore):
         return False
 
     # ------------------------------------------------------------------ integrity
-    def _integrity_extras(self, conn: Any) -> list[str]:
+    def _integrity_extras(self, conn: Conn) -> list[str]:
         problems = [
             f"foreign key violation: {tuple(r)}" for r in conn.execute("PRAGMA foreign_key_check")
         ]
