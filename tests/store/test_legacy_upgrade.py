@@ -25,7 +25,7 @@ from skald_core.store.model import Owner
 from skald_core.store.sqlite import DB_FILENAME, SQLiteStore
 
 sys.path.insert(0, str(Path(__file__).parent / "legacy"))
-from snapshot import snapshot  # noqa: E402
+from snapshot import snapshot
 
 FIXTURES = Path(__file__).parent / "legacy" / "v0_1"
 FIXTURE_SCHEMA = "skald_legacy_fixture"  # the schema name inside postgres.sql

@@ -21,7 +21,6 @@ from .deletion_rules import (
     audit_query,
     audit_rows,
     check_still_old,
-    receipt_counts,
 )
 from .dialect import Conn, lock_key
 from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
@@ -195,7 +194,7 @@ def hard_delete(
     conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
     if row.deleted_at is not None and action == "delete":
         action = "purge"
-    audit(conn, actor, action, owner, session_id, receipt_counts(counts), now)
+    audit(conn, actor, action, owner, session_id, msgspec.structs.asdict(counts), now)
     return counts
 
 
@@ -223,7 +222,7 @@ def soft_delete(
         "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
         (now, actor.actor, row.pk),
     )
-    audit(conn, actor, "soft_delete", owner, session_id, receipt_counts(counts), now)
+    audit(conn, actor, "soft_delete", owner, session_id, msgspec.structs.asdict(counts), now)
     return counts
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from ..errors import FailedPreconditionError
-from .model import AuditRow, DeletionCounts, SessionRow
+from .model import AuditRow, SessionRow
 
 #: The error of a task whose session was deleted before its extraction ran.
 CANCELLED = "session deleted before extraction"
@@ -27,19 +27,6 @@ def check_still_old(row: SessionRow, column: str, cutoff: float) -> None:
             f"Session {row.session_id} changed since it was selected for removal; kept",
             {"type": "session", "resource": row.session_id, "reason": "no_longer_expired"},
         )
-
-
-def receipt_counts(counts: DeletionCounts) -> dict[str, int]:
-    """What an audit row records of a deletion: counts only, never content."""
-    return {
-        "messages": counts.messages,
-        "archives": counts.archives,
-        "files": counts.files,
-        "tool_records": counts.tool_records,
-        "pending_tasks": counts.pending_tasks,
-        "memories_kept": counts.memories_kept,
-        "memories_deleted": counts.memories_deleted,
-    }
 
 
 def audit_query(

@@ -59,7 +59,9 @@ class StoredMessage(Struct, kw_only=True):
 ArchiveStatus = Literal["pending", "done", "failed"]
 
 
-class ArchiveRow(Struct, kw_only=True):
+class ArchiveRow(Struct):
+    """Built positionally from ``rows.ARCHIVE_COLUMNS`` (in field order)."""
+
     archive_no: int
     created_at: float
     status: ArchiveStatus
@@ -81,7 +83,9 @@ class CommitOutcome(Struct, kw_only=True):
     reason: str | None
 
 
-class TaskRow(Struct, kw_only=True):
+class TaskRow(Struct):
+    """Built positionally from ``rows.TASK_COLUMNS`` (in field order)."""
+
     task_id: str
     account: str
     user: str

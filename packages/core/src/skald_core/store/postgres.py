@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
 
-import msgspec
 import psycopg
 import psycopg.errors
 from psycopg import pq
@@ -46,10 +45,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from ..errors import (
-    FailedPreconditionError,
     InternalError,
     InvalidArgumentError,
-    NotFoundError,
     SkaldError,
     StorageUnavailableError,
 )
@@ -57,13 +54,39 @@ from . import schema
 from .dialect import POSTGRES, Conn, lock_key
 from .model import NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
-from .sql_store import SQLStore
+from .sql_store import BUMP, SQLStore
 
 Raw: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
 log = logging.getLogger("skald.store")
 
 _SESSION_COLUMNS_OF_SESSIONS = prefixed(SESSION_COLUMNS, "sessions")
+_BUMP = BUMP.replace("?", "%s")
+_INSERT = (
+    "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
+    "context_parts, body) "
+)
+# The whole batch in one INSERT ... unnest of one row of arrays, in order (the identity key
+# numbers the messages as they come).
+_UNNEST = (
+    "SELECT {pk}, x.message_id, x.role, x.tokens, x.is_turn, x.tool_parts, "
+    "x.context_parts, x.body FROM {source}unnest(%s::text[], %s::text[], %s::int[], "
+    "%s::bool[], %s::int[], %s::int[], %s::bytea[]) WITH ORDINALITY AS x(message_id, "
+    "role, tokens, is_turn, tool_parts, context_parts, body, n) ORDER BY x.n"
+)
+
+
+def _arrays(messages: Sequence[NewMessage]) -> tuple[list[Any], ...]:
+    return (
+        [m.message_id for m in messages],
+        [m.role for m in messages],
+        [m.tokens for m in messages],
+        [m.is_turn for m in messages],
+        [m.tool_parts for m in messages],
+        [m.context_parts for m in messages],
+        [m.body for m in messages],
+    )
+
 
 T = TypeVar("T")
 
@@ -477,113 +500,47 @@ class PostgresStore(SQLStore):
     # Each saves round trips to the database server, which SQLite (in process) does not pay:
     # bench/embedded.py's add and commit rows on PostgreSQL show what they buy.
 
-    def append_messages(
+    def _bump_and_insert(
         self,
+        conn: Conn,
         owner: Owner,
         session_id: str,
         messages: Sequence[NewMessage],
-        now: float,
-        *,
-        auto_create: bool,
-        idempotency_key: str | None = None,
-    ) -> SessionRow:
-        n = len(messages)
-        request = f"append:{session_id}:{n}"
-        tokens = sum(m.tokens for m in messages)
-        turns = sum(1 for m in messages if m.is_turn)
-        bump = (
-            "UPDATE sessions SET message_count = message_count + %s, "
-            "total_message_count = total_message_count + %s, pending_tokens = pending_tokens + %s, "
-            "total_tokens = total_tokens + %s, total_turns = total_turns + %s, updated_at = %s, "
-            "last_message_at = %s "
-        )
-        counters = (n, n, tokens, tokens, turns, now, now)
-        first_row = (owner.account, owner.user, session_id, now, now, n, n, tokens, tokens, turns)
-        # The messages as one row of arrays: the whole batch goes in one INSERT ... unnest, in
-        # order (the identity key numbers them as they come).
-        arrays = (
-            [m.message_id for m in messages],
-            [m.role for m in messages],
-            [m.tokens for m in messages],
-            [m.is_turn for m in messages],
-            [m.tool_parts for m in messages],
-            [m.context_parts for m in messages],
-            [m.body for m in messages],
-        )
-        unnest = (
-            "SELECT {pk}, x.message_id, x.role, x.tokens, x.is_turn, x.tool_parts, "
-            "x.context_parts, x.body FROM {source}unnest(%s::text[], %s::text[], %s::int[], "
-            "%s::bool[], %s::int[], %s::int[], %s::bytea[]) WITH ORDINALITY AS x(message_id, "
-            "role, tokens, is_turn, tool_parts, context_parts, body, n) ORDER BY x.n"
-        )
-        insert = (
-            "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
-            "context_parts, body) "
-        )
-        # The common case in one statement: bump the live session's counters (which takes its
-        # row lock until the transaction ends: appends, commits and deletes of this session
-        # queue behind it) and insert the messages under it.
-        bump_and_insert = (
-            f"WITH s AS ({bump}WHERE account = %s AND user_name = %s AND session_id = %s "
+        counters: tuple[Any, ...],
+    ) -> Any:
+        """``SQLStore._bump_and_insert`` in ONE statement, a round trip instead of two (and
+        the common append, which runs it alone, is then a transaction of its own)."""
+        sql = (
+            f"WITH s AS ({_BUMP}WHERE account = %s AND user_name = %s AND session_id = %s "
             f"AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}), "
-            f"ins AS ({insert}{unnest.format(pk='s.pk', source='s, ')}) SELECT * FROM s"
+            f"ins AS ({_INSERT}{_UNNEST.format(pk='s.pk', source='s, ')}) SELECT * FROM s"
         )
-        bump_args = (*counters, owner.account, owner.user, session_id, *arrays)
+        args = (*counters, owner.account, owner.user, session_id, *_arrays(messages))
+        return conn.raw.execute(sql, args).fetchone()
 
-        def run(conn: Conn) -> SessionRow:
-            earlier = self._replayed(conn, owner, idempotency_key, request, now)
-            if earlier is not None:
-                return msgspec.msgpack.decode(earlier, type=SessionRow)
-            updated = None
-            for _ in range(CONFLICT_ATTEMPTS):
-                updated = conn.raw.execute(bump_and_insert, bump_args).fetchone()
-                if updated is not None:
-                    break
-                row = self._find(conn, owner, session_id)
-                if row is None:
-                    break
-                if row.deleted_at is not None:
-                    raise FailedPreconditionError(
-                        f"Session {session_id} is in the trash; restore or purge it first",
-                        {"type": "session", "resource": session_id, "reason": "soft_deleted"},
-                    )
-                # Live, yet the UPDATE missed it: it was deleted and re-created by others
-                # while the UPDATE waited for the old row's lock (READ COMMITTED shows each
-                # statement the latest commits). Take the UPDATE path again.
-            if updated is None:
-                if not auto_create:
-                    raise NotFoundError.of("session", session_id)
-                # A concurrent creator makes this INSERT fail (unique key); the transaction is
-                # then run again and takes the UPDATE path.
-                updated = conn.raw.execute(
-                    "INSERT INTO sessions (account, user_name, session_id, created_at, "
-                    "updated_at, message_count, total_message_count, pending_tokens, "
-                    "total_tokens, total_turns, last_message_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    f"RETURNING {SESSION_COLUMNS}",
-                    (*first_row, now),
-                ).fetchone()
-                assert updated is not None
-                if messages:
-                    conn.raw.execute(
-                        insert + unnest.format(pk="%s", source=""), (updated[0], *arrays)
-                    )
-            result = session_row(updated)
-            if idempotency_key is not None:
-                self._remember(
-                    conn, owner, idempotency_key, request, msgspec.msgpack.encode(result), now
-                )
-            return result
-
-        if idempotency_key is None:
-            # First the common case alone: ONE statement, its own transaction (a round trip
-            # and a commit). No row: no live session; the transaction below sorts it out.
-            got = self._tx(
-                lambda c: c.raw.execute(bump_and_insert, bump_args).fetchone(), single=True
+    def _create_and_insert(
+        self,
+        conn: Conn,
+        owner: Owner,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        counters: tuple[Any, ...],
+    ) -> Any:
+        """``SQLStore._create_and_insert`` in two statements instead of three, the counters
+        set by the INSERT and the messages inserted in one."""
+        n, _, tokens, _, turns, now, _ = counters
+        updated = conn.raw.execute(
+            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at, "
+            "message_count, total_message_count, pending_tokens, total_tokens, total_turns, "
+            "last_message_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            f"RETURNING {SESSION_COLUMNS}",
+            (owner.account, owner.user, session_id, now, now, n, n, tokens, tokens, turns, now),
+        ).fetchone()
+        if messages:
+            conn.raw.execute(
+                _INSERT + _UNNEST.format(pk="%s", source=""), (updated[0], *_arrays(messages))
             )
-            if got is not None:
-                return session_row(got)
-        return self._tx(run)
+        return updated
 
     def _archive(
         self, conn: Conn, owner: Owner, row: SessionRow, n: int, now: float, task_id: str

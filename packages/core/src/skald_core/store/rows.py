@@ -1,7 +1,8 @@
 """Column lists and row decoding, the same for every SQL backend.
 
 The ``*_COLUMNS`` lists are selected in the field order of their row type, so rows are built
-positionally (listings build thousands of them). Paths are storage keys (``user/u/memories/x``).
+positionally (listings build thousands of them); ``tests/store/test_row_columns.py`` checks
+the orders. Paths are storage keys (``user/u/memories/x``).
 """
 
 from __future__ import annotations
@@ -54,37 +55,11 @@ def session_row(row: Sequence[Any]) -> SessionRow:
 
 
 def task_row(row: Sequence[Any]) -> TaskRow:
-    return TaskRow(
-        task_id=row[0],
-        account=row[1],
-        user=row[2],
-        task_type=row[3],
-        session_id=row[4],
-        archive_no=row[5],
-        status=row[6],
-        result=row[7],
-        error=row[8],
-        created_at=row[9],
-        updated_at=row[10],
-        attempts=row[11],
-    )
+    return TaskRow(*row)  # TASK_COLUMNS is in field order
 
 
 def archive_row(row: Sequence[Any]) -> ArchiveRow:
-    return ArchiveRow(
-        archive_no=row[0],
-        created_at=row[1],
-        status=row[2],
-        message_count=row[3],
-        tokens=row[4],
-        first_message_id=row[5],
-        last_message_id=row[6],
-        abstract=row[7],
-        overview=row[8],
-        memories_extracted=row[9],
-        done_at=row[10],
-        error=row[11],
-    )
+    return ArchiveRow(*row)  # ARCHIVE_COLUMNS is in field order
 
 
 def file_row(row: Sequence[Any]) -> FileRow:

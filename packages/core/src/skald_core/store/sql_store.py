@@ -123,6 +123,21 @@ class SQLStore:
     def close(self) -> None:
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """Where the data lives, for logs (never a password)."""
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        """Raise ``StorageUnavailableError`` unless the database answers a query."""
+        raise NotImplementedError
+
+    def migrate(self) -> int:
+        """Apply pending schema migrations; the schema version after."""
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
     def key_store(self) -> SQLKeyStore:
         """The API key store living in this store's database."""
         return SQLKeyStore(self)
@@ -208,6 +223,7 @@ class SQLStore:
 
     # ------------------------------------------------------------------ sessions
     def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
+        """Insert a session; ``AlreadyExistsError`` if the id is taken in ``owner``."""
         insert = (
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, user_name, session_id) "
@@ -236,6 +252,9 @@ class SQLStore:
         include_deleted: bool = False,
         newest_first: bool = True,
     ) -> list[SessionRow]:
+        """By (created_at, session_id), newest first unless not ``newest_first``;
+        ``after`` is the last row of the previous page. Trashed sessions only with
+        ``include_deleted``."""
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ?"
         if not include_deleted:
             sql += " AND deleted_at IS NULL"
@@ -263,53 +282,39 @@ class SQLStore:
         auto_create: bool,
         idempotency_key: str | None = None,
     ) -> SessionRow:
+        """Append all messages or none; create the session first when ``auto_create``.
+        A repeated ``idempotency_key`` returns the first call's answer and appends nothing."""
         n = len(messages)
         request = f"append:{session_id}:{n}"
         tokens = sum(m.tokens for m in messages)
-        turns = sum(1 for m in messages if m.is_turn)
-        counters = (n, n, tokens, tokens, turns, now, now)
-        bump_live = (
-            f"{BUMP}WHERE {SESSION_OF_OWNER} AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}"
-        )
-        bump_pk = f"{BUMP}WHERE pk = ? RETURNING {SESSION_COLUMNS}"
-        insert_session = (
-            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING pk"
-        )
-        insert_message = INSERT_MESSAGE
+        counters = (n, n, tokens, tokens, sum(1 for m in messages if m.is_turn), now, now)
 
         def run(conn: Conn) -> SessionRow:
             earlier = self._replayed(conn, owner, idempotency_key, request, now)
             if earlier is not None:
                 return msgspec.msgpack.decode(earlier, type=SessionRow)
-            # The common case in one statement: find the live session and bump its counters.
-            updated = conn.execute(
-                bump_live, (*counters, owner.account, owner.user, session_id)
-            ).fetchone()
+            updated = None
+            for _ in range(8):
+                updated = self._bump_and_insert(conn, owner, session_id, messages, counters)
+                if updated is not None:
+                    break
+                row = self._find(conn, owner, session_id)
+                if row is None:
+                    break
+                if row.deleted_at is not None:
+                    raise FailedPreconditionError(
+                        f"Session {session_id} is in the trash; restore or purge it first",
+                        {"type": "session", "resource": session_id, "reason": "soft_deleted"},
+                    )
+                # Live, yet the UPDATE missed it: with row locks, it was deleted and re-created
+                # by others while the UPDATE waited for the old row's lock (READ COMMITTED
+                # shows each statement the latest commits). Take the UPDATE path again.
             if updated is None:
-                self._no_live_session(conn, owner, session_id, auto_create=auto_create)
-                (pk,) = conn.execute(
-                    insert_session, (owner.account, owner.user, session_id, now, now)
-                ).fetchone()
-                updated = conn.execute(bump_pk, (*counters, pk)).fetchone()
-            pk = updated[0]
-            rows = [
-                (
-                    pk,
-                    m.message_id,
-                    m.role,
-                    m.tokens,
-                    m.is_turn,
-                    m.tool_parts,
-                    m.context_parts,
-                    m.body,
-                )
-                for m in messages
-            ]
-            if len(rows) == 1:
-                conn.execute(insert_message, rows[0])
-            elif rows:
-                conn.executemany(insert_message, rows)
+                if not auto_create:
+                    raise NotFoundError.of("session", session_id)
+                # A concurrent creator makes this INSERT fail (unique key); the backend then
+                # runs the transaction again, and it takes the UPDATE path.
+                updated = self._create_and_insert(conn, owner, session_id, messages, counters)
             result = session_row(updated)
             if idempotency_key is not None:
                 self._remember(
@@ -317,25 +322,73 @@ class SQLStore:
                 )
             return result
 
+        if idempotency_key is None:
+            # First the common case alone: the live session's counters bumped and the
+            # messages inserted, in one transaction; no row: no live session, and the
+            # transaction below sorts it out.
+            got = self._tx(
+                lambda c: self._bump_and_insert(c, owner, session_id, messages, counters),
+                single=True,
+            )
+            if got is not None:
+                return session_row(got)
         return self._tx(run)
 
-    def _no_live_session(
-        self, conn: Conn, owner: Owner, session_id: str, *, auto_create: bool
-    ) -> None:
-        """An append found no live session: refuse a trashed one, and a missing one unless
-        it may be created."""
-        row = self._find(conn, owner, session_id)
-        if row is not None and row.deleted_at is not None:
-            raise FailedPreconditionError(
-                f"Session {session_id} is in the trash; restore or purge it first",
-                {"type": "session", "resource": session_id, "reason": "soft_deleted"},
-            )
-        if row is None and not auto_create:
-            raise NotFoundError.of("session", session_id)
+    def _bump_and_insert(
+        self,
+        conn: Conn,
+        owner: Owner,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        counters: tuple[Any, ...],
+    ) -> Any:
+        """Bump the live session's counters (which takes its row lock until the transaction
+        ends: appends, commits and deletes of this session queue behind it) and insert the
+        messages under it; the session's row, or None when there is no live session."""
+        updated = conn.execute(
+            f"{BUMP}WHERE {SESSION_OF_OWNER} AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}",
+            (*counters, owner.account, owner.user, session_id),
+        ).fetchone()
+        if updated is not None:
+            self._insert_messages(conn, updated[0], messages)
+        return updated
+
+    def _create_and_insert(
+        self,
+        conn: Conn,
+        owner: Owner,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        counters: tuple[Any, ...],
+    ) -> Any:
+        """Create the session with its counters and insert the messages; its row."""
+        now = counters[-1]
+        (pk,) = conn.execute(
+            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING pk",
+            (owner.account, owner.user, session_id, now, now),
+        ).fetchone()
+        updated = conn.execute(
+            f"{BUMP}WHERE pk = ? RETURNING {SESSION_COLUMNS}", (*counters, pk)
+        ).fetchone()
+        self._insert_messages(conn, pk, messages)
+        return updated
+
+    @staticmethod
+    def _insert_messages(conn: Conn, pk: int, messages: Sequence[NewMessage]) -> None:
+        rows = [
+            (pk, m.message_id, m.role, m.tokens, m.is_turn, m.tool_parts, m.context_parts, m.body)
+            for m in messages
+        ]
+        if len(rows) == 1:
+            conn.execute(INSERT_MESSAGE, rows[0])
+        elif rows:
+            conn.executemany(INSERT_MESSAGE, rows)
 
     def messages(
         self, owner: Owner, session_id: str, *, archive_no: int | None = 0
     ) -> list[StoredMessage]:
+        """Messages in order: ``archive_no=0`` live ones, ``n`` one archive, ``None`` all."""
         which = "" if archive_no is None else " AND m.archive_no = ?"
         rows = self._under_live(
             owner,
@@ -348,6 +401,7 @@ class SQLStore:
         return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
 
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
+        """Messages (live and archived) that carry tool or context parts, in order."""
         rows = self._under_live(
             owner,
             session_id,
@@ -368,6 +422,9 @@ class SQLStore:
         *,
         idempotency_key: str | None = None,
     ) -> CommitOutcome:
+        """Move live messages (all but the newest ``keep_recent_count``) into the next archive
+        and queue its extraction task, atomically. ``NotFoundError`` if the session is missing.
+        A repeated ``idempotency_key`` returns the first call's outcome and archives nothing."""
         request = f"commit:{session_id}:{keep_recent_count}"
 
         def run(conn: Conn) -> CommitOutcome:
@@ -475,6 +532,14 @@ class SQLStore:
         only_live: bool = False,
         older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
+        """Remove the session (live or trashed) and every row under it; cancel its pending
+        tasks; keep memories (their provenance from this session is dropped) unless
+        ``forget_memories`` (then memories whose only provenance is this session go, its
+        provenance is stripped from the rest, and its task results are cleared); write an audit
+        row. ``NotFoundError`` if missing (or not in the state ``only_trashed`` / ``only_live``
+        asks for); ``FailedPreconditionError`` when ``require_committed`` and live messages
+        remain (or, with ``require_extracted``, archives await extraction), or when
+        ``older_than=(column, cutoff)`` no longer holds — all checked in the same transaction."""
         who = actor or Identity(account=owner.account, user=owner.user)
         state: deletion.SessionState = "trashed" if only_trashed else "live" if only_live else "any"
         return self._tx(
@@ -504,6 +569,7 @@ class SQLStore:
         require_extracted: bool = False,
         older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
+        """Hide a live session (restorable); ``NotFoundError`` if missing or already trashed."""
         return self._tx(
             lambda c: deletion.soft_delete(
                 c,
@@ -530,6 +596,8 @@ class SQLStore:
         *,
         trashed: bool = False,
     ) -> list[SessionRow]:
+        """Live sessions whose ``by`` time is before ``cutoff`` (or trashed ones deleted before
+        it); ``owner=None`` looks across every owner (the retention sweep)."""
         return self._tx(
             lambda c: deletion.expired_sessions(c, owner, cutoff, by, trashed=trashed),
             write=False,
@@ -537,6 +605,8 @@ class SQLStore:
         )
 
     def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
+        """Remove everything of one user and compact storage so no content remains on disk."""
+
         def run(conn: Conn) -> ErasureCounts:
             counts = deletion.erase_user(conn, account, user, now, actor=actor)
             # Owed in the same transaction: a crash before compaction finishes is made good
@@ -590,6 +660,7 @@ class SQLStore:
 
     def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
         # "status IN (...)" first: the partial index tasks_runnable holds exactly those rows.
+        """Ids of pending tasks and of running ones whose lease has expired, oldest first."""
         sql = (
             "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
             "AND (status = 'pending' OR lease_until < ?) ORDER BY created_at LIMIT ?"
@@ -602,6 +673,8 @@ class SQLStore:
         self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
     ) -> ClaimedTask | None:
         # ``busy``: owners whose memories a worker of this process is already extracting.
+        """Take a runnable task (pending, or running with an expired lease) for extraction,
+        unless it belongs to one of the ``busy`` owners."""
         skip = ""
         if busy:
             skip = (
@@ -661,6 +734,10 @@ class SQLStore:
         deletes: Sequence[MemoryRef] = (),
         usage: TokenCounts | None = None,
     ) -> ExtractionOutcome:
+        """Apply an extraction: write ``facts`` (new or updated memories) with provenance,
+        remove ``deletes`` (their provenance goes with them), record the diff, per-category
+        counts and token ``usage`` with the archive, mark it done and the task completed — or
+        nothing at all if the claim is stale or the session has gone."""
         d = self.d
         stale = ExtractionOutcome(
             status="stale",
@@ -762,6 +839,7 @@ class SQLStore:
     def fail_task(
         self, task_id: str, claim: str, error: str, now: float, *, result: bytes | None = None
     ) -> None:
+        """Mark a held task and its pending archive failed (the archive stays, re-queueable)."""
         text = error[:2000].replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
 
         def run(conn: Conn) -> None:
@@ -787,6 +865,7 @@ class SQLStore:
     # ------------------------------------------------------------------ extraction records
     def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
         # One statement: the session (live or trashed) joined to its extraction records.
+        """Per-category memory counts and token usage summed over the session's extractions."""
         sql = (
             f"SELECT s.pk, x.by_category, {prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
             "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
@@ -802,6 +881,7 @@ class SQLStore:
         return extraction_summary([r[1:] for r in rows if r[1] is not None])
 
     def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
+        """The recorded extraction (diff, counts, usage) of each extracted archive, in order."""
         rows = self._under_live(
             owner,
             session_id,
@@ -819,6 +899,10 @@ class SQLStore:
         now: float,
         new_task_id: Callable[[], str],
     ) -> list[Requeued]:
+        """Queue a failed archive (or, with ``archive_no=None``, every failed one) for
+        extraction again with a new task. A named archive already queued reports its task;
+        one already extracted is ``FailedPreconditionError``; a missing one ``NotFoundError``."""
+
         def run(conn: Conn) -> list[Requeued]:
             row = self._live(conn, owner, session_id, lock=" FOR UPDATE")
             return requeue(
@@ -921,6 +1005,8 @@ class SQLStore:
         session: tuple[Owner, str] | None,
         stop_at: int,
     ) -> FileRow:
+        """Write a file; ``create`` makes missing parent directories (those deeper than
+        ``stop_at`` segments). ``session`` ties the file to a session so delete removes it."""
         returning = f"RETURNING {self._file_columns}, NULL"
 
         def run(conn: Conn) -> FileRow:

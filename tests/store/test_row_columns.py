@@ -1,0 +1,38 @@
+"""Every backend builds ``SessionRow``, ``TaskRow`` and ``ArchiveRow`` positionally from the
+column lists in ``rows``: each list must name its struct's fields, in the struct's order (the
+owner's user column is ``user_name``: ``user`` is reserved in PostgreSQL). And an audit row
+records exactly the counts of a deletion receipt."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from skald_core.store.model import ArchiveRow, DeletionCounts, SessionRow, TaskRow
+from skald_core.store.rows import ARCHIVE_COLUMNS, SESSION_COLUMNS, TASK_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("columns", "struct"),
+    [(SESSION_COLUMNS, SessionRow), (TASK_COLUMNS, TaskRow), (ARCHIVE_COLUMNS, ArchiveRow)],
+    ids=["session", "task", "archive"],
+)
+def test_columns_are_the_row_fields_in_order(columns: str, struct: type) -> None:
+    renamed = {"user_name": "user"}
+    names = [renamed.get(c.strip(), c.strip()) for c in columns.split(",")]
+    assert names == [f.name for f in msgspec.structs.fields(struct)]
+
+
+def test_an_audit_row_counts_what_a_receipt_counts() -> None:
+    counts = DeletionCounts(
+        messages=1, archives=2, files=3, tool_records=4, pending_tasks=5, memories_kept=6
+    )
+    assert msgspec.structs.asdict(counts) == {
+        "messages": 1,
+        "archives": 2,
+        "files": 3,
+        "tool_records": 4,
+        "pending_tasks": 5,
+        "memories_kept": 6,
+        "memories_deleted": 0,
+    }
