@@ -143,13 +143,14 @@ def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
     return max(int(gone), 0)
 
 
-def hard_delete(
+def delete(
     conn: Conn,
     owner: Owner,
     session_id: str,
     now: float,
     *,
     actor: Identity,
+    soft: bool = False,
     action: str = "delete",
     require_committed: bool = False,
     require_extracted: bool = False,
@@ -157,10 +158,12 @@ def hard_delete(
     state: SessionState = "any",
     older_than: tuple[str, float] | None = None,
 ) -> DeletionCounts:
-    """Remove the session (in the ``state`` asked for) and every row under it, in this
-    transaction. ``older_than`` (column, cutoff) re-checks a retention decision taken earlier,
-    inside this transaction and under the session's row lock, so a session restored or used
-    since it was selected is left alone."""
+    """Remove the session (in the ``state`` asked for; ``soft``: a live one) and every row
+    under it, in this transaction — or, ``soft``, hide it everywhere, restorable until purged,
+    its rows untouched. ``older_than`` (column, cutoff) re-checks a retention decision taken
+    earlier, inside this transaction and under the session's row lock, so a session restored
+    or used since it was selected is left alone."""
+    state = "live" if soft else state
     row = find(conn, owner, session_id, lock=" FOR UPDATE")
     if (
         row is None
@@ -175,54 +178,31 @@ def hard_delete(
     if require_committed and (row.deleted_at is None or require_extracted):
         _check_committed(conn, row, require_extracted)
     counts = _counts(conn, owner, row)
-    counts.pending_tasks = max(
+    if soft:
         conn.execute(
-            (
+            "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
+            (now, actor.actor, row.pk),
+        )
+        action = "soft_delete"
+    else:
+        counts.pending_tasks = max(
+            conn.execute(
                 "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, updated_at = ? "
-                "WHERE session_pk = ? AND status IN ('pending', 'running')"
-            ),
-            (CANCELLED, now, row.pk),
-        ).rowcount,
-        0,
-    )
-    if forget_memories:
-        lock_owner(conn, owner.account, owner.user)  # memory writes of this user wait
-        counts.memories_deleted = _forget_memories(conn, owner, row)
-        counts.memories_kept -= counts.memories_deleted
-        # Task results name the memory files they wrote; those names go with the memories.
-        conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
-    conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
-    if row.deleted_at is not None and action == "delete":
-        action = "purge"
+                "WHERE session_pk = ? AND status IN ('pending', 'running')",
+                (CANCELLED, now, row.pk),
+            ).rowcount,
+            0,
+        )
+        if forget_memories:
+            lock_owner(conn, owner.account, owner.user)  # memory writes of this user wait
+            counts.memories_deleted = _forget_memories(conn, owner, row)
+            counts.memories_kept -= counts.memories_deleted
+            # Task results name the memory files they wrote; those names go with the memories.
+            conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
+        conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
+        if row.deleted_at is not None and action == "delete":
+            action = "purge"
     audit(conn, actor, action, owner, session_id, msgspec.structs.asdict(counts), now)
-    return counts
-
-
-def soft_delete(
-    conn: Conn,
-    owner: Owner,
-    session_id: str,
-    now: float,
-    *,
-    actor: Identity,
-    require_committed: bool = False,
-    require_extracted: bool = False,
-    older_than: tuple[str, float] | None = None,
-) -> DeletionCounts:
-    """Hide the session everywhere, restorable until purged. Its rows stay, untouched."""
-    row = find(conn, owner, session_id, lock=" FOR UPDATE")
-    if row is None or row.deleted_at is not None:
-        raise NotFoundError.of("session", session_id)
-    if older_than is not None:
-        check_still_old(row, *older_than)
-    if require_committed:
-        _check_committed(conn, row, require_extracted)
-    counts = _counts(conn, owner, row)
-    conn.execute(
-        "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
-        (now, actor.actor, row.pk),
-    )
-    audit(conn, actor, "soft_delete", owner, session_id, msgspec.structs.asdict(counts), now)
     return counts
 
 

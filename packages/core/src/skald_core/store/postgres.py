@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
+import math
 import select
 import threading
 import time
@@ -50,6 +50,7 @@ from ..errors import (
     SkaldError,
     StorageUnavailableError,
 )
+from ..retry import RetryPolicy
 from . import schema
 from .dialect import POSTGRES, Conn, lock_key
 from .model import NewMessage, Owner, SessionRow
@@ -92,8 +93,9 @@ T = TypeVar("T")
 
 #: Seconds a client is told to wait before retrying when the database cannot serve.
 RETRY_AFTER_SECONDS = 1
-#: Attempts of a transaction that the database aborted for a conflict (deadlock, ...).
-CONFLICT_ATTEMPTS = 6
+#: Attempts of a transaction that the database aborted for a conflict (deadlock, ...), and
+#: the pause before each new one: 1-5 ms, doubling.
+CONFLICT_RETRY = RetryPolicy(attempts=6, base_delay=0.001, max_delay=math.inf, jitter=(1.0, 5.0))
 #: The pool gives up one reconnection attempt (1 s, 2 s, 4 s, ... backoff) after this many
 #: seconds; the next call that needs a connection starts a fresh one. Short, so that the
 #: backoff never grows long and the store serves again soon after the database is back.
@@ -458,7 +460,7 @@ class PostgresStore(SQLStore):
                     log.debug("pool check failed: %s", exc)
             except _Conflict as exc:
                 conflicts += 1
-                if conflicts >= CONFLICT_ATTEMPTS:
+                if conflicts >= CONFLICT_RETRY.attempts:
                     raise StorageUnavailableError(
                         f"Database {self.where} is busy with conflicting writes; try again",
                         {
@@ -468,7 +470,7 @@ class PostgresStore(SQLStore):
                             "retry_after": RETRY_AFTER_SECONDS,
                         },
                     ) from exc
-                time.sleep(random.uniform(0.001, 0.005) * 2**conflicts)
+                time.sleep(CONFLICT_RETRY.delay(conflicts))
 
     def close(self) -> None:
         if self._closed:

@@ -543,7 +543,7 @@ class SQLStore:
         who = actor or Identity(account=owner.account, user=owner.user)
         state: deletion.SessionState = "trashed" if only_trashed else "live" if only_live else "any"
         return self._tx(
-            lambda c: deletion.hard_delete(
+            lambda c: deletion.delete(
                 c,
                 owner,
                 session_id,
@@ -571,12 +571,13 @@ class SQLStore:
     ) -> DeletionCounts:
         """Hide a live session (restorable); ``NotFoundError`` if missing or already trashed."""
         return self._tx(
-            lambda c: deletion.soft_delete(
+            lambda c: deletion.delete(
                 c,
                 owner,
                 session_id,
                 now,
                 actor=actor,
+                soft=True,
                 require_committed=require_committed,
                 require_extracted=require_extracted,
                 older_than=older_than,
