@@ -36,15 +36,16 @@ def lock_owner(conn: Conn, account: str, user: str) -> None:
         conn.execute(conn.d.advisory_lock, (lock_key("skald:owner", account, user),))
 
 
+_FIND = {
+    lock: f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ? "
+    f"AND session_id = ?{lock}"
+    for lock in ("", " FOR UPDATE", " FOR KEY SHARE")
+}
+
+
 def find(conn: Conn, owner: Owner, session_id: str, *, lock: str = "") -> SessionRow | None:
-    """The session row; ``lock`` is one of the dialect's row-lock clauses."""
-    row = conn.execute(
-        (
-            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ? AND user_name = ? "
-            f"AND session_id = ?{lock}"
-        ),
-        (owner.account, owner.user, session_id),
-    ).fetchone()
+    """The session row; ``lock``: "", " FOR UPDATE" or " FOR KEY SHARE"."""
+    row = conn.execute(_FIND[lock], (owner.account, owner.user, session_id)).fetchone()
     return session_row(row) if row else None
 
 
@@ -58,10 +59,8 @@ def audit(
     now: float,
 ) -> None:
     conn.execute(
-        (
-            "INSERT INTO audit_log (at, actor_account, actor_user, actor_role, action, account, "
-            "user_name, session_id, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ),
+        "INSERT INTO audit_log (at, actor_account, actor_user, actor_role, action, account, "
+        "user_name, session_id, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             now,
             actor.account,
@@ -132,11 +131,9 @@ def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
     mine = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
     args = (owner.account, owner.user, row.session_id, row.created_at)
     gone = conn.execute(
-        (
-            f"DELETE FROM files WHERE pk IN (SELECT s.file_pk FROM memory_sources s WHERE {mine} "
-            "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
-            "AND (o.session_id <> s.session_id OR o.created_at < ?)))"
-        ),
+        f"DELETE FROM files WHERE pk IN (SELECT s.file_pk FROM memory_sources s WHERE {mine} "
+        "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
+        "AND (o.session_id <> s.session_id OR o.created_at < ?)))",
         (*args, row.created_at),
     ).rowcount
     conn.execute(f"DELETE FROM memory_sources AS s WHERE {mine}", args)
@@ -218,10 +215,8 @@ def restore(
             {"type": "session", "resource": session_id, "reason": "not_deleted"},
         )
     restored = conn.execute(
-        (
-            "UPDATE sessions SET deleted_at = NULL, deleted_by = NULL, updated_at = ? "
-            f"WHERE pk = ? RETURNING {SESSION_COLUMNS}"
-        ),
+        "UPDATE sessions SET deleted_at = NULL, deleted_by = NULL, updated_at = ? "
+        f"WHERE pk = ? RETURNING {SESSION_COLUMNS}",
         (now, row.pk),
     ).fetchone()
     audit(conn, actor, "restore", owner, session_id, {"messages": row.total_message_count}, now)
@@ -254,10 +249,8 @@ def erase_user(
         ).fetchall()
     lock_owner(conn, account, user)
     got = conn.execute(
-        (
-            "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0) FROM sessions "
-            "WHERE account = ? AND user_name = ?"
-        ),
+        "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0) FROM sessions "
+        "WHERE account = ? AND user_name = ?",
         (account, user),
     ).fetchone()
     archives = int(

@@ -75,6 +75,11 @@ _UNNEST = (
     "%s::bool[], %s::int[], %s::int[], %s::bytea[]) WITH ORDINALITY AS x(message_id, "
     "role, tokens, is_turn, tool_parts, context_parts, body, n) ORDER BY x.n"
 )
+_BUMP_AND_INSERT = (
+    f"WITH s AS ({_BUMP}WHERE account = %s AND user_name = %s AND session_id = %s "
+    f"AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}), "
+    f"ins AS ({_INSERT}{_UNNEST.format(pk='s.pk', source='s, ')}) SELECT * FROM s"
+)
 
 
 def _arrays(messages: Sequence[NewMessage]) -> tuple[list[Any], ...]:
@@ -512,13 +517,8 @@ class PostgresStore(SQLStore):
     ) -> Any:
         """``SQLStore._bump_and_insert`` in ONE statement, a round trip instead of two (and
         the common append, which runs it alone, is then a transaction of its own)."""
-        sql = (
-            f"WITH s AS ({_BUMP}WHERE account = %s AND user_name = %s AND session_id = %s "
-            f"AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}), "
-            f"ins AS ({_INSERT}{_UNNEST.format(pk='s.pk', source='s, ')}) SELECT * FROM s"
-        )
         args = (*counters, owner.account, owner.user, session_id, *_arrays(messages))
-        return conn.raw.execute(sql, args).fetchone()
+        return conn.raw.execute(_BUMP_AND_INSERT, args).fetchone()
 
     def _create_and_insert(
         self,

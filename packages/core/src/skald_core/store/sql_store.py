@@ -96,11 +96,46 @@ INSERT_MESSAGE = (
 #: Reads of rows under a live session are ONE statement: the session joined to its rows (no
 #: row at all: no live session; one row of NULLs: a session without any). No transaction
 #: around several statements, one round trip.
-UNDER_LIVE = (
-    "SELECT {select} FROM sessions s {join} WHERE s.account = ? AND s.user_name = ? "
-    "AND s.session_id = ? AND s.deleted_at IS NULL ORDER BY {order}"
+#: The first selected column is NULL exactly on the row of a session without rows.
+
+
+def _under_live(select: str, join: str, order: str) -> str:
+    return (
+        f"SELECT {select} FROM sessions s {join} WHERE s.account = ? AND s.user_name = ? "
+        f"AND s.session_id = ? AND s.deleted_at IS NULL ORDER BY {order}"
+    )
+
+
+_MESSAGE = "m.pk, m.archive_no, m.tokens, m.body"
+ALL_MESSAGES = _under_live(_MESSAGE, "LEFT JOIN messages m ON m.session_pk = s.pk", "m.pk")
+ARCHIVE_MESSAGES = _under_live(
+    _MESSAGE, "LEFT JOIN messages m ON m.session_pk = s.pk AND m.archive_no = ?", "m.pk"
 )
-SESSION_OF_OWNER = "account = ? AND user_name = ? AND session_id = ?"
+TOOL_MESSAGES = _under_live(
+    _MESSAGE,
+    "LEFT JOIN messages m ON m.session_pk = s.pk AND (m.tool_parts > 0 OR m.context_parts > 0)",
+    "m.pk",
+)
+ARCHIVES = _under_live(
+    f"a.archive_no, {prefixed(ARCHIVE_COLUMNS, 'a')}",
+    "LEFT JOIN archives a ON a.session_pk = s.pk",
+    "a.archive_no",
+)
+EXTRACTIONS = _under_live(
+    f"x.archive_no, {prefixed(EXTRACTION_COLUMNS, 'x')}",
+    "LEFT JOIN archive_extractions x ON x.session_pk = s.pk",
+    "x.archive_no",
+)
+SESSION_FILES = _under_live(
+    "f.path, f.path, f.is_dir, COALESCE(octet_length(f.content), 0), f.created_at, "
+    "f.updated_at, NULL",
+    "LEFT JOIN files f ON f.session_pk = s.pk",
+    "f.path",
+)
+BUMP_LIVE = (
+    f"{BUMP}WHERE account = ? AND user_name = ? AND session_id = ? AND deleted_at IS NULL "
+    f"RETURNING {SESSION_COLUMNS}"
+)
 
 
 class SQLStore:
@@ -166,10 +201,8 @@ class SQLStore:
         if d.advisory_lock is not None:
             conn.execute(d.advisory_lock, (lock_key("skald:idem", owner.account, owner.user, key),))
         got = conn.execute(
-            (
-                "SELECT request, result FROM idempotency_keys WHERE account = ? AND user_name = ? "
-                "AND idem_key = ? AND created_at >= ?"
-            ),
+            "SELECT request, result FROM idempotency_keys WHERE account = ? AND user_name = ? "
+            "AND idem_key = ? AND created_at >= ?",
             (owner.account, owner.user, key, now - IDEMPOTENCY_TTL_SECONDS),
         ).fetchone()
         if got is None:
@@ -187,12 +220,10 @@ class SQLStore:
         if key is None:
             return
         conn.execute(
-            (
-                "INSERT INTO idempotency_keys (account, user_name, idem_key, request, result, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, user_name, "
-                "idem_key) DO UPDATE SET request = EXCLUDED.request, result = EXCLUDED.result, "
-                "created_at = EXCLUDED.created_at"
-            ),
+            "INSERT INTO idempotency_keys (account, user_name, idem_key, request, result, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, user_name, "
+            "idem_key) DO UPDATE SET request = EXCLUDED.request, result = EXCLUDED.result, "
+            "created_at = EXCLUDED.created_at",
             (owner.account, owner.user, key, request, result, now),
         )
         if secrets.randbelow(256) == 0:
@@ -202,17 +233,10 @@ class SQLStore:
             )
 
     def _under_live(
-        self,
-        owner: Owner,
-        session_id: str,
-        select: str,
-        join: str,
-        order: str,
-        args: tuple[Any, ...] = (),
+        self, owner: Owner, session_id: str, sql: str, args: tuple[Any, ...] = ()
     ) -> list[Any]:
-        """Rows of ``UNDER_LIVE`` for the live session; ``NotFoundError`` when there is none.
-        The first selected column must be NULL exactly on the row of a session without rows."""
-        sql = UNDER_LIVE.format(select=select, join=join, order=order)
+        """The rows of ``sql`` (one of the reads under a live session above, e.g.
+        ``ARCHIVES``) without the NULL row; ``NotFoundError`` when there is no live session."""
         params = (*args, owner.account, owner.user, session_id)
         rows: list[Any] = self._tx(
             lambda conn: conn.execute(sql, params).fetchall(), write=False, single=True
@@ -346,8 +370,7 @@ class SQLStore:
         ends: appends, commits and deletes of this session queue behind it) and insert the
         messages under it; the session's row, or None when there is no live session."""
         updated = conn.execute(
-            f"{BUMP}WHERE {SESSION_OF_OWNER} AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}",
-            (*counters, owner.account, owner.user, session_id),
+            BUMP_LIVE, (*counters, owner.account, owner.user, session_id)
         ).fetchone()
         if updated is not None:
             self._insert_messages(conn, updated[0], messages)
@@ -389,27 +412,15 @@ class SQLStore:
         self, owner: Owner, session_id: str, *, archive_no: int | None = 0
     ) -> list[StoredMessage]:
         """Messages in order: ``archive_no=0`` live ones, ``n`` one archive, ``None`` all."""
-        which = "" if archive_no is None else " AND m.archive_no = ?"
-        rows = self._under_live(
-            owner,
-            session_id,
-            "m.pk, m.archive_no, m.tokens, m.body",
-            f"LEFT JOIN messages m ON m.session_pk = s.pk{which}",
-            "m.pk",
-            () if archive_no is None else (archive_no,),
-        )
+        if archive_no is None:
+            rows = self._under_live(owner, session_id, ALL_MESSAGES)
+        else:
+            rows = self._under_live(owner, session_id, ARCHIVE_MESSAGES, (archive_no,))
         return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
 
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
         """Messages (live and archived) that carry tool or context parts, in order."""
-        rows = self._under_live(
-            owner,
-            session_id,
-            "m.pk, m.archive_no, m.tokens, m.body",
-            "LEFT JOIN messages m ON m.session_pk = s.pk "
-            "AND (m.tool_parts > 0 OR m.context_parts > 0)",
-            "m.pk",
-        )
+        rows = self._under_live(owner, session_id, TOOL_MESSAGES)
         return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
 
     def commit(
@@ -466,54 +477,38 @@ class SQLStore:
         after. The caller holds the session's row lock."""
         archive_no = row.commit_count + 1
         picked = conn.execute(
-            (
-                "SELECT pk, message_id, tokens FROM messages WHERE session_pk = ? "
-                "AND archive_no = 0 ORDER BY pk LIMIT ?"
-            ),
+            "SELECT pk, message_id, tokens FROM messages WHERE session_pk = ? "
+            "AND archive_no = 0 ORDER BY pk LIMIT ?",
             (row.pk, n),
         ).fetchall()
         tokens = sum(p[2] for p in picked)
         conn.execute(
-            (
-                "UPDATE messages SET archive_no = ? WHERE session_pk = ? AND archive_no = 0 "
-                "AND pk <= ?"
-            ),
+            "UPDATE messages SET archive_no = ? WHERE session_pk = ? AND archive_no = 0 "
+            "AND pk <= ?",
             (archive_no, row.pk, picked[-1][0]),
         )
         conn.execute(
-            (
-                "INSERT INTO archives (session_pk, archive_no, created_at, status, "
-                "message_count, tokens, first_message_id, last_message_id) "
-                "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)"
-            ),
+            "INSERT INTO archives (session_pk, archive_no, created_at, status, "
+            "message_count, tokens, first_message_id, last_message_id) "
+            "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
             (row.pk, archive_no, now, len(picked), tokens, picked[0][1], picked[-1][1]),
         )
         conn.execute(
-            (
-                "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
-                "session_pk, archive_no, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)"
-            ),
+            "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
+            "session_pk, archive_no, status, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)",
             (task_id, owner.account, owner.user, row.session_id, row.pk, archive_no, now, now),
         )
         updated = conn.execute(
-            (
-                "UPDATE sessions SET message_count = message_count - ?, "
-                "pending_tokens = pending_tokens - ?, commit_count = commit_count + 1, "
-                f"last_commit_at = ?, updated_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}"
-            ),
+            "UPDATE sessions SET message_count = message_count - ?, "
+            "pending_tokens = pending_tokens - ?, commit_count = commit_count + 1, "
+            f"last_commit_at = ?, updated_at = ? WHERE pk = ? RETURNING {SESSION_COLUMNS}",
             (len(picked), tokens, now, now, row.pk),
         ).fetchone()
         return session_row(updated)
 
     def archives(self, owner: Owner, session_id: str) -> list[ArchiveRow]:
-        rows = self._under_live(
-            owner,
-            session_id,
-            f"a.archive_no, {prefixed(ARCHIVE_COLUMNS, 'a')}",
-            "LEFT JOIN archives a ON a.session_pk = s.pk",
-            "a.archive_no",
-        )
+        rows = self._under_live(owner, session_id, ARCHIVES)
         return [archive_row(r[1:]) for r in rows]
 
     # ------------------------------------------------------------------ deletion
@@ -613,10 +608,8 @@ class SQLStore:
             # Owed in the same transaction: a crash before compaction finishes is made good
             # when the store is next opened.
             conn.execute(
-                (
-                    "INSERT INTO maintenance (task, since) VALUES ('compact', ?) "
-                    "ON CONFLICT (task) DO NOTHING"
-                ),
+                "INSERT INTO maintenance (task, since) VALUES ('compact', ?) "
+                "ON CONFLICT (task) DO NOTHING",
                 (now,),
             )
             return counts
@@ -706,18 +699,14 @@ class SQLStore:
             task = task_row(got[2:])
             if session_pk is None:
                 conn.execute(
-                    (
-                        "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL "
-                        "WHERE task_id = ?"
-                    ),
+                    "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL "
+                    "WHERE task_id = ?",
                     (CANCELLED, task_id),
                 )
                 return None
             cur = conn.execute(
-                (
-                    "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
-                    "AND archive_no = ? ORDER BY pk"
-                ),
+                "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+                "AND archive_no = ? ORDER BY pk",
                 (session_pk, archive_no),
             )
             return ClaimedTask(task=task, claim=claim, messages=[message_row(r) for r in cur])
@@ -762,10 +751,8 @@ class SQLStore:
                 ).fetchall()
             deletion.lock_owner(conn, first[1], first[2])
             got = conn.execute(
-                (
-                    "SELECT status, claim, session_pk, archive_no, account, user_name, "
-                    "session_id FROM tasks WHERE task_id = ? FOR UPDATE"
-                ),
+                "SELECT status, claim, session_pk, archive_no, account, user_name, "
+                "session_id FROM tasks WHERE task_id = ? FOR UPDATE",
                 (task_id,),
             ).fetchone()
             if got is None or got[0] != "running" or got[1] != claim:
@@ -779,10 +766,8 @@ class SQLStore:
                 ).fetchone()
             if archive is None:
                 conn.execute(
-                    (
-                        "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, "
-                        "updated_at = ? WHERE task_id = ?"
-                    ),
+                    "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, "
+                    "updated_at = ? WHERE task_id = ?",
                     (CANCELLED, now, task_id),
                 )
                 return ExtractionOutcome(
@@ -806,24 +791,17 @@ class SQLStore:
                     ),
                 )
                 conn.execute(
-                    (
-                        "UPDATE archives SET status = 'done', memories_extracted = ?, "
-                        "done_at = ? WHERE session_pk = ? AND archive_no = ?"
-                    ),
+                    "UPDATE archives SET status = 'done', memories_extracted = ?, "
+                    "done_at = ? WHERE session_pk = ? AND archive_no = ?",
                     (applied.written, now, session_pk, archive_no),
                 )
                 conn.execute(
-                    (
-                        "UPDATE sessions SET memories_extracted = memories_extracted + ? "
-                        "WHERE pk = ?"
-                    ),
+                    "UPDATE sessions SET memories_extracted = memories_extracted + ? WHERE pk = ?",
                     (applied.written, session_pk),
                 )
             conn.execute(
-                (
-                    "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
-                    "updated_at = ? WHERE task_id = ?"
-                ),
+                "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
+                "updated_at = ? WHERE task_id = ?",
                 (result, now, task_id),
             )
             return ExtractionOutcome(
@@ -845,19 +823,15 @@ class SQLStore:
 
         def run(conn: Conn) -> None:
             got = conn.execute(
-                (
-                    "UPDATE tasks SET status = 'failed', error = ?, result = ?, claim = NULL, "
-                    "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
-                    "RETURNING session_pk, archive_no"
-                ),
+                "UPDATE tasks SET status = 'failed', error = ?, result = ?, claim = NULL, "
+                "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
+                "RETURNING session_pk, archive_no",
                 (text, result, now, task_id, claim),
             ).fetchone()
             if got is not None and got[0] is not None:
                 conn.execute(
-                    (
-                        "UPDATE archives SET status = 'failed', error = ? WHERE session_pk = ? "
-                        "AND archive_no = ? AND status = 'pending'"
-                    ),
+                    "UPDATE archives SET status = 'failed', error = ? WHERE session_pk = ? "
+                    "AND archive_no = ? AND status = 'pending'",
                     (text, got[0], got[1]),
                 )
 
@@ -883,13 +857,7 @@ class SQLStore:
 
     def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
         """The recorded extraction (diff, counts, usage) of each extracted archive, in order."""
-        rows = self._under_live(
-            owner,
-            session_id,
-            f"x.archive_no, {prefixed(EXTRACTION_COLUMNS, 'x')}",
-            "LEFT JOIN archive_extractions x ON x.session_pk = s.pk",
-            "x.archive_no",
-        )
+        rows = self._under_live(owner, session_id, EXTRACTIONS)
         return [extraction_row(r[1:]) for r in rows]
 
     def requeue_extraction(
@@ -946,14 +914,7 @@ class SQLStore:
         return self._list_files("account = ? AND path >= ? AND path < ?", (account, *below(prefix)))
 
     def session_files(self, owner: Owner, session_id: str) -> list[FileRow]:
-        rows = self._under_live(
-            owner,
-            session_id,
-            "f.path, f.path, f.is_dir, COALESCE(octet_length(f.content), 0), f.created_at, "
-            "f.updated_at, NULL",
-            "LEFT JOIN files f ON f.session_pk = s.pk",
-            "f.path",
-        )
+        rows = self._under_live(owner, session_id, SESSION_FILES)
         return [file_row(r[1:]) for r in rows]
 
     def _session_pk(self, conn: Conn, session: tuple[Owner, str] | None) -> int | None:
@@ -983,10 +944,8 @@ class SQLStore:
             ).fetchone()
             if got is None:
                 conn.execute(
-                    (
-                        "INSERT INTO files (account, path, parent, is_dir, session_pk, "
-                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    ),
+                    "INSERT INTO files (account, path, parent, is_dir, session_pk, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (account, directory, parent(directory), True, session_pk, now, now),
                 )
             elif not got[0]:
@@ -1026,10 +985,8 @@ class SQLStore:
                     raise NotFoundError.of("file", "viking://" + path)
                 self._ensure_parents(conn, account, path, now, session_pk, stop_at=stop_at)
                 row = conn.execute(
-                    (
-                        "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
-                        f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}"
-                    ),
+                    "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
+                    f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}",
                     (account, path, parent(path), False, content, session_pk, now, now),
                 ).fetchone()
             elif mode == "create":
@@ -1124,12 +1081,10 @@ class SQLStore:
             # One statement renames the whole subtree (nothing exists under dst yet).
             cut = len(src) + 1
             conn.execute(
-                (
-                    "UPDATE files SET path = ? || substr(path, ?), "
-                    "parent = CASE WHEN path = ? THEN ? ELSE ? || substr(parent, ?) END, "
-                    "session_pk = ?, updated_at = ? "
-                    "WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))"
-                ),
+                "UPDATE files SET path = ? || substr(path, ?), "
+                "parent = CASE WHEN path = ? THEN ? ELSE ? || substr(parent, ?) END, "
+                "session_pk = ?, updated_at = ? "
+                "WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))",
                 (dst, cut, src, parent(dst), dst, cut, session_pk, now, account, src, lo, hi),
             )
 
