@@ -14,7 +14,7 @@ from skald_core.identity import Identity
 from skald_core.ids import new_task_id
 from skald_core.schemas import AddMessageRequest
 from skald_core.service.messages import build_message
-from skald_core.store.model import MemoryFact, MemoryRef, Owner, TokenCounts
+from skald_core.store.model import MemoryFact, MemoryRef, Owner, TokenUsage
 from skald_core.store.schema import SCHEMA_VERSION, SQLITE_FENCE_VERSION
 from skald_core.store.sqlite import DB_FILENAME, SQLiteStore
 
@@ -73,7 +73,7 @@ def test_one_extraction_adds_updates_and_deletes_and_records_the_diff(store: SQL
             ref("facts/never-was.md"),
             MemoryRef(path="user/bob/x.md", category="x"),
         ],
-        usage=TokenCounts(prompt_tokens=10, completion_tokens=5, total_tokens=15),
+        usage=TokenUsage(prompt_tokens=10, completion_tokens=5, total_tokens=15),
     )
 
     assert (outcome.created, outcome.updated, outcome.deleted, outcome.memories) == (1, 1, 1, 2)  # type: ignore[attr-defined]

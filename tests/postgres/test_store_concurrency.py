@@ -22,7 +22,7 @@ import pytest
 from skald_core.errors import NotFoundError, StorageUnavailableError
 from skald_core.identity import Identity
 from skald_core.ids import new_task_id
-from skald_core.schemas import AddMessageRequest, message_decoder
+from skald_core.schemas import AddMessageRequest, DeleteOptions, message_decoder
 from skald_core.service.messages import build_message
 from skald_core.store.model import MemoryFact, NewMessage, Owner
 
@@ -191,7 +191,7 @@ def test_extractions_of_one_user_from_two_stores_serialise(stores: list[Any]) ->
         claimed = store.claim_task(tasks[n], T0, 30.0)
         assert claimed is not None
         if n % 4 == 3:  # some sessions go while others extract (forgetting their memories)
-            store.delete_session(ALICE, f"s{n}", T0, forget_memories=True)
+            store.delete_session(ALICE, f"s{n}", T0, DeleteOptions(forget_memories=True))
         outcome = store.complete_extraction(tasks[n], claimed.claim, facts, b"{}", T0)
         return str(outcome.status)
 

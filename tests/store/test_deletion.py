@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from skald_core.errors import FailedPreconditionError, NotFoundError
+from skald_core.schemas import DeleteOptions
 from skald_core.store.protocol import Store
 
 from .helpers import (
@@ -125,13 +126,13 @@ def test_require_committed_refuses_while_live_messages_remain(store: Store) -> N
     add(store, ALICE, "s1", "not yet committed")
 
     with pytest.raises(FailedPreconditionError) as caught:
-        store.delete_session(ALICE, "s1", T0, require_committed=True)
+        store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
     assert caught.value.details["uncommitted_messages"] == 1
     assert texts_of(store, ALICE, "s1") == ["not yet committed"]
 
     commit(store, ALICE, "s1")
-    counts = store.delete_session(ALICE, "s1", T0, require_committed=True)
+    counts = store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
     assert counts.messages == 1 and store.get_session(ALICE, "s1") is None
 
@@ -139,6 +140,6 @@ def test_require_committed_refuses_while_live_messages_remain(store: Store) -> N
 def test_require_committed_accepts_a_session_that_never_had_messages(store: Store) -> None:
     store.create_session(ALICE, "s1", T0)
 
-    counts = store.delete_session(ALICE, "s1", T0, require_committed=True)
+    counts = store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
     assert counts.messages == 0 and store.get_session(ALICE, "s1") is None

@@ -160,28 +160,8 @@ class DeletionService:
         arrived meanwhile)."""
         owner = owner_of(identity)
         now = self.now()
-        require_committed = options.require_committed or options.commit_first
-        require_extracted = options.commit_first
-        if options.mode == "soft":
-            return self.store.soft_delete_session(
-                owner,
-                session_id,
-                now,
-                actor=identity,
-                require_committed=require_committed,
-                require_extracted=require_extracted,
-                older_than=older_than,
-            )
         return self.store.delete_session(
-            owner,
-            session_id,
-            now,
-            actor=identity,
-            action=action,
-            require_committed=require_committed,
-            require_extracted=require_extracted,
-            forget_memories=options.forget_memories,
-            older_than=older_than,
+            owner, session_id, now, options, actor=identity, action=action, older_than=older_than
         )
 
     def _check_still_old(
@@ -370,8 +350,7 @@ class DeletionService:
                 self.now(),
                 actor=RETENTION_ACTOR,
                 action=action,
-                only_live=state == "live",
-                only_trashed=state == "trashed",
+                state=state,
                 older_than=older_than,
             )
         except (NotFoundError, FailedPreconditionError):

@@ -22,8 +22,7 @@ from typing import Protocol, cast
 import msgspec
 from msgspec import Struct
 
-from ..schemas import Message, TextPart
-from ..store.model import TokenCounts
+from ..schemas import Message, TextPart, TokenUsage
 
 
 class Fact(Struct, frozen=True, kw_only=True):
@@ -55,17 +54,17 @@ class Extraction(Struct, kw_only=True):
 
     facts: list[Fact] = msgspec.field(default_factory=list)
     deletes: list[Forget] = msgspec.field(default_factory=list)
-    usage: TokenCounts = msgspec.field(default_factory=TokenCounts)
+    usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
 
 
 class ExtractionError(Exception):
     """An extraction that failed for a reason worth showing to the user as it is (the task's
     ``error``), with the tokens spent before it gave up."""
 
-    def __init__(self, reason: str, usage: TokenCounts | None = None) -> None:
+    def __init__(self, reason: str, usage: TokenUsage | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.usage = usage or TokenCounts()
+        self.usage = usage or TokenUsage()
 
 
 class Extractor(Protocol):

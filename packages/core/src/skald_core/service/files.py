@@ -534,7 +534,7 @@ class FileService:
             ids.check_id(ref[1])
             with _missing_session_is_missing_file(path.uri):
                 self.store.delete_session(
-                    owner_of(identity), ref[1], self.now(), actor=identity, only_live=True
+                    owner_of(identity), ref[1], self.now(), actor=identity, state="live"
                 )
             return UriResult(uri=path.uri)
         self._target(identity, path, "remove")

@@ -34,8 +34,7 @@ from msgspec import Meta, Struct
 
 from ..errors import InvalidArgumentError
 from ..retry import RetryPolicy, retry_after_seconds
-from ..schemas import ContextPart, Message, TextPart, ToolPart
-from ..store.model import TokenCounts
+from ..schemas import ContextPart, Message, TextPart, TokenUsage, ToolPart
 from .extraction import (
     AnyExtractor,
     BuiltinExtractor,
@@ -242,7 +241,7 @@ class UnusableAnswer(Exception):
     """The model's answer cannot be applied; the reason goes back to the model."""
 
 
-def add_usage(total: TokenCounts, usage: _Usage | None) -> TokenCounts:
+def add_usage(total: TokenUsage, usage: _Usage | None) -> TokenUsage:
     if usage is None:
         return total
     prompt = usage.prompt_tokens or 0
@@ -253,7 +252,7 @@ def add_usage(total: TokenCounts, usage: _Usage | None) -> TokenCounts:
         if usage.completion_tokens_details
         else 0
     )
-    return TokenCounts(
+    return TokenUsage(
         prompt_tokens=total.prompt_tokens + prompt,
         completion_tokens=total.completion_tokens + completion,
         total_tokens=total.total_tokens + (usage.total_tokens or prompt + completion),
@@ -477,7 +476,7 @@ class LLMExtractor:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": build_prompt(messages, user, self.category_help, shown)},
         ]
-        usage = TokenCounts()
+        usage = TokenUsage()
         attempts = self.config.max_retries + 1
         problem = ""
         for attempt in range(attempts):
@@ -516,8 +515,8 @@ class LLMExtractor:
 
     # ------------------------------------------------------------------ one request
     def _complete(
-        self, chat: list[dict[str, str]], deadline: float, usage: TokenCounts
-    ) -> tuple[_Completion, TokenCounts]:
+        self, chat: list[dict[str, str]], deadline: float, usage: TokenUsage
+    ) -> tuple[_Completion, TokenUsage]:
         """POST the chat; retry 429, 5xx, timeouts and refused connections with backoff."""
         httpx = self._httpx
         url = self.config.endpoint

@@ -33,7 +33,7 @@ from ..schemas import (
     TokenUsage,
     message_decoder,
 )
-from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow, TokenCounts
+from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow
 from ..store.protocol import Store
 from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
 
@@ -50,9 +50,9 @@ def memory_path(user: str, category: str, slug: str) -> str:
     return f"user/{user}/memories/{category}/{slug}.md"
 
 
-def token_usage(usage: TokenCounts) -> TaskTokenUsage:
+def token_usage(usage: TokenUsage) -> TaskTokenUsage:
     """Token usage as a task result shows it (OpenViking's ``token_usage``)."""
-    return TaskTokenUsage.of(TokenUsage(**msgspec.structs.asdict(usage)))
+    return TaskTokenUsage.of(usage)
 
 
 class TaskRunner:

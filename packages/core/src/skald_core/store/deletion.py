@@ -16,6 +16,7 @@ import msgspec
 
 from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from ..identity import Identity
+from ..literals import SessionState
 from .deletion_rules import (
     CANCELLED,
     audit_query,
@@ -25,8 +26,6 @@ from .deletion_rules import (
 from .dialect import Conn, lock_key
 from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
 from .rows import SESSION_COLUMNS, below, session_row
-
-SessionState = Literal["any", "live", "trashed"]
 
 
 def lock_owner(conn: Conn, account: str, user: str) -> None:
@@ -152,10 +151,10 @@ def delete(
     require_committed: bool = False,
     require_extracted: bool = False,
     forget_memories: bool = False,
-    state: SessionState = "any",
+    state: SessionState | None = None,
     older_than: tuple[str, float] | None = None,
 ) -> DeletionCounts:
-    """Remove the session (in the ``state`` asked for; ``soft``: a live one) and every row
+    """Remove the session (in the ``state`` asked for, else either; ``soft``: a live one) and every row
     under it, in this transaction — or, ``soft``, hide it everywhere, restorable until purged,
     its rows untouched. ``older_than`` (column, cutoff) re-checks a retention decision taken
     earlier, inside this transaction and under the session's row lock, so a session restored

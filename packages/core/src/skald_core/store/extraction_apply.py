@@ -17,7 +17,7 @@ import msgspec
 
 from ..errors import FailedPreconditionError, NotFoundError
 from .dialect import Conn
-from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenCounts
+from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenUsage
 
 EnsureParents = Callable[[Any, str, str, float], None]
 
@@ -85,7 +85,7 @@ def apply_diff(
     archive_no: int,
     upserts: Sequence[MemoryFact],
     deletes: Sequence[MemoryRef],
-    usage: TokenCounts,
+    usage: TokenUsage,
     now: float,
     ensure_parents: EnsureParents,
 ) -> Applied:

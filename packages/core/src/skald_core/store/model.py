@@ -7,6 +7,8 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
+from ..schemas import TokenUsage as TokenUsage  # the store speaks the wire's token counts
+
 
 class Owner(Struct, frozen=True):
     """The (account, user) namespace a session or a user file lives in."""
@@ -121,16 +123,6 @@ class MemoryRef(Struct, frozen=True, kw_only=True):
     category: str
 
 
-class TokenCounts(Struct, kw_only=True):
-    """Language-model tokens one extraction spent (all zero for the built-in extractor)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-
-
 class DiffEntry(Struct, kw_only=True):
     """One change an extraction made to a memory file; ``before``/``after`` are its texts."""
 
@@ -155,14 +147,14 @@ class ArchiveExtraction(Struct, kw_only=True):
     extracted_at: float
     diff: MemoryDiff
     by_category: dict[str, int]
-    usage: TokenCounts
+    usage: TokenUsage
 
 
 class ExtractionSummary(Struct, kw_only=True):
     """Per-category memory counts and token usage summed over a session's extractions."""
 
     by_category: dict[str, int] = msgspec.field(default_factory=dict)
-    usage: TokenCounts = msgspec.field(default_factory=TokenCounts)
+    usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
 
 
 class Requeued(Struct, kw_only=True):

@@ -21,7 +21,7 @@ from .model import (
     SessionRow,
     StoredMessage,
     TaskRow,
-    TokenCounts,
+    TokenUsage,
 )
 
 SESSION_COLUMNS = (
@@ -80,8 +80,8 @@ def message_row(row: Sequence[Any]) -> StoredMessage:
     return StoredMessage(archive_no=row[0], tokens=row[1], body=row[2])
 
 
-def usage_row(row: Sequence[Any]) -> TokenCounts:
-    return TokenCounts(
+def usage_row(row: Sequence[Any]) -> TokenUsage:
+    return TokenUsage(
         prompt_tokens=int(row[0]),
         completion_tokens=int(row[1]),
         total_tokens=int(row[2]),

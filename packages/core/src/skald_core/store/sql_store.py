@@ -34,6 +34,8 @@ from ..errors import (
 )
 from ..identity import Identity, Role
 from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
+from ..literals import SessionState
+from ..schemas import DeleteOptions
 from . import deletion
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
@@ -57,7 +59,7 @@ from .model import (
     SessionRow,
     StoredMessage,
     TaskRow,
-    TokenCounts,
+    TokenUsage,
 )
 from .rows import (
     ARCHIVE_COLUMNS,
@@ -79,6 +81,7 @@ from .rows import (
 
 T = TypeVar("T")
 
+HARD_DELETE = DeleteOptions()
 #: How long a client may retry a keyed write and get the first answer back.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -517,26 +520,24 @@ class SQLStore:
         owner: Owner,
         session_id: str,
         now: float,
+        options: DeleteOptions = HARD_DELETE,
         *,
-        require_committed: bool = False,
-        require_extracted: bool = False,
-        forget_memories: bool = False,
         actor: Identity | None = None,
         action: str = "delete",
-        only_trashed: bool = False,
-        only_live: bool = False,
+        state: SessionState | None = None,
         older_than: tuple[str, float] | None = None,
     ) -> DeletionCounts:
-        """Remove the session (live or trashed) and every row under it; cancel its pending
-        tasks; keep memories (their provenance from this session is dropped) unless
+        """Delete a session as ``options`` say, with an audit row, in one transaction.
+
+        Hard: remove it (live or trashed) and every row under it; cancel its pending tasks;
+        keep memories (their provenance from this session is dropped) unless
         ``forget_memories`` (then memories whose only provenance is this session go, its
-        provenance is stripped from the rest, and its task results are cleared); write an audit
-        row. ``NotFoundError`` if missing (or not in the state ``only_trashed`` / ``only_live``
-        asks for); ``FailedPreconditionError`` when ``require_committed`` and live messages
-        remain (or, with ``require_extracted``, archives await extraction), or when
-        ``older_than=(column, cutoff)`` no longer holds — all checked in the same transaction."""
+        provenance is stripped from the rest, and its task results are cleared). Soft: hide a
+        live session, restorable. ``NotFoundError`` if missing (or not in ``state``);
+        ``FailedPreconditionError`` when ``require_committed`` and live messages remain — with
+        ``commit_first`` (the caller committed and waited) also while archives await
+        extraction — or when ``older_than=(column, cutoff)`` no longer holds."""
         who = actor or Identity(account=owner.account, user=owner.user)
-        state: deletion.SessionState = "trashed" if only_trashed else "live" if only_live else "any"
         return self._tx(
             lambda c: deletion.delete(
                 c,
@@ -544,37 +545,12 @@ class SQLStore:
                 session_id,
                 now,
                 actor=who,
+                soft=options.mode == "soft",
                 action=action,
-                require_committed=require_committed,
-                require_extracted=require_extracted,
-                forget_memories=forget_memories,
+                require_committed=options.require_committed or options.commit_first,
+                require_extracted=options.commit_first,
+                forget_memories=options.forget_memories,
                 state=state,
-                older_than=older_than,
-            )
-        )
-
-    def soft_delete_session(
-        self,
-        owner: Owner,
-        session_id: str,
-        now: float,
-        *,
-        actor: Identity,
-        require_committed: bool = False,
-        require_extracted: bool = False,
-        older_than: tuple[str, float] | None = None,
-    ) -> DeletionCounts:
-        """Hide a live session (restorable); ``NotFoundError`` if missing or already trashed."""
-        return self._tx(
-            lambda c: deletion.delete(
-                c,
-                owner,
-                session_id,
-                now,
-                actor=actor,
-                soft=True,
-                require_committed=require_committed,
-                require_extracted=require_extracted,
                 older_than=older_than,
             )
         )
@@ -722,7 +698,7 @@ class SQLStore:
         now: float,
         *,
         deletes: Sequence[MemoryRef] = (),
-        usage: TokenCounts | None = None,
+        usage: TokenUsage | None = None,
     ) -> ExtractionOutcome:
         """Apply an extraction: write ``facts`` (new or updated memories) with provenance,
         remove ``deletes`` (their provenance goes with them), record the diff, per-category
@@ -784,7 +760,7 @@ class SQLStore:
                     archive_no=archive_no,
                     upserts=facts,
                     deletes=deletes,
-                    usage=usage or TokenCounts(),
+                    usage=usage or TokenUsage(),
                     now=now,
                     ensure_parents=lambda c, acct, path, t: self._ensure_parents(
                         c, acct, path, t, None, stop_at=3
