@@ -67,7 +67,7 @@ def test_tool_records_are_counted_from_bodies_with_nul_escapes(store: Any) -> No
 
     counts = store.delete_session(ALICE, "s1", T0)
 
-    assert (counts.messages, counts.tool_records) == (2, 2)
+    assert (counts.deleted.messages, counts.deleted.tool_records) == (2, 2)
 
 
 def test_text_postgresql_cannot_hold_is_invalid_argument(store: Any) -> None:

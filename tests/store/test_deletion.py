@@ -49,12 +49,12 @@ def test_delete_removes_the_whole_session_but_keeps_its_memories(store: Store) -
 
     counts = store.delete_session(ALICE, "s1", T0 + 10)
 
-    assert counts.messages == 4  # two archived, two live
-    assert counts.archives == 1
-    assert counts.files == 2  # the caller's files, not the directory made for them
-    assert counts.tool_records == 1
-    assert counts.pending_tasks == 0
-    assert counts.memories_kept == 2
+    assert counts.deleted.messages == 4  # two archived, two live
+    assert counts.deleted.archives == 1
+    assert counts.deleted.files == 2  # the caller's files, not the directory made for them
+    assert counts.deleted.tool_records == 1
+    assert counts.deleted.pending_tasks == 0
+    assert counts.kept.memories == 2
     assert store.get_session(ALICE, "s1") is None
     for path in (notes, marker, session_key(ALICE, "s1", "drafts")):
         assert store.get_file("acme", path) is None
@@ -72,7 +72,7 @@ def test_delete_cancels_the_sessions_queued_extraction(store: Store) -> None:
 
     counts = store.delete_session(ALICE, "s1", T0 + 1)
 
-    assert counts.pending_tasks == 1
+    assert counts.deleted.pending_tasks == 1
     task = store.get_task(ALICE, queued.task_id)
     assert task is not None and task.status == "cancelled"
     assert store.runnable_tasks(T0 + 10 * LEASE) == []
@@ -134,7 +134,7 @@ def test_require_committed_refuses_while_live_messages_remain(store: Store) -> N
     commit(store, ALICE, "s1")
     counts = store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
-    assert counts.messages == 1 and store.get_session(ALICE, "s1") is None
+    assert counts.deleted.messages == 1 and store.get_session(ALICE, "s1") is None
 
 
 def test_require_committed_accepts_a_session_that_never_had_messages(store: Store) -> None:
@@ -142,4 +142,4 @@ def test_require_committed_accepts_a_session_that_never_had_messages(store: Stor
 
     counts = store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
-    assert counts.messages == 0 and store.get_session(ALICE, "s1") is None
+    assert counts.deleted.messages == 0 and store.get_session(ALICE, "s1") is None

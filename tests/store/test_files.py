@@ -186,7 +186,7 @@ def test_a_file_moved_out_of_a_session_survives_its_deletion(store: Store) -> No
     store.move("acme", src, "user/alice/resources/keep.md", T0, session=None, stop_at=3)
     counts = store.delete_session(ALICE, "s1", T0 + 1)
 
-    assert counts.files == 0
+    assert counts.deleted.files == 0
     assert content(store, "acme", "user/alice/resources/keep.md") == b"precious"
 
 

@@ -43,7 +43,7 @@ def test_one_session_id_under_two_users_is_two_independent_sessions(store: Store
 
     counts = store.delete_session(BOB, "shared-id", T0)
 
-    assert (counts.messages, counts.memories_kept) == (1, 0)
+    assert (counts.deleted.messages, counts.kept.memories) == (1, 0)
     assert store.get_session(ALICE, "shared-id") is not None
     assert store.get_session(ALICE_AT_GLOBEX, "shared-id") is not None
     assert content(store, "acme", "user/alice/memories/profile/name.md") == b"Alice"

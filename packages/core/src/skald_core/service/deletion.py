@@ -22,7 +22,7 @@ from ..errors import (
     SkaldError,
 )
 from ..identity import Identity
-from ..literals import CleanupBy, DeleteMode, SessionState
+from ..literals import CleanupBy, SessionState
 from ..schemas import (
     Actor,
     AuditEntry,
@@ -30,16 +30,14 @@ from ..schemas import (
     BatchFailure,
     CleanupMatch,
     CleanupResult,
-    DeletedCounts,
     DeleteOptions,
     DeletionReceipt,
     ErasedCounts,
     ErasureResult,
-    KeptCounts,
     SessionMeta,
 )
 from ..store.deletion_rules import check_still_old
-from ..store.model import DeletionCounts, Owner
+from ..store.model import Owner
 from ..store.protocol import Store
 from .sessions import SessionService, owner_of, require_writable, session_meta
 from .tasks import TaskRunner
@@ -50,22 +48,6 @@ COMMIT_FIRST_ROUNDS = 5
 DAY = 86_400.0
 #: The identity the retention sweep acts (and is audited) as.
 RETENTION_ACTOR = Identity(account="system", user="retention", role="root")
-
-
-def receipt(session_id: str, mode: DeleteMode, counts: DeletionCounts) -> DeletionReceipt:
-    return DeletionReceipt(
-        session_id=session_id,
-        mode=mode,
-        deleted=DeletedCounts(
-            messages=counts.messages,
-            archives=counts.archives,
-            files=counts.files,
-            tool_records=counts.tool_records,
-            pending_tasks=counts.pending_tasks,
-            memories=counts.memories_deleted,
-        ),
-        kept=KeptCounts(memories=counts.memories_kept),
-    )
 
 
 def check_options(options: DeleteOptions) -> None:
@@ -121,12 +103,8 @@ class DeletionService:
         require_writable(identity)
         ids.check_id(session_id)
         check_options(options)
-        mode = options.mode
         if not options.commit_first:
-            counts = self._remove(
-                identity, session_id, options, action=action, older_than=older_than
-            )
-            return receipt(session_id, mode, counts)
+            return self._remove(identity, session_id, options, action=action, older_than=older_than)
         if older_than is not None:
             # Checked once before committing: the commit itself refreshes updated_at.
             self._check_still_old(identity, session_id, older_than)
@@ -134,12 +112,11 @@ class DeletionService:
             self.sessions.commit(identity, session_id, wait=True, timeout=self.extraction_timeout)
             self._finish_extractions(owner_of(identity), session_id)
             try:
-                counts = self._remove(identity, session_id, options, action=action)
+                return self._remove(identity, session_id, options, action=action)
             except FailedPreconditionError as exc:
                 if "uncommitted_messages" in exc.details or "pending_archives" in exc.details:
                     continue  # something arrived meanwhile: commit it too, then try again
                 raise
-            return receipt(session_id, mode, counts)
         raise AbortedError(
             f"Session {session_id} kept receiving messages while it was being committed for "
             "deletion; nothing was deleted, try again",
@@ -154,7 +131,7 @@ class DeletionService:
         *,
         action: str,
         older_than: tuple[str, float] | None = None,
-    ) -> DeletionCounts:
+    ) -> DeletionReceipt:
         """The store transaction removing the session. Once ``commit_first`` has committed and
         extracted it, the store refuses it if anything is still uncommitted or unextracted (it
         arrived meanwhile)."""

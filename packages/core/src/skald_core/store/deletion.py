@@ -17,6 +17,7 @@ import msgspec
 from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from ..identity import Identity
 from ..literals import SessionState
+from ..schemas import DeletedCounts, DeletionReceipt, KeptCounts
 from .deletion_rules import (
     CANCELLED,
     audit_query,
@@ -24,7 +25,7 @@ from .deletion_rules import (
     check_still_old,
 )
 from .dialect import Conn, lock_key
-from .model import AuditRow, DeletionCounts, ErasureCounts, Owner, SessionRow
+from .model import AuditRow, ErasureCounts, Owner, SessionRow
 from .rows import SESSION_COLUMNS, below, session_row
 
 
@@ -99,8 +100,9 @@ def _check_committed(conn: Conn, row: SessionRow, require_extracted: bool) -> No
             )
 
 
-def _counts(conn: Conn, owner: Owner, row: SessionRow) -> DeletionCounts:
-    """What a deletion of ``row`` removes and keeps."""
+def _receipt(conn: Conn, owner: Owner, row: SessionRow, soft: bool) -> DeletionReceipt:
+    """What a deletion of ``row`` removes and keeps (before tasks are cancelled and memories
+    forgotten)."""
     got = conn.execute(
         (
             "SELECT (SELECT COUNT(*) FROM archives WHERE session_pk = ?), "
@@ -112,14 +114,33 @@ def _counts(conn: Conn, owner: Owner, row: SessionRow) -> DeletionCounts:
         ),
         (row.pk, row.pk, owner.account, owner.user, row.session_id, row.created_at),
     ).fetchone()
-    return DeletionCounts(
+    deleted = DeletedCounts(
         messages=row.total_message_count,  # kept with the rows; check_integrity verifies it
         archives=int(got[0]),
         files=int(got[1]),
         tool_records=int(conn.raw.execute(conn.d.count_tool_ids, (row.pk,)).fetchone()[0]),
         pending_tasks=0,
-        memories_kept=int(got[2]),
     )
+    return DeletionReceipt(
+        session_id=row.session_id,
+        mode="soft" if soft else "hard",
+        deleted=deleted,
+        kept=KeptCounts(memories=int(got[2])),
+    )
+
+
+def audit_counts(receipt: DeletionReceipt) -> dict[str, int]:
+    """What an audit row records of a deletion: counts only, never content."""
+    d = receipt.deleted
+    return {
+        "messages": d.messages,
+        "archives": d.archives,
+        "files": d.files,
+        "tool_records": d.tool_records,
+        "pending_tasks": d.pending_tasks,
+        "memories_kept": receipt.kept.memories,
+        "memories_deleted": d.memories,
+    }
 
 
 def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
@@ -153,7 +174,7 @@ def delete(
     forget_memories: bool = False,
     state: SessionState | None = None,
     older_than: tuple[str, float] | None = None,
-) -> DeletionCounts:
+) -> DeletionReceipt:
     """Remove the session (in the ``state`` asked for, else either; ``soft``: a live one) and every row
     under it, in this transaction — or, ``soft``, hide it everywhere, restorable until purged,
     its rows untouched. ``older_than`` (column, cutoff) re-checks a retention decision taken
@@ -173,7 +194,7 @@ def delete(
     # a session trashed - or deleted, re-created and trashed - since it committed it.
     if require_committed and (row.deleted_at is None or require_extracted):
         _check_committed(conn, row, require_extracted)
-    counts = _counts(conn, owner, row)
+    receipt = _receipt(conn, owner, row, soft)
     if soft:
         conn.execute(
             "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
@@ -181,7 +202,7 @@ def delete(
         )
         action = "soft_delete"
     else:
-        counts.pending_tasks = max(
+        receipt.deleted.pending_tasks = max(
             conn.execute(
                 "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL, updated_at = ? "
                 "WHERE session_pk = ? AND status IN ('pending', 'running')",
@@ -191,15 +212,15 @@ def delete(
         )
         if forget_memories:
             lock_owner(conn, owner.account, owner.user)  # memory writes of this user wait
-            counts.memories_deleted = _forget_memories(conn, owner, row)
-            counts.memories_kept -= counts.memories_deleted
+            receipt.deleted.memories = _forget_memories(conn, owner, row)
+            receipt.kept.memories -= receipt.deleted.memories
             # Task results name the memory files they wrote; those names go with the memories.
             conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
         conn.execute("DELETE FROM sessions WHERE pk = ?", (row.pk,))
         if row.deleted_at is not None and action == "delete":
             action = "purge"
-    audit(conn, actor, action, owner, session_id, msgspec.structs.asdict(counts), now)
-    return counts
+    audit(conn, actor, action, owner, session_id, audit_counts(receipt), now)
+    return receipt
 
 
 def restore(

@@ -7,6 +7,7 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
+from ..literals import ArchiveStatus, TaskStatus
 from ..schemas import TokenUsage as TokenUsage  # the store speaks the wire's token counts
 
 
@@ -58,9 +59,6 @@ class StoredMessage(Struct, kw_only=True):
     body: bytes
 
 
-ArchiveStatus = Literal["pending", "done", "failed"]
-
-
 class ArchiveRow(Struct):
     """Built positionally from ``rows.ARCHIVE_COLUMNS`` (in field order)."""
 
@@ -94,7 +92,7 @@ class TaskRow(Struct):
     task_type: str
     session_id: str
     archive_no: int | None
-    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    status: TaskStatus
     result: bytes | None
     error: str | None
     created_at: float
@@ -182,16 +180,6 @@ class FileRow(Struct, kw_only=True):
     created_at: float
     updated_at: float
     content: bytes | None = None
-
-
-class DeletionCounts(Struct, kw_only=True):
-    messages: int
-    archives: int
-    files: int
-    tool_records: int
-    pending_tasks: int
-    memories_kept: int
-    memories_deleted: int = 0
 
 
 class ErasureCounts(Struct, kw_only=True):

@@ -35,7 +35,7 @@ from ..errors import (
 from ..identity import Identity, Role
 from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
 from ..literals import SessionState
-from ..schemas import DeleteOptions
+from ..schemas import DeleteOptions, DeletionReceipt
 from . import deletion
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
@@ -46,7 +46,6 @@ from .model import (
     AuditRow,
     ClaimedTask,
     CommitOutcome,
-    DeletionCounts,
     ErasureCounts,
     ExtractionOutcome,
     ExtractionSummary,
@@ -526,7 +525,7 @@ class SQLStore:
         action: str = "delete",
         state: SessionState | None = None,
         older_than: tuple[str, float] | None = None,
-    ) -> DeletionCounts:
+    ) -> DeletionReceipt:
         """Delete a session as ``options`` say, with an audit row, in one transaction.
 
         Hard: remove it (live or trashed) and every row under it; cancel its pending tasks;
