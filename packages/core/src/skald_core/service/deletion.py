@@ -32,7 +32,6 @@ from ..schemas import (
     CleanupResult,
     DeleteOptions,
     DeletionReceipt,
-    ErasedCounts,
     ErasureResult,
     SessionMeta,
 )
@@ -340,20 +339,8 @@ class DeletionService:
         ids.check_id(account, "account")
         ids.check_id(user, "user")
         require_admin_of(identity, account)
-        counts = self.store.erase_user(account, user, self.now(), actor=identity)
-        return ErasureResult(
-            account_id=account,
-            user_id=user,
-            deleted=ErasedCounts(
-                sessions=counts.sessions,
-                messages=counts.messages,
-                archives=counts.archives,
-                files=counts.files,
-                memories=counts.memories,
-                tasks=counts.tasks,
-                keys=counts.keys,
-            ),
-        )
+        erased = self.store.erase_user(account, user, self.now(), actor=identity)
+        return ErasureResult(account_id=account, user_id=user, deleted=erased)
 
     def audit(
         self,

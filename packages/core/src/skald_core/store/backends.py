@@ -7,12 +7,11 @@ default install of ``skald-core`` needs nothing beyond msgspec.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from .postgres import PostgresStore
     from .protocol import Store
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -20,23 +19,6 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 def is_database_url(url: str | None) -> bool:
     return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
-
-
-def open_postgres(database_url: str, **options: Any) -> PostgresStore:
-    """A ``PostgresStore``; a clear error when the ``postgres`` extra is not installed."""
-    if not is_database_url(database_url):
-        raise InvalidArgumentError(
-            "database_url must be a PostgreSQL URL (postgresql://user:password@host:5432/db)",
-            {"field": "database_url"},
-        )
-    try:
-        from .postgres import PostgresStore
-    except ImportError as exc:  # pragma: no cover - the server always installs the extra
-        raise InvalidArgumentError(
-            f"The PostgreSQL backend needs psycopg: pip install 'skald-core[postgres]' ({exc})",
-            {"field": "database_url"},
-        ) from exc
-    return PostgresStore(database_url, **options)
 
 
 def open_store(
@@ -49,9 +31,22 @@ def open_store(
     pool_timeout: float = 5.0,
     lazy: bool = False,
 ) -> Store:
-    """PostgreSQL when ``database_url`` is given, else SQLite under ``path``."""
+    """PostgreSQL when ``database_url`` is given (a clear error when psycopg, the ``postgres``
+    extra, is not installed), else SQLite under ``path``."""
     if database_url:
-        return open_postgres(
+        if not is_database_url(database_url):
+            raise InvalidArgumentError(
+                "database_url must be a PostgreSQL URL (postgresql://user:password@host:5432/db)",
+                {"field": "database_url"},
+            )
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:  # pragma: no cover - the server always installs the extra
+            raise InvalidArgumentError(
+                f"The PostgreSQL backend needs psycopg: pip install 'skald-core[postgres]' ({exc})",
+                {"field": "database_url"},
+            ) from exc
+        return PostgresStore(
             database_url,
             schema=database_schema,
             min_size=pool_min_size,

@@ -17,15 +17,13 @@ import msgspec
 from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from ..identity import Identity
 from ..literals import SessionState
-from ..schemas import DeletedCounts, DeletionReceipt, KeptCounts
+from ..schemas import DeletedCounts, DeletionReceipt, ErasedCounts, KeptCounts
 from .deletion_rules import (
     CANCELLED,
-    audit_query,
-    audit_rows,
     check_still_old,
 )
 from .dialect import Conn, lock_key
-from .model import AuditRow, ErasureCounts, Owner, SessionRow
+from .model import AuditRow, Owner, SessionRow
 from .rows import SESSION_COLUMNS, below, session_row
 
 
@@ -256,57 +254,45 @@ def refuse_taken_id(conn: Conn, owner: Owner, session_id: str) -> None:
         raise AlreadyExistsError.of("session", session_id)
 
 
-def erase_user(
-    conn: Conn, account: str, user: str, now: float, *, actor: Identity
-) -> ErasureCounts:
+def erase_user(conn: Conn, account: str, user: str, now: float, *, actor: Identity) -> ErasedCounts:
     """Everything of one user: sessions (live and trashed), memories, files, tasks, keys."""
     owner = Owner(account, user)
+    by_owner = (account, user)
     # Lock order as everywhere: session rows (here all of the user's, by key), then the owner.
     if conn.d.row_locks:
         conn.execute(
-            ("SELECT pk FROM sessions WHERE account = ? AND user_name = ? ORDER BY pk FOR UPDATE"),
-            (account, user),
+            "SELECT pk FROM sessions WHERE account = ? AND user_name = ? ORDER BY pk FOR UPDATE",
+            by_owner,
         ).fetchall()
     lock_owner(conn, account, user)
-    got = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0) FROM sessions "
-        "WHERE account = ? AND user_name = ?",
-        (account, user),
-    ).fetchone()
-    archives = int(
-        conn.one(
-            "SELECT COUNT(*) FROM archives a JOIN sessions s ON s.pk = a.session_pk "
-            "WHERE s.account = ? AND s.user_name = ?",
-            (account, user),
-        )
-    )
     prefix = f"user/{user}"
     lo, hi = below(prefix)
-    count_files = (
+    files_below = (
         "SELECT COUNT(*) FROM files WHERE account = ? AND NOT is_dir AND path >= ? AND path < ?"
     )
-    memories = int(conn.one(count_files, (account, *below(f"{prefix}/memories"))))
-    files = int(conn.one(count_files, (account, lo, hi)))
-    by_owner = (account, user)
+    got = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(total_message_count), 0), (SELECT COUNT(*) FROM archives "
+        "a JOIN sessions s ON s.pk = a.session_pk WHERE s.account = ? AND s.user_name = ?), "
+        f"({files_below}), ({files_below}) FROM sessions WHERE account = ? AND user_name = ?",
+        (*by_owner, account, *below(f"{prefix}/memories"), account, lo, hi, *by_owner),
+    ).fetchone()
     tasks = conn.execute("DELETE FROM tasks WHERE account = ? AND user_name = ?", by_owner).rowcount
-    conn.execute("DELETE FROM sessions WHERE account = ? AND user_name = ?", by_owner)
+    for table in ("sessions", "memory_sources", "idempotency_keys"):
+        conn.execute(f"DELETE FROM {table} WHERE account = ? AND user_name = ?", by_owner)
     conn.execute(
         "DELETE FROM files WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))",
         (account, prefix, lo, hi),
     )
-    conn.execute("DELETE FROM memory_sources WHERE account = ? AND user_name = ?", by_owner)
-    conn.execute("DELETE FROM idempotency_keys WHERE account = ? AND user_name = ?", by_owner)
-    keys = conn.execute(
-        "DELETE FROM api_keys WHERE account = ? AND user_name = ?", by_owner
-    ).rowcount
-    counts = ErasureCounts(
+    keys = conn.execute("DELETE FROM api_keys WHERE account = ? AND user_name = ?", by_owner)
+    memories = int(got[3])
+    counts = ErasedCounts(
         sessions=int(got[0]),
         messages=int(got[1]),
-        archives=archives,
-        files=files - memories,
+        archives=int(got[2]),
+        files=int(got[4]) - memories,
         memories=memories,
         tasks=max(tasks, 0),
-        keys=max(keys, 0),
+        keys=max(keys.rowcount, 0),
     )
     audit(conn, actor, "erase_user", owner, None, msgspec.structs.asdict(counts), now)
     return counts
@@ -343,7 +329,18 @@ def list_audit(
     session_id: str | None,
     before: int | None,
 ) -> list[AuditRow]:
-    sql, args = audit_query(
-        account, limit=limit, action=action, session_id=session_id, before=before
+    """Newest first; ``before``: an audit id, for the next page."""
+    sql = (
+        "SELECT id, at, actor_account, actor_user, actor_role, action, account, user_name, "
+        "session_id, counts FROM audit_log WHERE 1 = 1"
     )
-    return audit_rows(conn.execute(sql, args))
+    args: list[Any] = []
+    for column, value in (("account", account), ("action", action), ("session_id", session_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    if before is not None:
+        sql += " AND id < ?"
+        args.append(before)
+    rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+    return [AuditRow(*r[:9], msgspec.json.decode(r[9])) for r in rows]  # type: ignore[call-arg]

@@ -182,17 +182,9 @@ class FileRow(Struct, kw_only=True):
     content: bytes | None = None
 
 
-class ErasureCounts(Struct, kw_only=True):
-    sessions: int
-    messages: int
-    archives: int
-    files: int
-    memories: int
-    tasks: int
-    keys: int
+class AuditRow(Struct):
+    """Built positionally (``deletion.list_audit``)."""
 
-
-class AuditRow(Struct, kw_only=True):
     id: int
     at: float
     actor_account: str

@@ -1,30 +1,24 @@
 """PostgreSQL backend: several Skald processes (server replicas) sharing one database.
 
-Synchronous, on psycopg 3 with a ``psycopg_pool.ConnectionPool``; the same protocol and the
-same semantics as ``SQLiteStore``, made safe across processes by the database's own locks
-instead of SQLite's single writer:
+The store's operations are ``SQLStore``'s; this module is the plumbing, on psycopg 3 with a
+``psycopg_pool.ConnectionPool``, and two fast paths:
 
 * Every public method is one transaction (``READ COMMITTED``; reads of several statements run
   ``REPEATABLE READ READ ONLY`` so they see one snapshot). The frequent calls are ONE statement
-  (an append is an ``UPDATE`` of the session and an ``INSERT`` of its messages in one ``WITH``;
-  reads join the session to its rows), a transaction of its own that costs one round trip.
-* Appends, commits, deletes, restores and the application of an extraction of one session are
-  serialised by that session's row lock (``UPDATE ... RETURNING`` or ``SELECT ... FOR UPDATE``),
-  held until the transaction ends — never by a lock of this process. Writes of one user's
-  memories are serialised by a transaction-level advisory lock per (account, user), keyed
-  calls by one per idempotency key. See ``sql_store`` for the lock order.
-* A task is claimed by exactly one replica: a conditional ``UPDATE ... RETURNING`` over a
-  ``SELECT ... FOR UPDATE SKIP LOCKED``. A claim carries a lease; a replica that dies leaves a
-  running task whose lease expires, and any replica then takes it again (a new claim, so the
-  dead one's late answer, should it come, is refused as stale).
+  (reads join the session to its rows; an append is an ``UPDATE`` of the session and an
+  ``INSERT ... unnest`` of its messages in one ``WITH``; a commit likewise), which is a
+  transaction of its own and costs one round trip.
+* Processes are kept apart by the database's own locks (``SQLStore`` lists their order): a
+  session's row lock, an advisory lock per owner for memory writes and per idempotency key; a
+  task is claimed by exactly one replica (``SKIP LOCKED``) under a lease, so a late answer of
+  a replica that died is refused as stale.
 * Conflicts the database resolves by aborting one side (deadlock, serialisation failure, a
   unique key inserted concurrently) are retried with the whole transaction, a few times.
 * The database unreachable, or a lock not granted within ``lock_timeout``: the call raises
   ``StorageUnavailableError`` (503 UNAVAILABLE) with ``details.retry_after``; the pool keeps
   trying to reconnect in the background and serves again as soon as the database is back.
-
-Schema changes are versioned migrations (``schema``), applied when the store opens
-(and by ``skald db upgrade``) under an advisory lock, so replicas may start together.
+* Migrations (``schema``) run when the store opens (and by ``skald db upgrade``) under an
+  advisory lock, so replicas may start together.
 """
 
 from __future__ import annotations

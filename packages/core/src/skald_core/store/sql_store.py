@@ -35,7 +35,7 @@ from ..errors import (
 from ..identity import Identity, Role
 from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
 from ..literals import SessionState
-from ..schemas import DeleteOptions, DeletionReceipt
+from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
 from . import deletion
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
@@ -46,7 +46,6 @@ from .model import (
     AuditRow,
     ClaimedTask,
     CommitOutcome,
-    ErasureCounts,
     ExtractionOutcome,
     ExtractionSummary,
     FileRow,
@@ -575,10 +574,10 @@ class SQLStore:
             single=True,
         )
 
-    def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasureCounts:
+    def erase_user(self, account: str, user: str, now: float, *, actor: Identity) -> ErasedCounts:
         """Remove everything of one user and compact storage so no content remains on disk."""
 
-        def run(conn: Conn) -> ErasureCounts:
+        def run(conn: Conn) -> ErasedCounts:
             counts = deletion.erase_user(conn, account, user, now, actor=actor)
             # Owed in the same transaction: a crash before compaction finishes is made good
             # when the store is next opened.
@@ -1005,11 +1004,8 @@ class SQLStore:
             if got is None:
                 raise NotFoundError.of("file", "viking://" + path)
             if got[0]:
-                under = conn.execute(
-                    "SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?",
-                    (account, lo, hi),
-                ).fetchone()[0]
-                if under and not recursive:
+                under = "SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?"
+                if not recursive and conn.one(under, (account, lo, hi)):
                     raise InvalidArgumentError(
                         f"viking://{path} is a non-empty directory; pass recursive=true",
                         {"uri": "viking://" + path, "reason": "directory not empty"},
@@ -1160,31 +1156,19 @@ class SQLKeyStore:
         )
         args = (key_id, secret_hash, account, user, role, read_only, now)
         self._store._tx(lambda c: c.execute(sql, args), single=True)
-        record = KeyRecord(
-            key_id=key_id,
-            account=account,
-            user=user,
-            role=role,
-            read_only=read_only,
-            created_at=now,
+        return NewKey(
+            key=key, record=key_record((key_id, account, user, role, read_only, now, None))
         )
-        return NewKey(key=key, record=record)
 
     def find_key(self, key: str) -> KeyRecord | None:
         parts = split(key)
         if parts is None:
             return None
-        key_id, secret = parts
-        sql = (
-            f"SELECT {self.COLUMNS}, secret_hash FROM api_keys WHERE key_id = ? "
-            "AND revoked_at IS NULL"
-        )
+        sql = f"SELECT {self.COLUMNS}, secret_hash FROM api_keys WHERE key_id = ? AND revoked_at IS NULL"
         row = self._store._tx(
-            lambda c: c.execute(sql, (key_id,)).fetchone(), write=False, single=True
+            lambda c: c.execute(sql, (parts[0],)).fetchone(), write=False, single=True
         )
-        if row is None or not matches(secret, row[7]):
-            return None
-        return key_record(row)
+        return key_record(row) if row is not None and matches(parts[1], row[7]) else None
 
     def revoke_key(self, key_id: str, now: float) -> bool:
         sql = "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
@@ -1193,12 +1177,8 @@ class SQLKeyStore:
         )
 
     def list_keys(self, account: str | None = None) -> list[KeyRecord]:
-        sql = f"SELECT {self.COLUMNS} FROM api_keys"
-        args: tuple[str, ...] = ()
-        if account is not None:
-            sql += " WHERE account = ?"
-            args = (account,)
-        q = sql + " ORDER BY created_at, key_id"
+        where, args = (" WHERE account = ?", (account,)) if account is not None else ("", ())
+        sql = f"SELECT {self.COLUMNS} FROM api_keys{where} ORDER BY created_at, key_id"
         return self._store._tx(
-            lambda c: [key_record(r) for r in c.execute(q, args)], write=False, single=True
+            lambda c: [key_record(r) for r in c.execute(sql, args)], write=False, single=True
         )
