@@ -172,3 +172,17 @@ def test_the_fixtures_hold_one_of_everything(backend: str) -> None:
     assert {a["action"] for a in got["audit"]} >= {"delete", "soft_delete", "restore"}
     assert len(got["tasks"]) >= 3 and all(t["status"] == "completed" for t in got["tasks"].values())
     assert {r["account"] for r in rows} == {"default", "acme"}
+
+
+def test_skald_db_upgrade_upgrades_a_0_1_data_directory(tmp_path: Path) -> None:
+    from support.server import run_skald
+
+    shutil.copytree(FIXTURES / "sqlite", tmp_path / "data")
+    done = run_skald("db", "upgrade", "--path", str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert f"is up to date at schema version {schema.SCHEMA_VERSION}" in done.stdout
+    store = SQLiteStore(tmp_path / "data")
+    try:
+        assert snapshot(store, tasks_of("sqlite")) == EXPECTED["sqlite"]
+    finally:
+        store.close()

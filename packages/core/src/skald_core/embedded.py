@@ -124,7 +124,7 @@ class OpenViking:
 
     def health(self) -> bool:
         try:
-            self.services.sessions.list_sessions(self._ctx, limit=1)
+            self.services.store.ping()
         except Exception:
             return False
         return True

@@ -51,7 +51,7 @@ class SystemController(Controller):
     )
     def ready(self, request: Request[Any, Any, Any], services: ServicesDep) -> Ok[Ready]:
         try:
-            services.store.runnable_tasks(0.0, limit=1)
+            services.store.ping()
         except Exception as exc:
             details: dict[str, Any] = {"service": "store"}
             if isinstance(exc, SkaldError):  # e.g. the database's reason and retry_after
