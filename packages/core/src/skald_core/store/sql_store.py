@@ -1,7 +1,8 @@
 """The store's operations, written once over SQL; each backend supplies only its plumbing.
 
-``SQLStore`` implements the storage protocol (``protocol.Store``) with statements in one
-dialect-neutral form (``?`` placeholders, the row-lock clauses of ``Dialect``). A backend
+``SQLStore`` is the storage protocol (``protocol.Store``): each operation declared, documented
+and written once, with statements in one neutral form that ``dialect.Conn`` turns into the
+backend's (``?`` placeholders, PostgreSQL's row-lock clauses, which SQLite drops). A backend
 subclass gives:
 
 * ``d``: its ``Dialect``;
@@ -14,7 +15,7 @@ subclass gives:
 Lock order (every transaction that takes more than one of these takes them in this order, so
 processes sharing a database never deadlock on them): an idempotency key, then session rows
 (several only by primary key, ascending), then the owner's memory lock, then task rows.
-Backends without row locks (SQLite: one writer at a time) have empty lock clauses.
+SQLite, one writer at a time, needs none of them.
 """
 
 from __future__ import annotations
@@ -94,13 +95,12 @@ INSERT_MESSAGE = (
     "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
     "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: Reads of rows under a live session are ONE statement: the session joined to its rows (no
-#: row at all: no live session; one row of NULLs: a session without any). No transaction
-#: around several statements, one round trip.
-#: The first selected column is NULL exactly on the row of a session without rows.
 
 
 def _under_live(select: str, join: str, order: str) -> str:
+    """A read of rows under a live session in ONE statement: the session joined to its rows
+    (no row at all: no live session; one row of NULLs, first column NULL: a session without
+    any), so no transaction around several statements, one round trip."""
     return (
         f"SELECT {select} FROM sessions s {join} WHERE s.account = ? AND s.user_name = ? "
         f"AND s.session_id = ? AND s.deleted_at IS NULL ORDER BY {order}"
