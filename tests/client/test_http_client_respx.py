@@ -161,6 +161,7 @@ def keys(route: respx.Route) -> list[str | None]:
 CONTRACT_CODES = [
     ("INVALID_ARGUMENT", 400, skald.InvalidArgumentError),
     ("INVALID_URI", 400, skald.InvalidURIError),
+    ("PAYLOAD_TOO_LARGE", 413, skald.PayloadTooLargeError),
     ("UNAUTHENTICATED", 401, skald.UnauthenticatedError),
     ("FORBIDDEN", 403, skald.ForbiddenError),
     ("PERMISSION_DENIED", 403, skald.ForbiddenError),

@@ -213,11 +213,14 @@ def test_delete_query_validation(client: Caller) -> None:
         ("/api/v1/content/write", {"uri": "viking://user/default/big.md", "content": "y" * 5000}),
     ],
 )
-def test_oversized_body_is_400_envelope(make_server: MakeServer, path: str, body: object) -> None:
+def test_oversized_body_is_413_with_the_limit(
+    make_server: MakeServer, path: str, body: object
+) -> None:
     server = make_server(max_body_bytes=256)
     c = server.caller()
-    err = assert_error(c.post(path, json=body), 400, "INVALID_ARGUMENT")
-    assert err["details"].get("reason") == "body_too_large"
+    err = assert_error(c.post(path, json=body), 413, "PAYLOAD_TOO_LARGE")
+    assert err["details"] == {"reason": "body_too_large", "limit": 256}
+    assert "256 bytes" in err["message"] and "max_body_bytes" in err["message"]
     # nothing was stored, and small bodies still work
     assert assert_ok(c.get("/api/v1/sessions")) == []
     assert_ok(c.post("/api/v1/sessions/s1/messages", json={"role": "user", "content": "ok"}))
@@ -235,8 +238,8 @@ def test_oversized_body_without_content_length(make_server: MakeServer) -> None:
         content=chunks(),
         headers={"content-type": "application/json"},
     )
-    assert resp.status_code == 400, resp.text
-    assert resp.json()["error"]["code"] == "INVALID_ARGUMENT"
+    assert resp.status_code == 413, resp.text
+    assert resp.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_unexpected_exception_is_internal_envelope(

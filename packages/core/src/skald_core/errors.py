@@ -2,7 +2,8 @@
 
     SkaldError                         code=INTERNAL          500
     ├── InvalidArgumentError (ValueError)   INVALID_ARGUMENT  400
-    │   └── InvalidURIError                 INVALID_URI       400
+    │   ├── InvalidURIError                 INVALID_URI       400
+    │   └── PayloadTooLargeError            PAYLOAD_TOO_LARGE 413
     ├── UnauthenticatedError                UNAUTHENTICATED   401
     ├── ForbiddenError (PermissionError)    FORBIDDEN         403   (alias PERMISSION_DENIED)
     ├── NotFoundError (LookupError)         NOT_FOUND         404
@@ -56,6 +57,13 @@ class InvalidArgumentError(SkaldError, ValueError):
 class InvalidURIError(InvalidArgumentError):
     code = "INVALID_URI"
     http_status = 400
+
+
+class PayloadTooLargeError(InvalidArgumentError):
+    """A request body (or, in-process, the request it stands for) over the size limit."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
 
 
 class UnauthenticatedError(SkaldError):
@@ -167,6 +175,7 @@ ERROR_CLASSES: dict[str, type[SkaldError]] = {
     for cls in (
         InvalidArgumentError,
         InvalidURIError,
+        PayloadTooLargeError,
         UnauthenticatedError,
         ForbiddenError,
         NotFoundError,

@@ -9,6 +9,11 @@ import uuid
 from .errors import InvalidArgumentError
 
 MAX_ID_LENGTH = 128
+#: The action paths under ``/api/v1/sessions/`` (``POST /api/v1/sessions/cleanup``): a
+#: session of that name could not be addressed over HTTP, so it is refused as a session id
+#: everywhere. tests/server/test_reserved_session_ids.py checks this set against the app's
+#: route table, so a new action route cannot be added without it.
+RESERVED_SESSION_IDS = frozenset({"batch-delete", "cleanup"})
 
 
 def check_id(value: object, field: str = "session_id") -> str:
@@ -28,6 +33,8 @@ def check_id(value: object, field: str = "session_id") -> str:
         problem = "must not be '.' or '..'"
     elif value != value.strip():
         problem = "must not start or end with whitespace"
+    elif field == "session_id" and value in RESERVED_SESSION_IDS:
+        problem = f"must not be {value!r}: that name is the action path /api/v1/sessions/{value}"
     if problem:
         raise InvalidArgumentError(
             f"{field} {problem}", {"field": field, "value": value[:200], "reason": problem}

@@ -40,6 +40,15 @@ def invalid(exc: msgspec.ValidationError | msgspec.DecodeError) -> InvalidArgume
     )
 
 
+def invalid_utf8(exc: UnicodeDecodeError) -> InvalidArgumentError:
+    """What msgspec's UnicodeDecodeError on a JSON string holding non-UTF-8 bytes becomes."""
+    message = f"a JSON string is not valid UTF-8 ({exc.reason} at byte {exc.start} of the string)"
+    return InvalidArgumentError(
+        f"Invalid request body: {message}",
+        {"validation_errors": [{"loc": ["body"], "message": message, "type": "json_invalid"}]},
+    )
+
+
 def convert(obj: Any, typ: type[T]) -> T:
     """Validate a Python object (dicts from SDK callers) into a request Struct."""
     try:
@@ -54,3 +63,5 @@ def decode_json(data: bytes, typ: type[T]) -> T:
         return msgspec.json.decode(data, type=typ)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise invalid(exc) from None
+    except UnicodeDecodeError as exc:
+        raise invalid_utf8(exc) from None

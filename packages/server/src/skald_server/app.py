@@ -40,10 +40,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 class SkaldApp(Litestar):
-    """Stamps each HTTP request with a start time and a request id before anything runs."""
+    """Stamps each HTTP request with a start time and a request id before anything runs, and
+    answers ``HEAD`` wherever ``GET`` is answered: the same status and headers, no body."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if scope["method"] == "HEAD":
+                scope = {**scope, "method": "GET", "skald_head": True}
+                send = _WithoutBody(send)
             inbound = ""
             for name, value in scope["headers"]:
                 if name == b"x-request-id":
@@ -52,6 +56,22 @@ class SkaldApp(Litestar):
             scope["skald_start"] = time.perf_counter()
             scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
         await super().__call__(scope, receive, send)
+
+
+class _WithoutBody:
+    """``send`` for a HEAD request run as GET: the response start as it is (its
+    Content-Length is the GET body's), then one empty body message."""
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+        self.ended = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await self.send(message)
+        elif not self.ended:
+            self.ended = True
+            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _stamp_headers(message: Message, scope: Scope) -> None:

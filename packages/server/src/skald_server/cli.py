@@ -58,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
                 "log_level": args.log_level,
                 "retention_days": args.retention_days,
                 "trash_days": args.trash_days,
+                "max_body_bytes": args.max_body_bytes,
                 "llm_base_url": args.llm_base_url,
                 "llm_model": args.llm_model,
                 "llm_timeout": args.llm_timeout,
@@ -210,6 +211,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="purge soft-deleted sessions this many "
         "days after deletion (off by default; env SKALD_TRASH_DAYS)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body; a bigger one is 413 PAYLOAD_TOO_LARGE (default 8388608, "
+        "8 MiB; env SKALD_MAX_BODY_BYTES)",
     )
     llm = serve.add_argument_group(
         "memory extraction with a language model (OpenAI-compatible; the API key only by "

@@ -31,6 +31,7 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: int = 1933
     root_api_key: str | None = None
+    #: The largest request body, in bytes; a bigger one answers 413 PAYLOAD_TOO_LARGE.
     max_body_bytes: int = 8 * 1024 * 1024
     task_lease_seconds: float = 30.0
     task_poll_seconds: float = 1.0
@@ -142,6 +143,8 @@ def load(
         )
     if config.database_pool_timeout <= 0:
         raise InvalidArgumentError("database_pool_timeout must be positive")
+    if config.max_body_bytes < 1:
+        raise InvalidArgumentError("max_body_bytes must be a positive number of bytes")
     if config.sweep_interval_seconds <= 0:
         raise InvalidArgumentError("sweep_interval_seconds must be positive")
     if config.dev_mode and not is_loopback(config.host):

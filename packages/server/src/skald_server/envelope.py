@@ -16,10 +16,13 @@ from skald_core.errors import (
     InvalidArgumentError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
     SkaldError,
     UnauthenticatedError,
 )
+from skald_core.ids import RESERVED_SESSION_IDS, check_id
 from skald_core.schemas import ErrorBody
+from skald_core.validation import invalid_utf8
 
 log = logging.getLogger("skald.server")
 T = TypeVar("T")
@@ -83,9 +86,31 @@ def _loc(source: str, key: str, message: str) -> list[str | int]:
     return loc
 
 
+def _body_required() -> InvalidArgumentError:
+    message = "this route needs a JSON object body, and the request has none"
+    return InvalidArgumentError(
+        f"Request body required: {message}",
+        {"validation_errors": [{"loc": ["body"], "message": message, "type": "missing"}]},
+    )
+
+
+def body_too_large(limit: int) -> PayloadTooLargeError:
+    """413: the body is over ``max_body_bytes`` (the limit, in bytes, is in the message)."""
+    mib = f" ({limit // 1048576} MiB)" if limit % 1048576 == 0 else ""
+    return PayloadTooLargeError(
+        f"Request body too large: the limit is {limit} bytes{mib} (setting max_body_bytes: "
+        "--max-body-bytes, SKALD_MAX_BODY_BYTES)",
+        {"reason": "body_too_large", "limit": limit},
+    )
+
+
 def _from_validation(exc: ValidationException) -> InvalidArgumentError:
     problems = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    if len(items) == 1 and items[0] == {"message": "'data'", "key": "data", "source": "body"}:
+        # What Litestar reports when a route that takes a JSON body got no body at all.
+        return _body_required()
+    for item in items:
         if isinstance(item, dict):
             source = item.get("source") or "body"
             source = str(getattr(source, "value", source))
@@ -120,6 +145,20 @@ def _from_validation(exc: ValidationException) -> InvalidArgumentError:
     return InvalidArgumentError(message, {"validation_errors": problems})
 
 
+def reserved_session_path(path: str) -> InvalidArgumentError | None:
+    """For ``/api/v1/sessions/<an action>`` asked with a method the action does not take
+    (``GET /api/v1/sessions/cleanup``): the reason a session of that name cannot exist."""
+    prefix = "/api/v1/sessions/"
+    name = path[len(prefix) :] if path.startswith(prefix) else ""
+    if name not in RESERVED_SESSION_IDS:
+        return None
+    try:
+        check_id(name)
+    except InvalidArgumentError as exc:
+        return exc
+    return None
+
+
 def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> SkaldError:
     if isinstance(exc, ValidationException):
         return _from_validation(exc)
@@ -129,14 +168,17 @@ def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> SkaldErro
             f"Route not found: {request.url.path}", {"type": "route", "resource": request.url.path}
         )
     if status == 405:
+        method = "HEAD" if request.scope.get("skald_head") else request.method
+        path = request.url.path
+        if method in ("GET", "HEAD", "DELETE", "POST"):
+            reserved = reserved_session_path(path)
+            if reserved is not None:
+                return reserved
         return MethodNotAllowedError(
-            f"Method {request.method} not allowed on {request.url.path}",
-            {"method": request.method, "path": request.url.path},
+            f"Method {method} not allowed on {path}", {"method": method, "path": path}
         )
     if status == 413:
-        return InvalidArgumentError(
-            f"Request body too large: {exc.detail}", {"reason": "body_too_large"}
-        )
+        return body_too_large(int(getattr(request.app, "request_max_body_size", 0) or 0))
     if status == 401:
         return UnauthenticatedError(exc.detail or "Unauthenticated")
     if 400 <= status < 500:
@@ -153,6 +195,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         err = exc
     elif isinstance(exc, HTTPException):
         err = _from_http(request, exc)
+    elif isinstance(exc, UnicodeDecodeError):
+        # msgspec decoding a JSON body whose string holds bytes that are not UTF-8; nothing
+        # else in a request decodes bytes as UTF-8 strictly.
+        err = invalid_utf8(exc)
     elif isinstance(exc, RecursionError) and "deserializing" in str(exc):
         # msgspec refuses absurdly nested JSON this way: the body's fault, not ours.
         err = InvalidArgumentError(

@@ -80,6 +80,14 @@ def _jsonl(bodies: list[bytes]) -> bytes:
     return b"".join(b + b"\n" for b in bodies)
 
 
+def lines_of(text: str) -> list[str]:
+    """The lines of a file, each with its ``\n``; only ``\n`` ends a line (``str.splitlines``
+    also splits at U+2028, U+2029, U+0085, \v, \f, ... which JSONL lines may hold)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def memory_diff_json(archive_uri: str, x: ArchiveExtraction) -> dict[str, object]:
     """An archive's ``memory_diff.json``, in OpenViking's shape."""
     return {
@@ -394,9 +402,8 @@ class FileService:
         text = entry.content.decode("utf-8", errors="replace")
         if offset == 0 and limit == -1:
             return text
-        lines = text.splitlines(keepends=True)
         end = None if limit == -1 else offset + limit
-        return "".join(lines[offset:end])
+        return "".join(lines_of(text)[offset:end])
 
     def ls(
         self, identity: Identity, uri: str, *, recursive: bool = False, show_all_hidden: bool = True

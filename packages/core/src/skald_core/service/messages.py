@@ -10,14 +10,15 @@ import msgspec
 from .. import clock, uris
 from ..errors import InvalidArgumentError
 from ..identity import Identity
-from ..ids import new_message_id
+from ..ids import check_id, new_message_id
 from ..schemas import AddMessageRequest, ContextPart, Message, Part, TextPart, ToolPart
 from ..store.model import NewMessage
 
 MAX_ROLE_LENGTH = 64
 _encode = msgspec.json.Encoder().encode
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af]")
-_CONTROL = re.compile(r"[\x00-\x1f]")
+#: C0, DEL and C1: refused in a role as in every id (``ids.check_id``).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def estimate_tokens(text: str) -> int:
@@ -63,6 +64,31 @@ def _check_role(role: str) -> None:
         )
 
 
+def _invalid_field(loc: list[str | int], problem: str) -> InvalidArgumentError:
+    field = ".".join(str(p) for p in loc)
+    return InvalidArgumentError(
+        f"Invalid field '{field}': {problem}",
+        {"validation_errors": [{"loc": ["body", *loc], "message": problem, "type": "value_error"}]},
+    )
+
+
+def _check_ids(req: AddMessageRequest) -> None:
+    """``peer_id``, ``turn_id`` and ``source_message_ids`` are ids: the rules of session ids
+    (an empty ``peer_id``/``turn_id`` stays accepted: it means none)."""
+    named: list[tuple[list[str | int], str]] = [
+        (["peer_id"], req.peer_id or ""),
+        (["turn_id"], req.turn_id or ""),
+    ]
+    named += [(["source_message_ids", i], v) for i, v in enumerate(req.source_message_ids or [])]
+    for loc, value in named:
+        if value == "" and len(loc) == 1:
+            continue
+        try:
+            check_id(value, str(loc[0]))
+        except InvalidArgumentError as exc:
+            raise _invalid_field(loc, exc.details["reason"]) from None
+
+
 def _check_created_at(value: str) -> None:
     try:
         clock.parse_iso(value)
@@ -88,19 +114,13 @@ def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
             target = uris.parse(part.uri, identity)
             uris.check_access(target, identity)
             part = msgspec.structs.replace(part, uri=target.uri)
-        elif isinstance(part, ToolPart) and not part.tool_id:
-            raise InvalidArgumentError(
-                f"Invalid field 'parts.{index}.tool_id': must not be empty",
-                {
-                    "validation_errors": [
-                        {
-                            "loc": ["body", "parts", index, "tool_id"],
-                            "message": "empty tool_id",
-                            "type": "value_error",
-                        }
-                    ]
-                },
-            )
+        elif isinstance(part, ToolPart):
+            # A tool record is listed as tools/{tool_id}/tool.json: its id must be a path
+            # segment that reads back, so it follows the rules of session ids.
+            try:
+                check_id(part.tool_id, "tool_id")
+            except InvalidArgumentError as exc:
+                raise _invalid_field(["parts", index, "tool_id"], exc.details["reason"]) from None
         out.append(part)
     return out
 
@@ -108,6 +128,7 @@ def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
 def build_message(req: AddMessageRequest, identity: Identity, now: float) -> NewMessage:
     """Validate one request and produce the row to store. Raises InvalidArgumentError."""
     _check_role(req.role)
+    _check_ids(req)
     if req.parts:
         parts = _canonical_parts(req.parts, identity)
     elif req.content is not None:
