@@ -42,7 +42,7 @@ def invalid(exc: msgspec.ValidationError | msgspec.DecodeError) -> InvalidArgume
 
 def invalid_utf8(exc: UnicodeDecodeError) -> InvalidArgumentError:
     """What msgspec's UnicodeDecodeError on a JSON string holding non-UTF-8 bytes becomes."""
-    message = f"a JSON string is not valid UTF-8 ({exc.reason} at byte {exc.start} of the string)"
+    message = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
     return InvalidArgumentError(
         f"Invalid request body: {message}",
         {"validation_errors": [{"loc": ["body"], "message": message, "type": "json_invalid"}]},

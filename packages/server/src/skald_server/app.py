@@ -22,6 +22,7 @@ from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.llm_extractor import LLMExtractor
 from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
+from skald_core.validation import invalid_utf8
 
 from .auth import resolve_identity
 from .config import ServerConfig
@@ -84,6 +85,18 @@ async def _stamp_headers(message: Message, scope: Scope) -> None:
         if start is not None:
             headers.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
         message["headers"] = headers
+
+
+async def _utf8_body(request: Request[Any, Any, Any]) -> None:
+    """A body must be UTF-8 (JSON is, RFC 8259), also in the fields a route ignores: refused
+    before any handler or body parsing runs. Litestar keeps the body it read for the handler."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    body = await request.body()
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_utf8(exc) from None
 
 
 @get("/openapi.json", include_in_schema=False, sync_to_thread=False)
@@ -186,6 +199,7 @@ def create_app(
         },
         exception_handlers={Exception: handle_exception},
         before_send=[_stamp_headers],
+        before_request=_utf8_body,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=config.max_body_bytes,
