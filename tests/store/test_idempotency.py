@@ -56,3 +56,31 @@ def test_a_retried_commit_with_the_same_key_archives_once(store: Store) -> None:
     assert again.task_id == first.task_id
     assert [a.archive_no for a in store.archives(ALICE, "s1")] == [1]
     assert texts_of(store, ALICE, "s1") == ["three"]
+
+
+def test_reusing_a_key_for_another_message_is_a_conflict_and_stores_nothing(store: Store) -> None:
+    store.append_messages(ALICE, "s1", [message("a")], T0, auto_create=True, idempotency_key="k")
+
+    for other in (message("b"), message("a", role="assistant")):
+        with pytest.raises(ConflictError, match="Idempotency-Key"):
+            store.append_messages(
+                ALICE, "s1", [other], T0 + 1, auto_create=True, idempotency_key="k"
+            )
+    with pytest.raises(ConflictError):  # the same message to another session
+        store.append_messages(
+            ALICE, "s2", [message("a")], T0 + 1, auto_create=True, idempotency_key="k"
+        )
+
+    assert texts_of(store, ALICE, "s1") == ["a"]
+    assert store.get_session(ALICE, "s2") is None
+
+
+def test_a_retry_is_the_same_request_whatever_id_and_time_the_server_chose(store: Store) -> None:
+    first = message("a", now=T0)
+    again = message("a", now=T0 + 5)  # another message id, another created_at
+    assert first.message_id != again.message_id and first.body != again.body
+
+    store.append_messages(ALICE, "s1", [first], T0, auto_create=True, idempotency_key="k")
+    store.append_messages(ALICE, "s1", [again], T0 + 5, auto_create=True, idempotency_key="k")
+
+    assert texts_of(store, ALICE, "s1") == ["a"]

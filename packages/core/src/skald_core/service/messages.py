@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 
@@ -125,6 +126,16 @@ def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
     return out
 
 
+_canonical = msgspec.json.Encoder(order="sorted").encode
+
+
+def fingerprint(req: AddMessageRequest) -> str:
+    """A hash of the request's canonical JSON (sorted keys; ``telemetry`` left out): the same
+    message sent again hashes the same, any other message differently."""
+    body = _canonical(msgspec.structs.replace(req, telemetry=None))
+    return hashlib.sha256(body).hexdigest()
+
+
 def build_message(req: AddMessageRequest, identity: Identity, now: float) -> NewMessage:
     """Validate one request and produce the row to store. Raises InvalidArgumentError."""
     _check_role(req.role)
@@ -175,4 +186,5 @@ def build_message(req: AddMessageRequest, identity: Identity, now: float) -> New
         is_turn=is_turn,
         tool_parts=tool_parts,
         context_parts=context_parts,
+        fingerprint=fingerprint(req),
     )

@@ -51,6 +51,9 @@ class NewMessage(Struct, kw_only=True):
     is_turn: bool
     tool_parts: int
     context_parts: int
+    #: A hash of the request this message came from (what the caller sent, not the id or
+    #: time the server chose): an idempotency key replays only the same request.
+    fingerprint: str = ""
 
 
 class StoredMessage(Struct, kw_only=True):

@@ -20,6 +20,7 @@ SQLite, one writer at a time, needs none of them.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal, TypeVar
@@ -191,11 +192,19 @@ class SQLStore:
         return row
 
     def _replayed(
-        self, conn: Conn, owner: Owner, key: str | None, request: str, now: float
+        self,
+        conn: Conn,
+        owner: Owner,
+        key: str | None,
+        request: str,
+        now: float,
+        legacy: str | None = None,
     ) -> bytes | None:
-        """The stored answer of an earlier call with this idempotency key, if any. Where the
-        backend has advisory locks, the key's is taken first, so a concurrent call with the
-        same key waits for this one and then finds its answer."""
+        """The stored answer of an earlier call with this idempotency key, if any; a
+        ``ConflictError`` when the key was used for another ``request`` (``legacy``: how the
+        same request was recorded before it carried a fingerprint). Where the backend has
+        advisory locks, the key's is taken first, so a concurrent call with the same key waits
+        for this one and then finds its answer."""
         if key is None:
             return None
         d = self.d
@@ -208,9 +217,10 @@ class SQLStore:
         ).fetchone()
         if got is None:
             return None
-        if got[0] != request:
+        if got[0] not in (request, legacy):
             raise ConflictError(
-                "This Idempotency-Key was already used for a different request",
+                "This Idempotency-Key was already used for a different request (another "
+                "body or target); send a new key with a new request",
                 {"reason": "idempotency_key_reused", "request": got[0]},
             )
         return bytes(got[1])
@@ -310,12 +320,16 @@ class SQLStore:
         """Append all messages or none; create the session first when ``auto_create``.
         A repeated ``idempotency_key`` returns the first call's answer and appends nothing."""
         n = len(messages)
-        request = f"append:{session_id}:{n}"
+        # What an idempotency key remembers: the target, the count and a hash of the requests
+        # (a key reused for other messages is a conflict, not a replay).
+        legacy = f"append:{session_id}:{n}"
+        digest = hashlib.sha256("\n".join(m.fingerprint for m in messages).encode()).hexdigest()
+        request = f"{legacy}:{digest}"
         tokens = sum(m.tokens for m in messages)
         counters = (n, n, tokens, tokens, sum(1 for m in messages if m.is_turn), now, now)
 
         def run(conn: Conn) -> SessionRow:
-            earlier = self._replayed(conn, owner, idempotency_key, request, now)
+            earlier = self._replayed(conn, owner, idempotency_key, request, now, legacy)
             if earlier is not None:
                 return msgspec.msgpack.decode(earlier, type=SessionRow)
             updated = None
