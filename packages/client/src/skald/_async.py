@@ -11,6 +11,7 @@ import httpx
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
 from skald_core.literals import CleanupBy, DeleteMode, ListOrder, WriteMode
+from skald_core.sdk.arguments import checked_client
 from skald_core.sdk.session import AsyncSession
 
 from . import _calls as calls
@@ -20,6 +21,7 @@ from ._calls import Call, Plan
 R = TypeVar("R")
 
 
+@checked_client
 class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
     """Skald over HTTP, asynchronously; the twin of ``AsyncOpenViking``."""
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from msgspec import Struct
 
-from skald_core import uris
+from skald_core import ids, uris
 from skald_core.errors import NotFoundError, SkaldError
 
 API = "/api/v1"
@@ -47,8 +47,14 @@ class Call(Struct, Generic[R], frozen=True, kw_only=True):
 Plan: TypeAlias = Generator[Call[Any], Any, R]
 
 
-def _sid(session_id: str) -> str:
-    return quote(session_id, safe="")
+def _seg(value: str, field: str = "session_id") -> str:
+    """An id as one URL path segment. Checked here by the server's own rule first: a URL
+    cannot carry ``a/b``, ``..`` or an empty id to the route the call means, so such an id
+    fails as it does in-process (INVALID_ARGUMENT) instead of reaching another route."""
+    return quote(ids.check_id(value, field), safe="")
+
+
+_sid = _seg
 
 
 def _query(**params: Any) -> dict[str, Any]:
@@ -214,7 +220,7 @@ def erase_user(user: str, account: str | None) -> Plan[Dict]:
         account = str(status["account"])
     receipt: Dict = yield Call(
         method="DELETE",
-        path=f"{API}/admin/accounts/{quote(account, safe='')}/users/{quote(user, safe='')}",
+        path=f"{API}/admin/accounts/{_seg(account, 'account')}/users/{_seg(user, 'user')}",
         idempotent=False,
     )
     return receipt
@@ -292,7 +298,7 @@ def get_session_context(session_id: str, token_budget: int) -> Call[Dict]:
 def get_session_archive(session_id: str, archive_id: str) -> Call[Dict]:
     return Call(
         method="GET",
-        path=f"{API}/sessions/{_sid(session_id)}/archives/{quote(archive_id, safe='')}",
+        path=f"{API}/sessions/{_sid(session_id)}/archives/{_seg(archive_id, 'archive_id')}",
     )
 
 

@@ -10,6 +10,7 @@ import httpx
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
 from skald_core.literals import CleanupBy, DeleteMode, ListOrder, WriteMode
+from skald_core.sdk.arguments import checked_client
 from skald_core.sdk.session import Session
 
 from . import _calls as calls
@@ -19,6 +20,7 @@ from ._calls import Call, Plan
 R = TypeVar("R")
 
 
+@checked_client
 class SyncHTTPClient(BaseHTTPClient[httpx.Client]):
     """Skald over HTTP, synchronously; a drop-in replacement for ``OpenViking(path=...)``."""
 

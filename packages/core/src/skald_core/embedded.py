@@ -15,7 +15,15 @@ from . import clock, uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
 from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
-from .schemas import AddMessageRequest, DeleteOptions, to_dict, to_dicts
+from .schemas import (
+    AddMessageRequest,
+    BatchMessagesRequest,
+    DeleteOptions,
+    WriteRequest,
+    to_dict,
+    to_dicts,
+)
+from .sdk.arguments import checked_client
 from .sdk.session import AsyncSession, Session
 from .service.extraction import AnyExtractor
 from .service.files import FileService
@@ -24,7 +32,7 @@ from .services import Services, build_services
 from .store.backends import open_store
 from .store.protocol import Store
 from .store.sqlite import SQLiteStore
-from .validation import convert
+from .validation import MAX_BODY_BYTES, check_body_size, convert
 
 DEFAULT_PATH = "./skald_data"
 #: Administrative calls of the embedded client act as the owner of the whole store.
@@ -34,12 +42,16 @@ OWNER = Identity(account="default", user="default", role="root")
 class VikingFS:
     """Raw file access, as OpenViking's ``client._viking_fs`` (the seed's soft-delete recipe)."""
 
-    def __init__(self, files: FileService, default_ctx: Identity) -> None:
+    def __init__(
+        self, files: FileService, default_ctx: Identity, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self._files = files
         self._ctx = default_ctx
+        self._max_body_bytes = max_body_bytes
 
     def write_file(self, uri: str, content: str | bytes, ctx: Identity | None = None) -> None:
         text = content.decode() if isinstance(content, bytes) else content
+        check_body_size(WriteRequest(uri=uri, content=text), self._max_body_bytes)
         self._files.write(ctx or self._ctx, uri, text, mode="upsert")
 
     def read_file(self, uri: str, ctx: Identity | None = None) -> str:
@@ -65,12 +77,15 @@ class AsyncVikingFS:
         return await asyncio.to_thread(self._sync.ls, uri, ctx)
 
 
+@checked_client
 class OpenViking:
     """In-process Skald. ``path`` is the data directory (one SQLite file lives there), unless
     ``database_url`` names a PostgreSQL database (``postgresql://user@host:5432/db``; needs
     ``skald-core[postgres]``), shared with any servers and clients using the same URL and
     ``database_schema``. ``now`` is the clock it reads the time from (default: the real one;
-    tests inject another to make sessions in the past)."""
+    tests inject another to make sessions in the past). ``max_body_bytes`` is a server's
+    request size limit: a request whose JSON would be bigger (a 20 MB message) is refused with
+    ``PayloadTooLargeError``, as a server with that limit would refuse it."""
 
     def __init__(
         self,
@@ -82,6 +97,7 @@ class OpenViking:
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
         now: clock.Clock = clock.now,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.path = str(path or os.environ.get("SKALD_PATH") or DEFAULT_PATH)
         if store is None:
@@ -97,7 +113,8 @@ class OpenViking:
             store, extractor or extractor_from_env(), lease_seconds=lease_seconds, now=now
         )
         self._ctx = DEFAULT_IDENTITY
-        self._viking_fs = VikingFS(self.services.files, self._ctx)
+        self._max_body_bytes = max_body_bytes
+        self._viking_fs = VikingFS(self.services.files, self._ctx, max_body_bytes)
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -238,7 +255,8 @@ class OpenViking:
 
     def erase_user(self, user: str, *, account: str | None = None) -> dict[str, Any]:
         """Remove everything of one user of this store (the embedded client owns it all)."""
-        return to_dict(self.services.deletion.erase_user(OWNER, account or self._ctx.account, user))
+        account = self._ctx.account if account is None else account
+        return to_dict(self.services.deletion.erase_user(OWNER, account, user))
 
     def list_audit(
         self,
@@ -278,10 +296,12 @@ class OpenViking:
             },
             AddMessageRequest,
         )
+        check_body_size(request, self._max_body_bytes)
         return to_dict(self.services.sessions.add_message(self._ctx, session_id, request))
 
     def batch_add_messages(self, session_id: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         requests = convert(messages, list[AddMessageRequest])
+        check_body_size(BatchMessagesRequest(messages=requests), self._max_body_bytes)
         return to_dict(self.services.sessions.add_messages(self._ctx, session_id, requests))
 
     def commit_session(
@@ -315,6 +335,7 @@ class OpenViking:
         return self.services.files.read(self._ctx, uri, offset=offset, limit=limit)
 
     def write(self, uri: str, content: str, mode: WriteMode = "replace") -> dict[str, Any]:
+        check_body_size(WriteRequest(uri=uri, content=content, mode=mode), self._max_body_bytes)
         return to_dict(self.services.files.write(self._ctx, uri, content, mode))
 
     def ls(
@@ -348,6 +369,7 @@ class OpenViking:
         return to_dict(self.services.files.mv(self._ctx, from_uri, to_uri))
 
 
+@checked_client
 class AsyncOpenViking:
     """The async twin of ``OpenViking``: same methods, awaited; work runs in worker threads."""
 
@@ -361,6 +383,7 @@ class AsyncOpenViking:
         extractor: AnyExtractor | None = None,
         lease_seconds: float = 30.0,
         now: clock.Clock = clock.now,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._sync = OpenViking(
             path,
@@ -370,6 +393,7 @@ class AsyncOpenViking:
             extractor=extractor,
             lease_seconds=lease_seconds,
             now=now,
+            max_body_bytes=max_body_bytes,
         )
         self._viking_fs = AsyncVikingFS(self._sync._viking_fs)
 

@@ -7,9 +7,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, PayloadTooLargeError
 
 T = TypeVar("T")
+
+#: The largest request body a server takes by default (``max_body_bytes``); the embedded
+#: client refuses a request whose JSON would be bigger, as a server would.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_encode = msgspec.json.encode
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
@@ -47,6 +52,21 @@ def invalid_utf8(exc: UnicodeDecodeError) -> InvalidArgumentError:
         f"Invalid request body: {message}",
         {"validation_errors": [{"loc": ["body"], "message": message, "type": "json_invalid"}]},
     )
+
+
+def body_too_large(limit: int, setting: str = "max_body_bytes") -> PayloadTooLargeError:
+    """413 PAYLOAD_TOO_LARGE: a request body over ``limit`` bytes (named in the message)."""
+    mib = f" ({limit // 1048576} MiB)" if limit % 1048576 == 0 else ""
+    return PayloadTooLargeError(
+        f"Request body too large: the limit is {limit} bytes{mib} (setting {setting})",
+        {"reason": "body_too_large", "limit": limit},
+    )
+
+
+def check_body_size(request: object, limit: int) -> None:
+    """Refuse, as a server would, a request whose JSON body would be over ``limit`` bytes."""
+    if len(_encode(request)) > limit:
+        raise body_too_large(limit)
 
 
 def convert(obj: Any, typ: type[T]) -> T:

@@ -14,6 +14,7 @@ from msgspec import Struct
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.service.llm_extractor import LLMConfig, make_config
+from skald_core.validation import MAX_BODY_BYTES
 
 
 class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -32,7 +33,7 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     port: int = 1933
     root_api_key: str | None = None
     #: The largest request body, in bytes; a bigger one answers 413 PAYLOAD_TOO_LARGE.
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     task_lease_seconds: float = 30.0
     task_poll_seconds: float = 1.0
     commit_wait_timeout: float = 60.0

@@ -16,13 +16,12 @@ from skald_core.errors import (
     InvalidArgumentError,
     MethodNotAllowedError,
     NotFoundError,
-    PayloadTooLargeError,
     SkaldError,
     UnauthenticatedError,
 )
 from skald_core.ids import RESERVED_SESSION_IDS, check_id
 from skald_core.schemas import ErrorBody
-from skald_core.validation import invalid_utf8
+from skald_core.validation import body_too_large, invalid_utf8
 
 log = logging.getLogger("skald.server")
 T = TypeVar("T")
@@ -91,16 +90,6 @@ def _body_required() -> InvalidArgumentError:
     return InvalidArgumentError(
         f"Request body required: {message}",
         {"validation_errors": [{"loc": ["body"], "message": message, "type": "missing"}]},
-    )
-
-
-def body_too_large(limit: int) -> PayloadTooLargeError:
-    """413: the body is over ``max_body_bytes`` (the limit, in bytes, is in the message)."""
-    mib = f" ({limit // 1048576} MiB)" if limit % 1048576 == 0 else ""
-    return PayloadTooLargeError(
-        f"Request body too large: the limit is {limit} bytes{mib} (setting max_body_bytes: "
-        "--max-body-bytes, SKALD_MAX_BODY_BYTES)",
-        {"reason": "body_too_large", "limit": limit},
     )
 
 
@@ -178,7 +167,8 @@ def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> SkaldErro
             f"Method {method} not allowed on {path}", {"method": method, "path": path}
         )
     if status == 413:
-        return body_too_large(int(getattr(request.app, "request_max_body_size", 0) or 0))
+        limit = int(getattr(request.app, "request_max_body_size", 0) or 0)
+        return body_too_large(limit, "max_body_bytes: --max-body-bytes, SKALD_MAX_BODY_BYTES")
     if status == 401:
         return UnauthenticatedError(exc.detail or "Unauthenticated")
     if 400 <= status < 500:

@@ -429,7 +429,7 @@ class SessionService:
 
     def archive(self, identity: Identity, session_id: str, archive_id: str) -> ArchiveResult:
         self._row(identity, session_id)
-        no = uris.parse_archive_name(archive_id)
+        no = uris.parse_archive_name(ids.check_id(archive_id, "archive_id"))
         owner = owner_of(identity)
         found = next(
             (
