@@ -1,8 +1,9 @@
 """Every route fuzzed from the app's own OpenAPI schema (design "Reliability": no 500s).
 
 The schema is the one ``create_app(ServerConfig(path=tmp))`` serves at ``/schema/openapi.json``
-(dev mode); the requests go to a real dev-mode ``skald serve`` subprocess, which must still
-shut down cleanly afterwards with no traceback in its log. For each operation schemathesis
+(dev mode); the requests go to a real dev-mode ``skald serve`` subprocess, once on SQLite and
+once on PostgreSQL, which must still answer ``/health`` and ``/ready`` and take a message after
+the fuzzing, and shut down cleanly afterwards with no traceback in its log. For each operation schemathesis
 runs its examples, coverage and fuzzing phases, with at most ``MAX_EXAMPLES`` fuzzed cases.
 Every response must
 
@@ -42,7 +43,7 @@ from support.server import SkaldServer, running_skald
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 SEED = int(os.environ.get("SKALD_FUZZ_SEED", "20261125"))
 
 # Options the contract lists but this server does not offer yet answer 501 UNIMPLEMENTED (a
@@ -99,9 +100,24 @@ OPENAPI = _openapi_document()
 schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG)
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
-    with running_skald(tmp_path_factory.mktemp("skald-fuzz") / "data") as server:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fuzz_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SkaldServer]:
+    """The server under fuzzing, on each backend (PostgreSQL: a fresh schema, dropped after)."""
+    data = tmp_path_factory.mktemp(f"skald-fuzz-{request.param}") / "data"
+    if request.param == "sqlite":
+        with running_skald(data) as server:
+            yield server
+        return
+    from postgres.support import DATABASE_URL, fresh_schema
+
+    with (
+        fresh_schema("skald_fuzz") as schema,
+        running_skald(
+            data, extra_args=["--database-url", DATABASE_URL, "--database-schema", schema]
+        ) as server,
+    ):
         yield server
 
 
@@ -116,6 +132,21 @@ def test_every_route_answers_as_documented(
     case: schemathesis.Case, fuzz_server: SkaldServer, http: requests.Session
 ) -> None:
     case.call_and_validate(base_url=fuzz_server.url, session=http, checks=CHECKS, timeout=30)
+
+
+def test_server_stays_healthy_after_the_fuzzing(
+    fuzz_server: SkaldServer, http: requests.Session
+) -> None:
+    for path in ("/health", "/ready"):
+        response = http.get(fuzz_server.url + path, timeout=30)
+        assert response.status_code == 200, (path, response.text)
+    response = http.post(
+        fuzz_server.url + "/api/v1/sessions/after-fuzz/messages",
+        json={"role": "user", "content": "still here"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert fuzz_server.proc.poll() is None
 
 
 def test_server_serves_this_schema(fuzz_server: SkaldServer, http: requests.Session) -> None:
