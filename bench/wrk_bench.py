@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -108,6 +109,13 @@ def wrk(url: str, duration: float, connections: int, script: str | None = None) 
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (for CPU per request: unlike requests/s
+    and latency, it hardly moves when other work shares the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p50_ms(client: httpx.Client, method: str, path: str, n: int, **kw: object) -> float:
     lat = []
     for _ in range(n):
@@ -148,6 +156,14 @@ def run(
     ):
         wrk(url, 1, c, script)  # warm up both servers
 
+    def measured(
+        server: ServerProcess, url: str, conns: int, script: str | None
+    ) -> dict[str, float]:
+        before = cpu_seconds(server.pid)
+        got = wrk(url, d, conns, script)
+        got["cpu_us"] = (cpu_seconds(server.pid) - before) / max(1, got["requests"]) * 1e6
+        return got
+
     def pair(
         label: str,
         echo_url: str,
@@ -156,8 +172,8 @@ def run(
         conns: int,
         target: float | None,
     ) -> None:
-        e = wrk(echo_url, d, conns, script)
-        s = wrk(skald_url, d, conns, script)
+        e = measured(echo, echo_url, conns, script)
+        s = measured(skald, skald_url, conns, script)
         assert s["non2xx"] == 0 and e["non2xx"] == 0, (label, s, e)
         ratio = s["rps"] / e["rps"]
         verdict = "" if target is None else ("ok" if ratio >= target else "MISS")
@@ -165,14 +181,15 @@ def run(
             (
                 f"echo {label.split()[0]}, c={conns}",
                 f"{e['rps']:,.0f}/s p50 {e['p50']:.2f} p99 {e['p99']:.2f} ms",
-                "1.00",
+                f"1.00; server CPU {e['cpu_us']:.0f} us/request",
             )
         )
         rows.append(
             (
                 f"{label}, c={conns}",
                 f"{s['rps']:,.0f}/s p50 {s['p50']:.2f} p99 {s['p99']:.2f} ms",
-                f"{ratio:.2f} of echo {'>= ' + str(target) + ' ' + verdict if target else ''}",
+                f"{ratio:.2f} of echo {'>= ' + str(target) + ' ' + verdict if target else ''}; "
+                f"server CPU {s['cpu_us']:.0f} us/request ({e['cpu_us'] / s['cpu_us']:.2f} of echo's)",
             )
         )
 
