@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
@@ -140,11 +141,27 @@ BUMP_LIVE = (
 )
 
 
+class WouldBlock(Exception):
+    """A call made ``inline`` found the database busy (a lock held by another thread or
+    process) before it changed anything: run it again where waiting is allowed."""
+
+
 class SQLStore:
     """The storage protocol over SQL. Not used directly: see ``SQLiteStore`` and
     ``PostgresStore``."""
 
     d: ClassVar[Dialect]
+    #: Short calls may run on an event loop (``inline``): the database is in process and a
+    #: call costs microseconds (SQLite), not a round trip to a server that may stall.
+    inline_capable: ClassVar[bool] = False
+
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        """Calls in this block must not wait for a lock: until one of them has written, a
+        busy database raises ``WouldBlock`` instead (nothing was changed; run the work again
+        in a thread); after a write, later calls wait as usual, so work is never repeated."""
+        raise WouldBlock("this store does not run calls inline")
+        yield  # pragma: no cover
 
     # ------------------------------------------------------------------ plumbing (backend)
     def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:

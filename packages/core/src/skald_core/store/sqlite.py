@@ -13,15 +13,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
 from ..errors import InvalidArgumentError, SkaldError, StorageUnavailableError
 from . import schema
 from .dialect import SQLITE, Conn
-from .sql_store import SQLStore
+from .sql_store import SQLStore, WouldBlock
 
 DB_FILENAME = "skald.db"
 
@@ -137,6 +137,7 @@ class SQLiteStore(SQLStore):
     """
 
     d = SQLITE
+    inline_capable = True
 
     def __init__(
         self,
@@ -177,14 +178,15 @@ class SQLiteStore(SQLStore):
         self.compact_if_owed(attempts=3)  # an erasure interrupted before it compacted
 
     # ------------------------------------------------------------------ plumbing
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_ms: int | None = None) -> sqlite3.Connection:
+        busy = self._busy_ms if busy_ms is None else busy_ms
         conn = sqlite3.connect(
             self.file,
             isolation_level=None,
             check_same_thread=False,
-            timeout=self._busy_ms / 1000,
+            timeout=busy / 1000,
         )
-        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
         conn.execute("PRAGMA foreign_keys = ON")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -242,13 +244,38 @@ class SQLiteStore(SQLStore):
         except sqlite3.DatabaseError as exc:
             raise self._unavailable(exc) from exc
 
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        self._local.inline = [False]  # [a write has committed in this block]
+        try:
+            yield
+        finally:
+            self._local.inline = None
+
+    def _inline_conn(self) -> Conn:
+        """This thread's connection for calls that must not wait: busy timeout 0."""
+        if self._closed:
+            raise StorageUnavailableError("The store is closed")
+        conn: Conn | None = getattr(self._local, "inline_conn", None)
+        if conn is None:
+            conn = self._local.inline_conn = Conn(self._connect(busy_ms=0), SQLITE)
+        return conn
+
     def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:
+        inline = getattr(self._local, "inline", None)
+        if inline is not None and not inline[0]:
+            return self._tx_without_waiting(fn, inline, write=write, single=single)
+        return self._run_tx(fn, write=write, single=single)
+
+    def _run_tx(
+        self, fn: Callable[[Conn], T], *, write: bool, single: bool, conn: Conn | None = None
+    ) -> T:
         # The same steps as ``_guard`` around a transaction, spelled out: this is the path of
         # every call, and generator context managers cost several µs per call. ``single``
         # reads run without BEGIN (one statement is a consistent snapshot of its own); writes
         # always take the write lock.
         try:
-            conn = self._conn()
+            conn = conn or self._conn()
             raw = conn.raw
             if write:
                 with self._write_lock:
@@ -273,6 +300,45 @@ class SQLiteStore(SQLStore):
             raise
         except sqlite3.DatabaseError as exc:
             raise self._unavailable(exc) from exc
+
+    def _tx_without_waiting(
+        self, fn: Callable[[Conn], T], inline: list[bool], *, write: bool, single: bool
+    ) -> T:
+        """``_tx`` in an ``inline`` block before its first write: ``WouldBlock`` rather than
+        wait for the write lock (held by another thread of this process) or a busy file
+        (another process): its connection's busy timeout is 0."""
+        conn = self._inline_conn()
+        if not write:
+            try:
+                return self._run_tx(fn, write=False, single=single, conn=conn)
+            except StorageUnavailableError as exc:
+                if exc.details.get("reason") == "locked":
+                    raise WouldBlock(str(exc)) from exc
+                raise
+        if not self._write_lock.acquire(blocking=False):
+            raise WouldBlock("the write lock is held by another thread")
+        try:
+            raw = conn.raw
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise WouldBlock(str(exc)) from exc
+            try:
+                result = fn(conn)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            inline[0] = True
+        except (SkaldError, WouldBlock):
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            self._write_lock.release()
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
+        return result
 
     def _migrate(self) -> None:
         conn = self._conn()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
@@ -36,6 +37,7 @@ from skald_core.validation import decode_json
 from ..auth import idempotency_key
 from ..context import Caller, ServicesDep
 from ..envelope import Ok, ok
+from ..offload import in_thread, run, store_call
 from ..responses import errors
 
 
@@ -48,9 +50,9 @@ class SessionController(Controller):
         operation_id="createSession",
         responses=errors(409),
         status_code=200,
-        sync_to_thread=True,
         summary="Create a session (an existing id is 409 ALREADY_EXISTS)",
     )
+    @store_call
     def create(
         self,
         request: Request[Any, Any, Any],
@@ -65,9 +67,9 @@ class SessionController(Controller):
         "",
         operation_id="listSessions",
         responses=errors(),
-        sync_to_thread=True,
         summary="List sessions, newest first (order=asc: oldest first)",
     )
+    @store_call
     def list_sessions(
         self,
         request: Request[Any, Any, Any],
@@ -93,9 +95,9 @@ class SessionController(Controller):
         "/{session_id:str}",
         operation_id="getSession",
         responses=errors(404),
-        sync_to_thread=True,
         summary="Session meta",
     )
+    @store_call
     def get_session(
         self,
         request: Request[Any, Any, Any],
@@ -111,11 +113,10 @@ class SessionController(Controller):
         operation_id="deleteSession",
         responses=errors(404, 409, 412, 504),
         status_code=200,
-        sync_to_thread=True,
         summary="Delete a session (hard, or soft into the trash); memories are kept unless "
         "forget_memories",
     )
-    def delete_session(
+    async def delete_session(
         self,
         request: Request[Any, Any, Any],
         services: ServicesDep,
@@ -126,28 +127,27 @@ class SessionController(Controller):
         commit_first: FromQuery[bool] = False,
         forget_memories: FromQuery[bool] = False,
     ) -> Ok[DeletionReceipt]:
-        return ok(
-            request,
-            services.deletion.delete(
-                identity,
-                session_id,
-                DeleteOptions(
-                    mode=mode,
-                    require_committed=require_committed,
-                    commit_first=commit_first,
-                    forget_memories=forget_memories,
-                ),
-            ),
+        options = DeleteOptions(
+            mode=mode,
+            require_committed=require_committed,
+            commit_first=commit_first,
+            forget_memories=forget_memories,
         )
+        # commit_first waits for the extraction: never on the event loop.
+        offload = in_thread if commit_first else run
+        receipt = await offload(
+            services.store, services.deletion.delete, identity, session_id, options
+        )
+        return ok(request, receipt)
 
     @post(
         "/{session_id:str}/restore",
         operation_id="restoreSession",
         responses=errors(404, 412),
         status_code=200,
-        sync_to_thread=True,
         summary="Bring a soft-deleted session back from the trash",
     )
+    @store_call
     def restore_session(
         self,
         request: Request[Any, Any, Any],
@@ -206,9 +206,9 @@ class SessionController(Controller):
         operation_id="addMessage",
         responses=errors(404, 412),
         status_code=200,
-        sync_to_thread=True,
         summary="Append one message (auto-creates the session)",
     )
+    @store_call
     def add_message(
         self,
         request: Request[Any, Any, Any],
@@ -229,9 +229,9 @@ class SessionController(Controller):
         operation_id="addMessages",
         responses=errors(404, 412),
         status_code=200,
-        sync_to_thread=True,
         summary="Append up to 100 messages, all or nothing",
     )
+    @store_call
     def add_messages(
         self,
         request: Request[Any, Any, Any],
@@ -252,10 +252,9 @@ class SessionController(Controller):
         operation_id="commitSession",
         responses=errors(404, 412, 504),
         status_code=200,
-        sync_to_thread=True,
         summary="Archive live messages; extraction runs in the background",
     )
-    def commit(
+    async def commit(
         self,
         request: Request[Any, Any, Any],
         services: ServicesDep,
@@ -264,9 +263,12 @@ class SessionController(Controller):
         body: RawBody,
     ) -> Ok[CommitResult]:
         data = decode_json(body, CommitRequest) if body.strip() else CommitRequest()
-        return ok(
-            request,
-            services.sessions.commit(
+        # wait=true waits for the extraction: never on the event loop.
+        offload = in_thread if data.wait else run
+        result = await offload(
+            services.store,
+            functools.partial(
+                services.sessions.commit,
                 identity,
                 session_id,
                 keep_recent_count=data.keep_recent_count,
@@ -275,6 +277,7 @@ class SessionController(Controller):
                 idempotency_key=idempotency_key(request),
             ),
         )
+        return ok(request, result)
 
     @post(
         "/{session_id:str}/extract",
@@ -299,8 +302,8 @@ class SessionController(Controller):
         "/{session_id:str}/context",
         operation_id="getSessionContext",
         responses=errors(404),
-        sync_to_thread=True,
     )
+    @store_call
     def context(
         self,
         request: Request[Any, Any, Any],
@@ -322,8 +325,8 @@ class SessionController(Controller):
         "/{session_id:str}/archives/{archive_id:str}",
         operation_id="getSessionArchive",
         responses=errors(404),
-        sync_to_thread=True,
     )
+    @store_call
     def archive(
         self,
         request: Request[Any, Any, Any],
