@@ -97,6 +97,24 @@ def session_meta(
     return meta
 
 
+def _list_item(r: SessionRow) -> SessionListItem:
+    """One row of a listing (listings make thousands: the updated time is split once)."""
+    updated = clock.iso_ms(r.updated_at)
+    item = SessionListItem(
+        session_id=r.session_id,
+        uri=uris.session_uri(r.user, r.session_id),
+        is_dir=True,
+        mod_time=updated[:19] + "Z",
+        created_at=clock.iso_ms(r.created_at),
+        updated_at=updated,
+        message_count=r.message_count,
+    )
+    if r.deleted_at is not None:
+        item.deleted_at = clock.iso_ms(r.deleted_at)
+        item.deleted_by = r.deleted_by or ""
+    return item
+
+
 def _trash_fields(row: SessionRow) -> dict[str, str]:
     if row.deleted_at is None:
         return {}
@@ -183,19 +201,7 @@ class SessionService:
             include_deleted=include_deleted,
             newest_first=order == "desc",
         )
-        return [
-            SessionListItem(
-                session_id=r.session_id,
-                uri=uris.session_uri(r.user, r.session_id),
-                is_dir=True,
-                mod_time=clock.iso_seconds(r.updated_at),
-                created_at=clock.iso_ms(r.created_at),
-                updated_at=clock.iso_ms(r.updated_at),
-                message_count=r.message_count,
-                **_trash_fields(r),
-            )
-            for r in rows
-        ]
+        return [_list_item(r) for r in rows]
 
     def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
         ids.check_id(session_id)
