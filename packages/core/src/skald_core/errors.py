@@ -8,6 +8,7 @@
     ├── ForbiddenError (PermissionError)    FORBIDDEN         403   (alias PERMISSION_DENIED)
     ├── NotFoundError (LookupError)         NOT_FOUND         404
     ├── MethodNotAllowedError               METHOD_NOT_ALLOWED 405  (HTTP routing only)
+    ├── UnsupportedMediaTypeError           UNSUPPORTED_MEDIA_TYPE 415  (HTTP only)
     ├── AlreadyExistsError                  ALREADY_EXISTS    409
     ├── ConflictError                       CONFLICT          409
     ├── AbortedError                        ABORTED           409
@@ -98,6 +99,14 @@ class MethodNotAllowedError(SkaldError):
     http_status = 405
 
 
+class UnsupportedMediaTypeError(SkaldError):
+    """A request body that is not declared as JSON (``Content-Type`` missing or another type):
+    an HTTP-only error, which no Skald client causes."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
 class AlreadyExistsError(SkaldError):
     code = "ALREADY_EXISTS"
     http_status = 409
@@ -180,6 +189,7 @@ ERROR_CLASSES: dict[str, type[SkaldError]] = {
         ForbiddenError,
         NotFoundError,
         MethodNotAllowedError,
+        UnsupportedMediaTypeError,
         AlreadyExistsError,
         ConflictError,
         AbortedError,

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -17,7 +18,9 @@ from litestar.types import Message, Scope
 
 from skald_core import __version__, clock
 from skald_core import services as core
+from skald_core.errors import SkaldError
 from skald_core.keys import KeyStore
+from skald_core.schemas import ErrorBody
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.llm_extractor import LLMExtractor
 from skald_core.store.backends import open_store
@@ -33,7 +36,8 @@ from .controllers.fs import FsController
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
 from .controllers.tasks import TaskController
-from .envelope import handle_exception
+from .envelope import Failure, handle_exception
+from .guard import refusal
 from .retention import RetentionSweeper
 
 log = logging.getLogger("skald.server")
@@ -42,7 +46,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 class SkaldApp(Litestar):
     """Stamps each HTTP request with a start time and a request id before anything runs, and
-    answers ``HEAD`` wherever ``GET`` is answered: the same status and headers, no body."""
+    answers ``HEAD`` wherever ``GET`` is answered: the same status and headers, no body; and
+    answers the requests ``guard.refusal`` refuses (non-JSON bodies; in dev mode, web pages and
+    foreign Host names) without running the app."""
+
+    dev_mode: bool = True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -56,6 +64,10 @@ class SkaldApp(Litestar):
                     break
             scope["skald_start"] = time.perf_counter()
             scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
+            refused = refusal(scope, self.dev_mode)
+            if refused is not None:
+                await _send_error(scope, send, refused)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -73,6 +85,25 @@ class _WithoutBody:
         elif not self.ended:
             self.ended = True
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _send_error(scope: Any, send: Any, err: SkaldError) -> None:
+    """The error envelope, with the headers every answer has, straight to the ASGI server."""
+    start: float = scope["skald_start"]
+    body = msgspec.json.encode(
+        Failure(
+            error=ErrorBody(code=err.wire_code, message=err.message, details=err.details),
+            time=round(time.perf_counter() - start, 6),
+        )
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", str(scope["skald_request_id"]).encode()),
+        (b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()),
+    ]
+    await send({"type": "http.response.start", "status": err.http_status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _stamp_headers(message: Message, scope: Scope) -> None:
@@ -183,7 +214,7 @@ def create_app(
         sweeper.stop()
         svc.close()
 
-    return SkaldApp(
+    app = SkaldApp(
         route_handlers=[
             SystemController,
             SessionController,
@@ -210,5 +241,31 @@ def create_app(
             description="OpenViking-compatible session and memory store",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        cors_config=cors_config(config.cors_origins),
         debug=False,
+    )
+    app.dev_mode = config.dev_mode
+    return app
+
+
+def cors_config(origins: list[str]) -> CORSConfig | None:
+    """CORS for the configured origins (key mode only); none configured: no CORS headers at
+    all, so browsers keep every other site's pages from reading answers or sending a key."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Content-Type",
+            "X-API-Key",
+            "Authorization",
+            "X-OpenViking-Account",
+            "X-OpenViking-User",
+            "X-OpenViking-Actor-Peer",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=["X-Request-ID", "X-Process-Time", "Retry-After"],
+        max_age=600,
     )

@@ -43,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .connections import ConnectionLimits, effective_max_connections, protocol_class
 
     try:
         cfg = config_mod.load(
@@ -64,6 +65,11 @@ def _serve(args: argparse.Namespace) -> int:
                 "llm_timeout": args.llm_timeout,
                 "llm_max_retries": args.llm_max_retries,
                 "llm_max_concurrency": args.llm_max_concurrency,
+                "cors_origins": args.cors_origins,
+                "header_timeout": args.header_timeout,
+                "body_timeout": args.body_timeout,
+                "keep_alive_timeout": args.keep_alive_timeout,
+                "max_connections": args.max_connections,
             },
         )
         llm = cfg.llm
@@ -81,10 +87,24 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Memory extraction: language model {llm.model} at {llm.endpoint}", flush=True)
     else:
         print("Memory extraction: built-in extractor (set SKALD_LLM_* for a model)", flush=True)
+    limits = ConnectionLimits(
+        header_timeout=cfg.header_timeout,
+        body_timeout=cfg.body_timeout,
+        max_connections=effective_max_connections(cfg.max_connections),
+    )
+    if limits.max_connections < cfg.max_connections:
+        print(
+            f"Connections: at most {limits.max_connections} (max_connections "
+            f"{cfg.max_connections} lowered to fit the open-file limit, ulimit -n)",
+            flush=True,
+        )
     uvicorn.run(
         app,
         host=cfg.host,
         port=cfg.port,
+        http=protocol_class(limits),
+        # uvicorn declares an int but only hands it to loop.call_later: seconds as a float work.
+        timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]
         log_level=cfg.log_level.lower(),
         timeout_graceful_shutdown=30,
         access_log=False,
@@ -198,6 +218,34 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds a request waits for a connection before 503 (default 5; "
         "env SKALD_DATABASE_POOL_TIMEOUT)",
+    )
+    serve.add_argument(
+        "--cors-origins",
+        help="comma-separated origins (https://app.example.com, or *) whose web pages may "
+        "call the server; key mode only (default none; env SKALD_CORS_ORIGINS)",
+    )
+    limits = serve.add_argument_group("connections")
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds to send a whole request head (default 10; env SKALD_HEADER_TIMEOUT)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds between two pieces of a request body (default 30; env SKALD_BODY_TIMEOUT)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        help="seconds an idle connection stays open after an answer (default 5; "
+        "env SKALD_KEEP_ALIVE_TIMEOUT)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections at most; more are closed at once (default 1000, lowered to "
+        "fit ulimit -n; env SKALD_MAX_CONNECTIONS)",
     )
     serve.add_argument("--config", help="TOML config file (env SKALD_CONFIG)")
     serve.add_argument("--log-level", help="debug, info, warning, error")

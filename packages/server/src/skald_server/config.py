@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -34,6 +35,19 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     root_api_key: str | None = None
     #: The largest request body, in bytes; a bigger one answers 413 PAYLOAD_TOO_LARGE.
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Web pages (origins such as ``https://app.example.com``, or ``*``) allowed to call the
+    #: server from a browser (CORS); key mode only. In the environment and on the command line
+    #: a comma-separated list. Default: none (no CORS headers).
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    #: Connections: seconds a client has to send a whole request head (from its first byte,
+    #: or from the connection's opening); seconds between two pieces of a request body;
+    #: seconds an idle keep-alive connection stays open after an answer; the most open
+    #: connections (more are closed at once; the effective cap is lowered to fit the process's
+    #: open-file limit, see ``connections.effective_max_connections``).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 1000
     task_lease_seconds: float = 30.0
     task_poll_seconds: float = 1.0
     commit_wait_timeout: float = 60.0
@@ -117,6 +131,8 @@ def load(
         if value is not None and value != "":
             merged[field.name] = value
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if isinstance(merged.get("cors_origins"), str):
+        merged["cors_origins"] = [o for o in re.split(r"[,\s]+", merged["cors_origins"]) if o]
     try:
         config = msgspec.convert(merged, ServerConfig, strict=False)
     except msgspec.ValidationError as exc:
@@ -148,9 +164,41 @@ def load(
         raise InvalidArgumentError("max_body_bytes must be a positive number of bytes")
     if config.sweep_interval_seconds <= 0:
         raise InvalidArgumentError("sweep_interval_seconds must be positive")
+    _check_connections(config)
+    _check_cors(config)
     if config.dev_mode and not is_loopback(config.host):
         raise InvalidArgumentError(
             f"Refusing to start in dev mode (no root API key) on non-loopback address "
             f"{config.host!r}: set --root-api-key / SKALD_ROOT_API_KEY, or bind to 127.0.0.1"
         )
     return config
+
+
+_ORIGIN = re.compile(r"https?://[^/?#@\s]+")
+
+
+def _check_cors(config: ServerConfig) -> None:
+    for origin in config.cors_origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise InvalidArgumentError(
+                f"Invalid CORS origin {origin!r}: write scheme://host[:port] with no path, "
+                f"such as https://app.example.com, or * (set by {ENV_PREFIX}CORS_ORIGINS, "
+                "--cors-origins or cors_origins in the config file)"
+            )
+    if config.cors_origins and config.dev_mode:
+        raise InvalidArgumentError(
+            "cors_origins needs a root API key: in dev mode every caller is root, so no web "
+            "page may call the server (set --root-api-key / SKALD_ROOT_API_KEY, or unset "
+            f"{ENV_PREFIX}CORS_ORIGINS)"
+        )
+
+
+def _check_connections(config: ServerConfig) -> None:
+    for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
+        value = getattr(config, name)
+        if not 0 < value < math.inf:
+            raise InvalidArgumentError(f"{name} must be a positive number of seconds, not {value}")
+    if config.max_connections < 1:
+        raise InvalidArgumentError(
+            f"max_connections must be at least 1, not {config.max_connections}"
+        )

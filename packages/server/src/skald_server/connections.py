@@ -1,0 +1,143 @@
+"""Connection limits of ``skald serve``: uvicorn's HTTP/1.1 protocol (h11) with timeouts for
+a request head and body, and a cap on open connections.
+
+uvicorn closes a keep-alive connection that stays idle after an answer
+(``timeout_keep_alive``), but nothing else: a connection that sends nothing, half a request
+head or half a body stays open for good, and a few hundred of them exhaust the process's open
+files. ``protocol_class(limits)`` gives uvicorn a protocol that also
+
+* closes a connection whose request head is not complete ``header_timeout`` seconds after its
+  first byte (or after the connection opened, for one that sends nothing),
+* closes a connection that sends no byte of a started request body for ``body_timeout``
+  seconds (the clock only runs while the server waits for the body: not while the app works,
+  nor while uvicorn stopped reading because the app has not consumed what came),
+* closes a new connection at once while ``max_connections`` are open (before reading from it),
+  so the server never runs out of file descriptors and keeps answering the connections it has.
+
+A timed-out connection is closed without an answer (its client stopped sending; an app still
+waiting for that body sees a disconnect). The timers are asyncio timer handles, set and
+cancelled as a request moves on: no work per byte beyond a state check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+import h11
+import msgspec
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("skald.server")
+
+#: File descriptors kept for everything but client connections: the listening socket, the
+#: store's database files or PostgreSQL connections, logs, the event loop, threads' files.
+RESERVED_FDS = 128
+
+
+class ConnectionLimits(msgspec.Struct, frozen=True, kw_only=True):
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
+
+
+def effective_max_connections(configured: int) -> int:
+    """``configured``, lowered to fit the open-file limit (``RLIMIT_NOFILE``) less
+    ``RESERVED_FDS``, at least 1."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(1, min(configured, soft - RESERVED_FDS))
+
+
+class LimitedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits above (``limits`` set by ``protocol_class``)."""
+
+    limits: ConnectionLimits
+    _timer: asyncio.TimerHandle | None = None
+    _timer_kind: str = ""
+    _refused: bool = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections:
+            self._refused = True
+            log.warning(
+                "refused a connection: %d connections open (max_connections)",
+                len(self.connections),
+            )
+            transport.abort()
+            return
+        super().connection_made(transport)
+        self._arm("header", self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow()
+
+    def _follow(self) -> None:
+        """Set the timer that fits where the request stands now."""
+        if self.transport.is_closing():
+            self._disarm()
+            return
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            # Also after an early answer (415, say): the rest of the body must still come.
+            self._arm("body", self.limits.body_timeout, restart=True)
+        elif state is h11.IDLE and self.conn.trailing_data[0]:
+            # Part of a request head came: its clock runs from the first byte (or the opening).
+            if self._timer_kind != "header":
+                self._arm("header", self.limits.header_timeout)
+        else:
+            # Nothing asked of the client: the app works, or the keep-alive timer runs.
+            self._disarm()
+
+    def _arm(self, kind: str, seconds: float, *, restart: bool = False) -> None:
+        if self._timer is not None:
+            if self._timer_kind == kind and not restart:
+                return
+            self._timer.cancel()
+        self._timer_kind = kind
+        self._timer = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_kind = ""
+
+    def _expired(self) -> None:
+        kind, self._timer, self._timer_kind = self._timer_kind, None, ""
+        if self.transport.is_closing():
+            return
+        if kind == "body" and self.flow.read_paused:
+            # uvicorn stopped reading until the app takes what came: not the client's fault.
+            self._arm("body", self.limits.body_timeout)
+            return
+        seconds = self.limits.header_timeout if kind == "header" else self.limits.body_timeout
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.info(
+            "closed the connection of %s: no complete request %s within %ss (%s_timeout)",
+            client,
+            "head" if kind == "header" else "body piece",
+            seconds,
+            kind,
+        )
+        self.transport.close()
+
+
+def protocol_class(limits: ConnectionLimits) -> type[LimitedH11Protocol]:
+    """A ``LimitedH11Protocol`` bound to ``limits``, for ``uvicorn.run(http=...)``."""
+    attributes: dict[str, Any] = {"limits": limits}
+    return type("SkaldH11Protocol", (LimitedH11Protocol,), attributes)
