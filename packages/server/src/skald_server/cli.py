@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .connections import ConnectionLimits, effective_max_connections, protocol_class
+    from .connections import fit_to_open_files, protocol_class
 
     try:
         cfg = config_mod.load(
@@ -87,11 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Memory extraction: language model {llm.model} at {llm.endpoint}", flush=True)
     else:
         print("Memory extraction: built-in extractor (set SKALD_LLM_* for a model)", flush=True)
-    limits = ConnectionLimits(
-        header_timeout=cfg.header_timeout,
-        body_timeout=cfg.body_timeout,
-        max_connections=effective_max_connections(cfg.max_connections),
-    )
+    limits = fit_to_open_files(cfg.max_connections, cfg.header_timeout, cfg.body_timeout)
     if limits.max_connections < cfg.max_connections:
         print(
             f"Connections: at most {limits.max_connections} (max_connections "
@@ -103,6 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=cfg.host,
         port=cfg.port,
         http=protocol_class(limits),
+        backlog=limits.backlog,
         # uvicorn declares an int but only hands it to loop.call_later: seconds as a float work.
         timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]
         log_level=cfg.log_level.lower(),

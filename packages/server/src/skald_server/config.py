@@ -43,7 +43,7 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     #: or from the connection's opening); seconds between two pieces of a request body;
     #: seconds an idle keep-alive connection stays open after an answer; the most open
     #: connections (more are closed at once; the effective cap is lowered to fit the process's
-    #: open-file limit, see ``connections.effective_max_connections``).
+    #: open-file limit, see ``connections.fit_to_open_files``).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0

@@ -12,7 +12,8 @@ files. ``protocol_class(limits)`` gives uvicorn a protocol that also
   seconds (the clock only runs while the server waits for the body: not while the app works,
   nor while uvicorn stopped reading because the app has not consumed what came),
 * closes a new connection at once while ``max_connections`` are open (before reading from it),
-  so the server never runs out of file descriptors and keeps answering the connections it has.
+  so the server never runs out of file descriptors and keeps answering the connections it has
+  (``fit_to_open_files`` lowers the cap, and the accept burst, to fit ``ulimit -n``).
 
 A timed-out connection is closed without an answer (its client stopped sending; an app still
 waiting for that body sees a disconnect). The timers are asyncio timer handles, set and
@@ -33,23 +34,40 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger("skald.server")
 
 #: File descriptors kept for everything but client connections: the listening socket, the
-#: store's database files or PostgreSQL connections, logs, the event loop, threads' files.
+#: event loop, logs, and the store's files (SQLite: a connection, two files, per worker thread)
+#: or PostgreSQL connections.
 RESERVED_FDS = 128
+#: uvicorn's listen backlog, which asyncio also uses as the most connections it accepts in
+#: one go (each holds a file until the protocol closes a refused one).
+DEFAULT_BACKLOG = 2048
 
 
 class ConnectionLimits(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout: float
     body_timeout: float
     max_connections: int
+    #: The listen backlog (``uvicorn.run(backlog=...)``).
+    backlog: int = DEFAULT_BACKLOG
 
 
-def effective_max_connections(configured: int) -> int:
-    """``configured``, lowered to fit the open-file limit (``RLIMIT_NOFILE``) less
-    ``RESERVED_FDS``, at least 1."""
+def fit_to_open_files(
+    configured: int, header_timeout: float, body_timeout: float
+) -> ConnectionLimits:
+    """The limits for ``configured`` connections within the open-file limit
+    (``RLIMIT_NOFILE``): the accept burst (the backlog) is lowered to an eighth of the limit,
+    and the cap to what is left after it and ``RESERVED_FDS`` (at least 1)."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
-        return configured
-    return max(1, min(configured, soft - RESERVED_FDS))
+        return ConnectionLimits(
+            header_timeout=header_timeout, body_timeout=body_timeout, max_connections=configured
+        )
+    backlog = min(DEFAULT_BACKLOG, max(16, soft // 8))
+    return ConnectionLimits(
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max(1, min(configured, soft - RESERVED_FDS - backlog)),
+        backlog=backlog,
+    )
 
 
 class LimitedH11Protocol(H11Protocol):

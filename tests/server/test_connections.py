@@ -1,0 +1,245 @@
+"""Idle and half-sent connections are closed (issue 12 §4), with raw sockets against real
+``skald serve`` processes.
+
+* A connection that sends nothing, part of a request head (even one byte at a time, forever)
+  or part of a body is closed within ``header_timeout`` / ``body_timeout``; an idle
+  keep-alive connection after ``keep_alive_timeout``. A slow client that keeps sending body
+  pieces, and one that reuses its connection, are served.
+* Past ``max_connections`` a new connection is closed at once, while the open ones are answered.
+* With a low open-file limit (``ulimit -n 200``), hundreds of idle connections neither make
+  the server fail with "Too many open files" nor lock others out beyond the header timeout.
+
+Bounds: a timer never fires early, so "closed, and not before the timeout" is exact; the
+upper bound leaves seconds of slack for a loaded machine.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.server import (
+    SkaldServer,
+    assert_clean_exit,
+    clean_env,
+    running_skald,
+    skald_serve,
+    start_server,
+)
+
+TIMEOUT = 1.0
+SLACK = 4.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
+    base = tmp_path_factory.mktemp("conn")
+    args = ["--header-timeout", "1", "--body-timeout", "1", "--keep-alive-timeout", "1"]
+    with running_skald(base / "data", extra_args=args) as running:
+        yield running
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return sock
+
+
+def seconds_until_closed(sock: socket.socket, limit: float = TIMEOUT + SLACK) -> float | None:
+    """Reads until the server closes; seconds it took, or None if still open at ``limit``."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """One whole response (Content-Length framed): status and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before a response: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "closed in the middle of a response"
+        body += chunk
+    return int(head.split(b" ", 2)[1]), body
+
+
+def head(port: int, method: str = "GET", path: str = "/health", extra: str = "") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
+
+
+def body_head(port: int, length: int) -> bytes:
+    extra = f"Content-Type: application/json\r\nContent-Length: {length}\r\n"
+    return head(port, "POST", "/api/v1/sessions", extra)
+
+
+def chunked_head(port: int) -> bytes:
+    extra = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+    return head(port, "POST", "/api/v1/sessions", extra)
+
+
+HALF_SENT = {
+    "nothing": lambda port: b"",
+    "half a request line": lambda port: b"GET /hea",
+    "a request line": lambda port: b"GET /health HTTP/1.1\r\n",
+    "a head without its blank line": lambda port: head(port)[:-2],
+    "half a body": lambda port: body_head(port, 100) + b'{"session_id": ',
+    "a head announcing a body": lambda port: body_head(port, 10),
+    "half a chunked body": lambda port: chunked_head(port) + b'5\r\n{"ses\r\n',
+}
+
+
+@pytest.mark.parametrize("what", list(HALF_SENT))
+def test_a_half_sent_request_is_closed_within_the_timeout(server: SkaldServer, what: str) -> None:
+    with connect(server.port) as sock:
+        sock.sendall(HALF_SENT[what](server.port))
+        took = seconds_until_closed(sock)
+    assert took is not None, f"{what}: still open after {TIMEOUT + SLACK}s"
+    assert took >= TIMEOUT * 0.9, f"{what}: closed after {took:.2f}s, before the timeout"
+
+
+def test_a_head_sent_a_byte_at_a_time_is_closed_although_bytes_keep_coming(
+    server: SkaldServer,
+) -> None:
+    """The header timeout counts from the first byte, not from the last one (slowloris)."""
+    endless = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 10_000
+    with connect(server.port) as sock:
+        start = time.monotonic()
+        try:
+            for byte in endless:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.1)
+                if time.monotonic() - start > TIMEOUT + SLACK:
+                    break
+            closed = False
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        took = time.monotonic() - start
+        if not closed:
+            closed = seconds_until_closed(sock, 0.5) is not None
+    assert closed, f"still open after trickling for {took:.1f}s"
+    assert took < TIMEOUT + SLACK
+
+
+def test_a_body_sent_in_slow_pieces_is_served(server: SkaldServer) -> None:
+    """The body timeout is between pieces: a slow but live upload gets its answer."""
+    body = b'{"session_id": "slow-upload"}'
+    pieces = [body[i : i + 8] for i in range(0, len(body), 8)]
+    with connect(server.port) as sock:
+        sock.sendall(body_head(server.port, len(body)))
+        for piece in pieces:
+            time.sleep(TIMEOUT * 0.6)
+            sock.sendall(piece)
+        status, answer = read_response(sock)
+    assert status == 200, answer
+    assert len(pieces) * TIMEOUT * 0.6 > TIMEOUT  # the whole upload took longer than a timeout
+
+
+def test_an_idle_keep_alive_connection_is_closed_and_a_busy_one_kept(server: SkaldServer) -> None:
+    with connect(server.port) as sock:
+        for _ in range(4):  # requests closer together than the timeout: one connection
+            sock.sendall(head(server.port))
+            assert read_response(sock)[0] == 200
+            time.sleep(TIMEOUT * 0.5)
+        took = seconds_until_closed(sock)
+    assert took is not None, "an idle keep-alive connection stayed open"
+    assert took >= TIMEOUT * 0.4
+
+
+# ----------------------------------------------------------------------------- the cap
+
+CAP = 8
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
+    base = tmp_path_factory.mktemp("cap")
+    args = ["--max-connections", str(CAP), "--header-timeout", "60"]
+    with running_skald(base / "data", extra_args=args) as running:
+        yield running
+
+
+def test_connections_past_the_cap_are_closed_at_once_and_the_others_answered(
+    capped: SkaldServer,
+) -> None:
+    with connect(capped.port) as probe:  # the server is up and has no other connection
+        probe.sendall(head(capped.port, extra="Connection: close\r\n"))
+        assert read_response(probe)[0] == 200
+    time.sleep(0.3)
+    held = [connect(capped.port) for _ in range(CAP)]
+    try:
+        for _ in range(3):
+            with connect(capped.port) as extra:
+                took = seconds_until_closed(extra, 10.0)
+                assert took is not None and took < 5.0, "a connection past the cap stayed open"
+        for sock in held:  # every connection within the cap is still served
+            sock.sendall(head(capped.port))
+            assert read_response(sock)[0] == 200
+    finally:
+        for sock in held[: CAP // 2]:
+            sock.close()
+    time.sleep(0.3)
+    try:
+        with connect(capped.port) as again:  # room again: served
+            again.sendall(head(capped.port))
+            assert read_response(again)[0] == 200
+    finally:
+        for sock in held[CAP // 2 :]:
+            sock.close()
+    assert "refused a connection" in capped.log()
+
+
+# ----------------------------------------------------------------------------- few files
+
+NOFILE = 200
+
+
+def test_a_low_open_file_limit_is_not_exhausted_by_idle_connections(tmp_path: Path) -> None:
+    """``ulimit -n 200`` and 300 idle connections: the cap (lowered to fit the limit) closes
+    the surplus at once, the header timeout the rest, and the server answers again after it,
+    with no "Too many open files" and a clean shutdown."""
+    serve = skald_serve(tmp_path / "data", "--header-timeout", "1")
+
+    def command(port: int) -> list[str]:
+        return ["sh", "-c", f"ulimit -n {NOFILE} && exec {shlex.join(serve(port))}"]
+
+    server = start_server("skald serve (ulimit)", command, tmp_path / "server.log", env=clean_env())
+    status: int | None = None
+    try:
+        assert "lowered to fit the open-file limit" in server.log()
+        flood = []
+        try:
+            for _ in range(300):
+                flood.append(connect(server.port))
+            time.sleep(TIMEOUT + 1.5)
+            with connect(server.port) as sock:
+                sock.sendall(head(server.port, extra="Connection: close\r\n"))
+                assert read_response(sock)[0] == 200
+            closed = sum(seconds_until_closed(s, 0.2) is not None for s in flood)
+            assert closed == len(flood), f"{len(flood) - closed} idle connections still open"
+        finally:
+            for sock in flood:
+                sock.close()
+    finally:
+        status = server.stop()
+    log = server.log()
+    assert "Too many open files" not in log and "out of system resource" not in log, log
+    assert_clean_exit(server, status)
