@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
 from typing import Any
 
 import h11
@@ -81,11 +82,8 @@ class LimitedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
             self._refused = True
-            log.warning(
-                "refused a connection: %d connections open (max_connections)",
-                len(self.connections),
-            )
             transport.abort()
+            _refusals.note(len(self.connections))
             return
         super().connection_made(transport)
         self._arm("header", self.limits.header_timeout)
@@ -153,6 +151,32 @@ class LimitedH11Protocol(H11Protocol):
             kind,
         )
         self.transport.close()
+
+
+class _Refusals:
+    """Counts refused connections; logs at most one warning per ``EVERY`` seconds (a flood of
+    connections must not become a flood of log lines)."""
+
+    EVERY = 10.0
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.logged_at = -self.EVERY
+
+    def note(self, open_connections: int) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.logged_at >= self.EVERY:
+            log.warning(
+                "refused %d connection(s) in the last %.0fs: %d open (max_connections)",
+                self.count,
+                min(now - self.logged_at, self.EVERY),
+                open_connections,
+            )
+            self.count, self.logged_at = 0, now
+
+
+_refusals = _Refusals()
 
 
 def protocol_class(limits: ConnectionLimits) -> type[LimitedH11Protocol]:
