@@ -20,6 +20,7 @@ from skald_core.service.extraction import BuiltinExtractor, Fact
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 
+JSON = {"Content-Type": "application/json"}
 API = "/api/v1/sessions"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:litestar")
 
@@ -139,7 +140,8 @@ def test_extract_errors(http: TestClient[Any]) -> None:
     )
     error(http.post(f"{API}/s1/extract", json={"archive_id": "latest"}), 400, "INVALID_ARGUMENT")
     error(http.post(f"{API}/s1/extract", json={"archive_id": 1}), 400, "INVALID_ARGUMENT")
-    error(http.post(f"{API}/s1/extract", content=b"{not json"), 400, "INVALID_ARGUMENT")
+    not_json = http.post(f"{API}/s1/extract", content=b"{not json", headers=JSON)
+    error(not_json, 400, "INVALID_ARGUMENT")
 
 
 def test_the_http_clients_extract_sessions(http: TestClient[Any], flaky: Flaky) -> None:
