@@ -1,5 +1,6 @@
-"""Connection limits of ``skald serve``: uvicorn's HTTP/1.1 protocol (h11) with timeouts for
-a request head and body, and a cap on open connections.
+"""Connection limits of ``skald serve``: uvicorn's HTTP/1.1 protocol (httptools, the parser
+uvicorn picks when it is installed, as it is with the server) with timeouts for a request head
+and body, and a cap on open connections.
 
 uvicorn closes a keep-alive connection that stays idle after an answer
 (``timeout_keep_alive``), but nothing else: a connection that sends nothing, half a request
@@ -28,9 +29,8 @@ import resource
 import time
 from typing import Any
 
-import h11
 import msgspec
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("skald.server")
 
@@ -71,8 +71,10 @@ def fit_to_open_files(
     )
 
 
-class LimitedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the limits above (``limits`` set by ``protocol_class``)."""
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits (``limits`` set by ``protocol_class``):
+    the parser's callbacks say where a request stands (a message begun, its head complete, a
+    body piece, the message complete)."""
 
     limits: ConnectionLimits
     _timer: asyncio.TimerHandle | None = None
@@ -93,31 +95,6 @@ class LimitedH11Protocol(H11Protocol):
             return
         self._disarm()
         super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._follow()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._follow()
-
-    def _follow(self) -> None:
-        """Set the timer that fits where the request stands now."""
-        if self.transport.is_closing():
-            self._disarm()
-            return
-        state = self.conn.their_state
-        if state is h11.SEND_BODY:
-            # Also after an early answer (415, say): the rest of the body must still come.
-            self._arm("body", self.limits.body_timeout, restart=True)
-        elif state is h11.IDLE and self.conn.trailing_data[0]:
-            # Part of a request head came: its clock runs from the first byte (or the opening).
-            if self._timer_kind != "header":
-                self._arm("header", self.limits.header_timeout)
-        else:
-            # Nothing asked of the client: the app works, or the keep-alive timer runs.
-            self._disarm()
 
     def _arm(self, kind: str, seconds: float, *, restart: bool = False) -> None:
         if self._timer is not None:
@@ -152,6 +129,25 @@ class LimitedH11Protocol(H11Protocol):
         )
         self.transport.close()
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._timer_kind != "header":  # from the first byte (or the opening)
+            self._arm("header", self.limits.header_timeout)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        # The body's clock (a request without one completes at once and disarms it).
+        self._arm("body", self.limits.body_timeout, restart=True)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        # Also after an early answer (415, say): the rest of the body must still come.
+        self._arm("body", self.limits.body_timeout, restart=True)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()  # nothing asked of the client: the app works, then keep-alive runs
+
 
 class _Refusals:
     """Counts refused connections; logs at most one warning per ``EVERY`` seconds (a flood of
@@ -179,7 +175,7 @@ class _Refusals:
 _refusals = _Refusals()
 
 
-def protocol_class(limits: ConnectionLimits) -> type[LimitedH11Protocol]:
-    """A ``LimitedH11Protocol`` bound to ``limits``, for ``uvicorn.run(http=...)``."""
+def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
+    """A ``LimitedHttpToolsProtocol`` bound to ``limits``, for ``uvicorn.run(http=...)``."""
     attributes: dict[str, Any] = {"limits": limits}
-    return type("SkaldH11Protocol", (LimitedH11Protocol,), attributes)
+    return type("SkaldHttpToolsProtocol", (LimitedHttpToolsProtocol,), attributes)
