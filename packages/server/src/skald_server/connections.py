@@ -17,8 +17,9 @@ files. ``protocol_class(limits)`` gives uvicorn a protocol that also
   (``fit_to_open_files`` lowers the cap, and the accept burst, to fit ``ulimit -n``).
 
 A timed-out connection is closed without an answer (its client stopped sending; an app still
-waiting for that body sees a disconnect). The timers are asyncio timer handles, set and
-cancelled as a request moves on: no work per byte beyond a state check.
+waiting for that body sees a disconnect). A timer is set only while a request is split
+across reads (and for a new connection until its first request): a request that arrives in one
+read costs a few attribute checks, no timer.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     _timer: asyncio.TimerHandle | None = None
     _timer_kind: str = ""
     _refused: bool = False
+    _in_head: bool = False
+    _in_body: bool = False
+    _last_read: float = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -114,10 +118,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         kind, self._timer, self._timer_kind = self._timer_kind, None, ""
         if self.transport.is_closing():
             return
-        if kind == "body" and self.flow.read_paused:
-            # uvicorn stopped reading until the app takes what came: not the client's fault.
-            self._arm("body", self.limits.body_timeout)
-            return
+        if kind == "body":
+            if not self._in_body:
+                return
+            if self.flow.read_paused:
+                # uvicorn stopped reading until the app takes what came: not the client's fault.
+                self._arm("body", self.limits.body_timeout)
+                return
+            idle = self.loop.time() - self._last_read
+            if idle < self.limits.body_timeout:
+                self._arm("body", self.limits.body_timeout - idle)  # a piece came meanwhile
+                return
         seconds = self.limits.header_timeout if kind == "header" else self.limits.body_timeout
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.info(
@@ -129,24 +140,37 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
+    # The parser's callbacks only note where the request stands; ``data_received`` sets the
+    # timer once per read. A request that arrives whole in one read sets no timer at all.
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._timer_kind != "header":  # from the first byte (or the opening)
-            self._arm("header", self.limits.header_timeout)
+        self._in_head = True
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        # The body's clock (a request without one completes at once and disarms it).
-        self._arm("body", self.limits.body_timeout, restart=True)
-
-    def on_body(self, body: bytes) -> None:
-        super().on_body(body)
-        # Also after an early answer (415, say): the rest of the body must still come.
-        self._arm("body", self.limits.body_timeout, restart=True)
+        self._in_head, self._in_body = False, True
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._disarm()  # nothing asked of the client: the app works, then keep-alive runs
+        self._in_body = False
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.transport.is_closing():
+            self._disarm()
+        elif self._in_body:
+            # Also after an early answer (415, say): the rest of the body must still come.
+            self._last_read = self.loop.time()
+            if self._timer_kind != "body":
+                self._arm("body", self.limits.body_timeout)
+        elif self._in_head or self.cycle is None or self.cycle.response_complete:
+            # Part of a head (or bytes that are not one yet): its clock runs from the first
+            # byte after the last answer, or from the opening.
+            if self._timer_kind != "header":
+                self._arm("header", self.limits.header_timeout)
+        elif self._timer is not None:
+            self._disarm()  # a whole request came: the app works, then keep-alive runs
 
 
 class _Refusals:
