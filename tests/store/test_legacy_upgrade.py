@@ -180,7 +180,8 @@ def test_skald_db_upgrade_upgrades_a_0_1_data_directory(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "sqlite", tmp_path / "data")
     done = run_skald("db", "upgrade", "--path", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
-    assert f"is up to date at schema version {schema.SCHEMA_VERSION}" in done.stdout
+    assert f"now at schema version {schema.SCHEMA_VERSION}" in done.stdout
+    assert "applied schema migrations" in done.stdout
     store = SQLiteStore(tmp_path / "data")
     try:
         assert snapshot(store, tasks_of("sqlite")) == EXPECTED["sqlite"]

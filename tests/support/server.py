@@ -107,8 +107,12 @@ def free_port() -> int:
 
 
 def listening(log: str, port: int) -> bool:
-    """uvicorn logged that it bound ``port``: whoever answers there is this server."""
-    return f"Uvicorn running on http://127.0.0.1:{port} " in log
+    """The server logged that it bound ``port`` (uvicorn's line, or ``skald serve``'s banner,
+    printed once its socket is bound): whoever answers there is this server."""
+    return (
+        f"Uvicorn running on http://127.0.0.1:{port} " in log
+        or f" on http://127.0.0.1:{port} in " in log
+    )
 
 
 def port_was_taken(log: str) -> bool:

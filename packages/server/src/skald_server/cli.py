@@ -1,34 +1,28 @@
 """The ``skald`` command line: ``skald serve``, ``skald keys create|list|revoke`` and
-``skald db upgrade`` (schema migrations)."""
+``skald db upgrade`` (schema migrations). Settings and their flags come from ``config``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
-from skald_core import clock, ids
-from skald_core.errors import SkaldError
+from skald_core import __version__, clock, ids
+from skald_core.errors import InvalidArgumentError, SkaldError
 from skald_core.keys import KeyStore
 from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
-
-
-def _database_overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {
-        "path": getattr(args, "path", None),
-        "database_url": getattr(args, "database_url", None),
-        "database_schema": getattr(args, "database_schema", None),
-    }
+from . import single_server
 
 
 def _open_store(args: argparse.Namespace) -> Store:
     """The store a maintenance command works on (never lazy: it must reach the database)."""
-    cfg = config_mod.load(args.config, {**_database_overrides(args), "host": "127.0.0.1"})
+    cfg = config_mod.load(args.config, {**config_mod.flag_values(args), "host": "127.0.0.1"})
     return open_store(
         path=cfg.path,
         database_url=cfg.database_url,
@@ -39,6 +33,23 @@ def _open_store(args: argparse.Namespace) -> Store:
     )
 
 
+def _bind(cfg: config_mod.ServerConfig) -> socket.socket:
+    """The listening socket, bound before anything says the server is up."""
+    family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((cfg.host, cfg.port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidArgumentError(
+            f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc} "
+            "(is another server running there? choose another --port)"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -46,41 +57,26 @@ def _serve(args: argparse.Namespace) -> int:
     from .connections import fit_to_open_files, protocol_class
 
     try:
-        cfg = config_mod.load(
-            args.config,
-            {
-                **_database_overrides(args),
-                "database_pool_min_size": args.database_pool_min_size,
-                "database_pool_max_size": args.database_pool_max_size,
-                "database_pool_timeout": args.database_pool_timeout,
-                "host": args.host,
-                "port": args.port,
-                "root_api_key": args.root_api_key,
-                "log_level": args.log_level,
-                "retention_days": args.retention_days,
-                "trash_days": args.trash_days,
-                "max_body_bytes": args.max_body_bytes,
-                "llm_base_url": args.llm_base_url,
-                "llm_model": args.llm_model,
-                "llm_timeout": args.llm_timeout,
-                "llm_max_retries": args.llm_max_retries,
-                "llm_max_concurrency": args.llm_max_concurrency,
-                "cors_origins": args.cors_origins,
-                "header_timeout": args.header_timeout,
-                "body_timeout": args.body_timeout,
-                "keep_alive_timeout": args.keep_alive_timeout,
-                "max_connections": args.max_connections,
-            },
-        )
+        cfg = config_mod.load(args.config, config_mod.flag_values(args))
         llm = cfg.llm
+        lock = None if cfg.database_url else single_server.acquire(cfg.path)
+        sock = _bind(cfg)
         app = create_app(cfg)
     except SkaldError as exc:
         print(f"skald serve: {exc.message}", file=sys.stderr)
         return 2
     logging.basicConfig(level=cfg.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    weak = config_mod.weak_root_key(cfg.root_api_key)
+    if weak:
+        logging.getLogger("skald.server").warning("weak root API key: %s", weak)
+    if getattr(args, "root_api_key", None):
+        logging.getLogger("skald.server").warning(
+            "the root API key was given on the command line, where `ps` shows it: prefer "
+            "SKALD_ROOT_API_KEY or --root-api-key-file"
+        )
     mode = "dev mode (no API key needed, loopback only)" if cfg.dev_mode else "api-key mode"
     print(
-        f"Skald serving {_where(cfg)} on http://{cfg.host}:{cfg.port} in {mode}",
+        f"Skald {__version__} serving {_where(cfg)} on http://{cfg.host}:{cfg.port} in {mode}",
         flush=True,
     )
     if llm is not None:
@@ -94,18 +90,26 @@ def _serve(args: argparse.Namespace) -> int:
             f"{cfg.max_connections} lowered to fit the open-file limit, ulimit -n)",
             flush=True,
         )
-    uvicorn.run(
-        app,
-        host=cfg.host,
-        port=cfg.port,
-        http=protocol_class(limits),
-        backlog=limits.backlog,
-        # uvicorn declares an int but only hands it to loop.call_later: seconds as a float work.
-        timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]
-        log_level=cfg.log_level.lower(),
-        timeout_graceful_shutdown=30,
-        access_log=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=cfg.host,
+            port=cfg.port,
+            http=protocol_class(limits),
+            backlog=limits.backlog,
+            # uvicorn declares an int but only hands it to loop.call_later: seconds as a float work.
+            timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]
+            log_level=cfg.log_level,
+            timeout_graceful_shutdown=30,
+            access_log=False,
+        )
     )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -123,30 +127,51 @@ def _key_store(args: argparse.Namespace) -> tuple[Store, KeyStore]:
     return store, store.key_store()
 
 
+class _Applied(logging.Handler):
+    """Collects the migrations a store reports applying while it opens."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.versions: list[int] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "applied schema migrations" in str(record.msg) and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            if isinstance(args[-1], list):
+                self.versions.extend(int(v) for v in args[-1])
+
+
 def _db(args: argparse.Namespace) -> int:
+    applied = _Applied()
+    store_log = logging.getLogger("skald.store")
+    store_log.addHandler(applied)
+    level = store_log.level
+    store_log.setLevel(logging.INFO)
     try:
         store = _open_store(args)  # opening applies the pending migrations
         try:
-            print(f"{store.describe()} is up to date at schema version {store.schema_version()}")
+            version = store.migrate()
+            where = store.describe()
         finally:
             store.close()
     except SkaldError as exc:
         print(f"skald db: {exc.message}", file=sys.stderr)
         return 2
+    finally:
+        store_log.removeHandler(applied)
+        store_log.setLevel(level)
+    done = sorted(set(applied.versions))
+    if not done:
+        print(f"{where} is up to date at schema version {version}; nothing to do")
+    else:
+        print(
+            f"{where}: applied schema migrations {_versions(done)}; now at schema version {version}"
+        )
     return 0
 
 
-def _add_database_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--database-url",
-        help="PostgreSQL URL (postgresql://user:password@host:5432/db) instead of the SQLite "
-        "file under --path; several servers may share one (env SKALD_DATABASE_URL)",
-    )
-    p.add_argument(
-        "--database-schema",
-        help="PostgreSQL schema for Skald's tables, created if missing (default: the "
-        "search_path's, normally public; env SKALD_DATABASE_SCHEMA)",
-    )
+def _versions(done: list[int]) -> str:
+    return f"{done[0]}-{done[-1]}" if len(done) > 1 else str(done[0])
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -187,134 +212,68 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="skald", description="Skald session and memory store")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="skald",
+        description="Skald: a self-hosted session and memory store for AI agents, "
+        "wire-compatible with OpenViking's session API.",
+    )
+    p.add_argument("--version", action="version", version=f"skald {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
-    serve.add_argument("--host", help="bind address (default 127.0.0.1; env SKALD_HOST)")
-    serve.add_argument("--port", type=int, help="port (default 1933; env SKALD_PORT)")
-    serve.add_argument(
-        "--root-api-key",
-        help="root key; without one the server runs in dev mode "
-        "(loopback only; env SKALD_ROOT_API_KEY)",
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP server",
+        description="Run the HTTP server. Each setting is read from (last wins) its default, "
+        "the TOML file (--config; top level or [server], the llm_* ones also as [llm]), the "
+        "environment (SKALD_<NAME>) and the flag.",
     )
-    _add_database_args(serve)
-    serve.add_argument(
-        "--database-pool-min-size",
-        type=int,
-        help="PostgreSQL connections kept open (default 1; env SKALD_DATABASE_POOL_MIN_SIZE)",
-    )
-    serve.add_argument(
-        "--database-pool-max-size",
-        type=int,
-        help="most PostgreSQL connections (default 10; env SKALD_DATABASE_POOL_MAX_SIZE)",
-    )
-    serve.add_argument(
-        "--database-pool-timeout",
-        type=float,
-        help="seconds a request waits for a connection before 503 (default 5; "
-        "env SKALD_DATABASE_POOL_TIMEOUT)",
-    )
-    serve.add_argument(
-        "--cors-origins",
-        help="comma-separated origins (https://app.example.com, or *) whose web pages may "
-        "call the server; key mode only (default none; env SKALD_CORS_ORIGINS)",
-    )
-    limits = serve.add_argument_group("connections")
-    limits.add_argument(
-        "--header-timeout",
-        type=float,
-        help="seconds to send a whole request head (default 10; env SKALD_HEADER_TIMEOUT)",
-    )
-    limits.add_argument(
-        "--body-timeout",
-        type=float,
-        help="seconds between two pieces of a request body (default 30; env SKALD_BODY_TIMEOUT)",
-    )
-    limits.add_argument(
-        "--keep-alive-timeout",
-        type=float,
-        help="seconds an idle connection stays open after an answer (default 5; "
-        "env SKALD_KEEP_ALIVE_TIMEOUT)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        help="open connections at most; more are closed at once (default 1000, lowered to "
-        "fit ulimit -n; env SKALD_MAX_CONNECTIONS)",
-    )
-    serve.add_argument("--config", help="TOML config file (env SKALD_CONFIG)")
-    serve.add_argument("--log-level", help="debug, info, warning, error")
-    serve.add_argument(
-        "--retention-days",
-        type=float,
-        help="purge sessions idle this many days (off by default; env SKALD_RETENTION_DAYS)",
-    )
-    serve.add_argument(
-        "--trash-days",
-        type=float,
-        help="purge soft-deleted sessions this many "
-        "days after deletion (off by default; env SKALD_TRASH_DAYS)",
-    )
-    serve.add_argument(
-        "--max-body-bytes",
-        type=int,
-        help="largest request body; a bigger one is 413 PAYLOAD_TOO_LARGE (default 8388608, "
-        "8 MiB; env SKALD_MAX_BODY_BYTES)",
-    )
-    llm = serve.add_argument_group(
-        "memory extraction with a language model (OpenAI-compatible; the API key only by "
-        "env SKALD_LLM_API_KEY or the config file)"
-    )
-    llm.add_argument(
-        "--llm-base-url", help="API root, e.g. https://api.openai.com/v1 (env SKALD_LLM_BASE_URL)"
-    )
-    llm.add_argument("--llm-model", help="model name, e.g. gpt-4o-mini (env SKALD_LLM_MODEL)")
-    llm.add_argument(
-        "--llm-timeout", type=float, help="seconds per request (default 60; env SKALD_LLM_TIMEOUT)"
-    )
-    llm.add_argument(
-        "--llm-max-retries",
-        type=int,
-        help="retries of a failed request or an unusable answer (default 3; "
-        "env SKALD_LLM_MAX_RETRIES)",
-    )
-    llm.add_argument(
-        "--llm-max-concurrency",
-        type=int,
-        help="extractions at the same time (default 4; env SKALD_LLM_MAX_CONCURRENCY)",
+    config_mod.add_flags(
+        serve, ("store", "server", "connections", "logging", "tasks", "retention", "llm")
     )
     serve.set_defaults(func=_serve)
 
-    keys = sub.add_parser("keys", help="manage API keys")
-    ksub = keys.add_subparsers(dest="keys_command", required=True)
-    for name in ("create", "list", "revoke"):
-        k = ksub.add_parser(name)
-        k.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
-        _add_database_args(k)
-        k.add_argument("--config", help="TOML config file")
+    keys = sub.add_parser(
+        "keys",
+        help="manage API keys",
+        description="Create, list and revoke API keys in the store (works while servers run).",
+    )
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    for name, summary in (
+        ("create", "create a key and print it once (stdout); what it is goes to stderr"),
+        ("list", "list keys (never the secrets)"),
+        ("revoke", "revoke a key by its id"),
+    ):
+        k = ksub.add_parser(name, help=summary, description=summary)
+        config_mod.add_flags(k, ("store",))
         if name == "create":
-            k.add_argument("--account", required=True)
-            k.add_argument("--user", required=True)
-            k.add_argument("--role", choices=["user", "admin"], default="user")
-            k.add_argument("--read-only", action="store_true")
+            k.add_argument("--account", required=True, help="the account the key acts in")
+            k.add_argument("--user", required=True, help="the user the key acts as")
+            k.add_argument(
+                "--role",
+                choices=["user", "admin"],
+                default="user",
+                help="user: its own sessions; admin: any user of its account (default user)",
+            )
+            k.add_argument(
+                "--read-only", action="store_true", help="the key may read but never write"
+            )
         elif name == "list":
-            k.add_argument("--account")
+            k.add_argument("--account", help="only the keys of this account")
         else:
-            k.add_argument("key_id")
+            k.add_argument("key_id", help="the key's id (the part after sk-, as keys list shows)")
         k.set_defaults(func=_keys)
 
-    db = sub.add_parser("db", help="database schema migrations")
-    dsub = db.add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser(
+        "db", help="database schema migrations", description="Database schema migrations."
+    )
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     d = dsub.add_parser(
         "upgrade",
         help="apply pending schema migrations (servers also do this when they start; safe "
         "while other servers run)",
+        description="Create the schema, or apply the migrations it lacks, and say which.",
     )
-    d.add_argument("--path", help="data directory (default ./data; env SKALD_PATH)")
-    _add_database_args(d)
-    d.add_argument("--config", help="TOML config file")
+    config_mod.add_flags(d, ("store",))
     d.set_defaults(func=_db)
     return p
 
