@@ -694,8 +694,30 @@ def test_no_api_key_sends_no_key_header(api: respx.MockRouter, client: Any) -> N
 
 # ---------------------------------------------------------------------------- lifecycle
 
+STATUS = {"initialized": True, "version": "0", "account": "default", "user": "default"}
+
+
+def test_initialize_checks_the_server_and_the_key(
+    api: respx.MockRouter, make_client: MakeClient
+) -> None:
+    route = api.get(f"{API}/system/status").mock(
+        side_effect=[ok(STATUS), failure(401, "UNAUTHENTICATED", "bad key")]
+    )
+    make_client(api_key="good").initialize()
+    with pytest.raises(errors.UnauthenticatedError):
+        make_client(api_key="bad").initialize()
+    assert [c.request.headers.get("X-API-Key") for c in route.calls] == ["good", "bad"]
+
+
+def test_initialize_fails_when_nothing_listens(make_client: MakeClient) -> None:
+    with respx.mock(base_url=URL) as router:
+        router.get(f"{API}/system/status").mock(side_effect=httpx.ConnectError("refused"))
+        with pytest.raises(errors.ConnectionFailedError, match="Cannot reach Skald"):
+            make_client().initialize()
+
 
 def test_sync_context_manager_closes_the_client(api: respx.MockRouter) -> None:
+    api.get(f"{API}/system/status").mock(return_value=ok(STATUS))
     api.get(f"{API}/sessions").mock(return_value=ok([]))
 
     with skald.SyncHTTPClient(url=URL) as client:
@@ -708,6 +730,7 @@ def test_sync_context_manager_closes_the_client(api: respx.MockRouter) -> None:
 
 
 def test_async_context_manager_closes_the_client(api: respx.MockRouter) -> None:
+    api.get(f"{API}/system/status").mock(return_value=ok(STATUS))
     api.get(f"{API}/sessions").mock(return_value=ok([]))
 
     async def scenario() -> skald.AsyncHTTPClient:
@@ -722,6 +745,7 @@ def test_async_context_manager_closes_the_client(api: respx.MockRouter) -> None:
 
 
 def test_an_injected_http_client_is_left_open(api: respx.MockRouter) -> None:
+    api.get(f"{API}/system/status").mock(return_value=ok(STATUS))
     api.get(f"{API}/sessions").mock(return_value=ok([]))
     http = httpx.Client(base_url=URL)
 

@@ -82,7 +82,10 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
-        """Nothing to do before the first call (kept for OpenViking compatibility)."""
+        """Check that the server answers and accepts this client's key (and identity):
+        ``ConnectionFailedError`` when nothing listens at the URL, ``UnauthenticatedError``
+        for a wrong key, instead of either surfacing at the first real call."""
+        await self._run(calls.system_status())
 
     async def close(self) -> None:
         if self._owns_http:

@@ -81,7 +81,10 @@ class SyncHTTPClient(BaseHTTPClient[httpx.Client]):
 
     # ------------------------------------------------------------------ lifecycle
     def initialize(self) -> None:
-        """Nothing to do before the first call (kept for OpenViking compatibility)."""
+        """Check that the server answers and accepts this client's key (and identity):
+        ``ConnectionFailedError`` when nothing listens at the URL, ``UnauthenticatedError``
+        for a wrong key, instead of either surfacing at the first real call."""
+        self._run(calls.system_status())
 
     def close(self) -> None:
         if self._owns_http:

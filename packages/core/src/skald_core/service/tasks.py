@@ -205,12 +205,32 @@ class TaskRunner:
             ran += self.run(task_id)
         return ran
 
+    def _run_soon(self, task_id: str) -> None:
+        """Claim the task if nobody holds it and run it: on the background pool when the worker
+        is started (so a waiting caller can give up at its deadline while it goes on), else
+        here in this thread (the embedded client without a worker)."""
+        pool = self._pool
+        if pool is None:
+            self.run(task_id)
+            return
+        claimed = self._claim(task_id)
+        if claimed is None:
+            return
+        with self._lock:
+            self._running.add(task_id)
+        try:
+            pool.submit(self._job, claimed)
+        except RuntimeError:  # the pool is shutting down: run it here
+            self._job(claimed)
+
     def wait(self, owner: Owner, task_id: str, timeout: float = 60.0) -> TaskRow:
-        """Run the task here if nobody holds it, else wait until it reaches a terminal state."""
+        """Start the task if nobody holds it, then wait until it reaches a terminal state;
+        ``DeadlineExceededError`` after ``timeout`` seconds when a background worker runs it
+        (the task goes on and completes later)."""
         deadline = time.monotonic() + timeout
         delay = 0.002
         while True:
-            self.run(task_id)
+            self._run_soon(task_id)
             task = self.store.get_task(owner, task_id)
             if task is None:
                 raise NotFoundError.of("task", task_id)
