@@ -1,15 +1,20 @@
 """Skald in one minute: create a session, add messages, commit, delete — and see what stayed.
 
-Run with:  uv run python examples/demo.py   (data goes to ./skald_demo_data)
+Run with:  uv run python examples/demo.py [DATA_DIR]
+(without DATA_DIR the data goes to a fresh temporary directory, removed at the end)
 """
 
 import shutil
 import sys
+import tempfile
 
 import skald as ov
 
-path = sys.argv[1] if len(sys.argv) > 1 else "./skald_demo_data"
-shutil.rmtree(path, ignore_errors=True)
+if len(sys.argv) > 1:
+    path = sys.argv[1]
+    shutil.rmtree(path, ignore_errors=True)
+else:
+    path = tempfile.mkdtemp(prefix="skald-demo-")
 
 with ov.OpenViking(path=path) as client:
     created = client.create_session("demo-1")
@@ -40,3 +45,6 @@ with ov.OpenViking(path=path) as client:
             print(f"  {node['uri']}: {client.read(node['uri']).strip()}")
 
     print(f"Session still exists? {client.session_exists('demo-1')}")
+
+if len(sys.argv) <= 1:
+    shutil.rmtree(path, ignore_errors=True)

@@ -478,3 +478,53 @@ def test_demo(tmp_path: Path, run_example: RunExample) -> None:
         kept = memories(client)
     assert len(kept) == 4
     assert "The user's name is Ada." in kept.values()
+
+
+# ---------------------------------------------------------------------------- on an empty store
+
+FIRST_RUN = {
+    "batch_delete.py": ["Deleted: abc123", "Deleted: def456", "Deleted: ghi789"],
+    "delete_after_commit.py": ["Extracted 3 memories", "Session deleted, memories preserved"],
+    "check_content_first.py": [
+        "Warning: No memories extracted yet",
+        "Commit before deleting? (yes/no): (no answer: not committing)",
+    ],
+    "safe_delete_with_confirmation.py": [
+        "Session: a1b2c3d4",
+        "Messages: 4",
+        "Turns: 2",
+        "Archives: 0",
+        "Are you sure you want to delete this session? (yes/no): (no answer)",
+        "Deletion cancelled",
+    ],
+}
+
+
+@pytest.mark.parametrize("script", sorted(FIRST_RUN))
+def test_an_example_run_on_an_empty_store_without_a_terminal_shows_its_behaviour(
+    target: Target, script: str
+) -> None:
+    """A newcomer's first run: no data yet, no terminal to answer prompts (stdin at EOF)."""
+    done = target.run(script)
+    assert done.stdout.splitlines() == FIRST_RUN[script]
+    assert "Traceback" not in done.stderr
+
+
+def test_yes_answers_the_prompts(run_example: RunExample, tmp_path: Path) -> None:
+    out = run_example("safe_delete_with_confirmation.py", "--yes").stdout
+    assert out.rstrip().endswith("Session deleted") and "(yes/no)" not in out
+    out = run_example("check_content_first.py", "--yes").stdout
+    assert out == "Warning: No memories extracted yet\n"
+    with skald.OpenViking(path=tmp_path / "my_data") as client:
+        assert sorted(memories(client).values()) == [
+            "The user likes sailing.",
+            "The user's name is Grace.",
+        ]
+
+
+def test_the_demo_without_arguments_leaves_nothing_behind(
+    tmp_path: Path, run_example: RunExample
+) -> None:
+    out = run_example("demo.py").stdout
+    assert "Kept 4 memories:" in out
+    assert list(tmp_path.iterdir()) == []
