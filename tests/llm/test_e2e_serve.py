@@ -159,7 +159,7 @@ def test_skald_serve_extracts_memories_with_a_language_model(
         assert len(existing_in(provider.requests[1])) == 3
     finally:
         client.close()
-    assert "Memory extraction: language model fake-model" in served.log()
+    assert "memory extraction: language model fake-model" in served.log()
 
 
 def test_a_provider_outage_fails_the_task_and_extract_session_recovers_it(

@@ -111,3 +111,25 @@ def test_build_services_takes_any_store_and_key_store_pair(tmp_path: Path) -> No
             pg.close()
     with pytest.raises(AttributeError):  # not a Store: it has no key_store()
         build_services(config, store=object())  # type: ignore[arg-type]
+
+
+def test_a_permanent_database_error_is_said_once_and_clearly(tmp_path: Path) -> None:
+    """A database that does not exist will not come back by waiting: the log says so, /ready
+    says so, and the repeating warnings are rate-limited instead of several a second."""
+    import time
+
+    from support.server import running_skald
+
+    from .support import require_postgres
+
+    require_postgres()
+    missing = DATABASE_URL.rsplit("/", 1)[0] + "/skald_no_such_database"
+    with running_skald(tmp_path / "data", extra_args=["--database-url", missing]) as server:
+        ready = httpx.get(server.url + "/ready")
+        assert ready.status_code == 503
+        details = ready.json()["error"]["details"]
+        assert details["reason"] == "unreachable" and "does not exist" in details["permanent"]
+        time.sleep(3)  # the task worker polls every second
+        log = server.log()
+    assert "waiting will not fix this" in log
+    assert log.count("task worker:") <= 1

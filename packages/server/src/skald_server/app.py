@@ -46,29 +46,85 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 class SkaldApp(Litestar):
     """Stamps each HTTP request with a start time and a request id before anything runs, and
-    answers ``HEAD`` wherever ``GET`` is answered: the same status and headers, no body; and
-    answers the requests ``guard.refusal`` refuses (non-JSON bodies; in dev mode, web pages and
-    foreign Host names) without running the app."""
+    answers ``HEAD`` wherever ``GET`` is answered (the same status and headers, no body), and
+    writes one access log line (``skald.access``) when it is answered: method, route template
+    (never the path: ids stay out of the log, and so do bodies and keys), status, duration and
+    request id; and answers the requests ``guard.refusal`` refuses (non-JSON bodies; in dev
+    mode, web pages and foreign Host names) without running the app."""
 
     dev_mode: bool = True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            if scope["method"] == "HEAD":
-                scope = {**scope, "method": "GET", "skald_head": True}
-                send = _WithoutBody(send)
-            inbound = ""
-            for name, value in scope["headers"]:
-                if name == b"x-request-id":
-                    inbound = value.decode("latin-1")
-                    break
-            scope["skald_start"] = time.perf_counter()
-            scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        method = scope["method"]
+        if method == "HEAD":
+            scope = {**scope, "method": "GET", "skald_head": True}
+            send = _WithoutBody(send)
+        inbound = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                inbound = value.decode("latin-1")
+                break
+        start = time.perf_counter()
+        scope["skald_start"] = start
+        scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
+        if not _access.isEnabledFor(logging.INFO):
             refused = refusal(scope, self.dev_mode)
             if refused is not None:
                 await _send_error(scope, send, refused)
                 return
-        await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send)
+            return
+        status = 500  # unless a response starts: the app failed before answering
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            refused = refusal(scope, self.dev_mode)
+            if refused is not None:
+                await _send_error(scope, send_noting_status, refused)
+                return
+            await super().__call__(scope, receive, send_noting_status)
+        finally:
+            access_log(scope, method, status, time.perf_counter() - start)
+
+
+_access = logging.getLogger("skald.access")
+
+
+def route_of(scope: Any) -> str:
+    """The route template that answered (``/api/v1/sessions/{session_id}``), or ``unmatched``."""
+    template = scope.get("path_template")
+    return str(template) if template else "unmatched"
+
+
+def access_log(scope: Any, method: str, status: int, seconds: float) -> None:
+    route = route_of(scope)
+    ms = round(seconds * 1000, 2)
+    request_id = scope["skald_request_id"]
+    _access.info(
+        "%s %s %d %.2fms request_id=%s",
+        method,
+        route,
+        status,
+        ms,
+        request_id,
+        extra={
+            "fields": {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": ms,
+                "request_id": request_id,
+            }
+        },
+    )
 
 
 class _WithoutBody:
@@ -243,6 +299,7 @@ def create_app(
         ),
         cors_config=cors_config(config.cors_origins),
         debug=False,
+        logging_config=None,  # the server's one log format is set up by ``logs.configure``
     )
     app.dev_mode = config.dev_mode
     return app

@@ -17,7 +17,7 @@ from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
-from . import single_server
+from . import logs, single_server
 
 
 def _open_store(args: argparse.Namespace) -> Store:
@@ -59,36 +59,42 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
         llm = cfg.llm
+        logs.configure(cfg.log_level, cfg.log_format)
         lock = None if cfg.database_url else single_server.acquire(cfg.path)
         sock = _bind(cfg)
         app = create_app(cfg)
     except SkaldError as exc:
         print(f"skald serve: {exc.message}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=cfg.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("skald.server")
     weak = config_mod.weak_root_key(cfg.root_api_key)
     if weak:
-        logging.getLogger("skald.server").warning("weak root API key: %s", weak)
+        log.warning("weak root API key: %s", weak)
     if getattr(args, "root_api_key", None):
-        logging.getLogger("skald.server").warning(
+        log.warning(
             "the root API key was given on the command line, where `ps` shows it: prefer "
             "SKALD_ROOT_API_KEY or --root-api-key-file"
         )
     mode = "dev mode (no API key needed, loopback only)" if cfg.dev_mode else "api-key mode"
-    print(
-        f"Skald {__version__} serving {_where(cfg)} on http://{cfg.host}:{cfg.port} in {mode}",
-        flush=True,
+    log.info(
+        "Skald %s serving %s on http://%s:%d in %s",
+        __version__,
+        _where(cfg),
+        cfg.host,
+        cfg.port,
+        mode,
     )
     if llm is not None:
-        print(f"Memory extraction: language model {llm.model} at {llm.endpoint}", flush=True)
+        log.info("memory extraction: language model %s at %s", llm.model, llm.endpoint)
     else:
-        print("Memory extraction: built-in extractor (set SKALD_LLM_* for a model)", flush=True)
+        log.info("memory extraction: built-in extractor (set SKALD_LLM_* for a model)")
     limits = fit_to_open_files(cfg.max_connections, cfg.header_timeout, cfg.body_timeout)
     if limits.max_connections < cfg.max_connections:
-        print(
-            f"Connections: at most {limits.max_connections} (max_connections "
-            f"{cfg.max_connections} lowered to fit the open-file limit, ulimit -n)",
-            flush=True,
+        log.warning(
+            "connections: at most %d (max_connections %d lowered to fit the open-file limit, "
+            "ulimit -n)",
+            limits.max_connections,
+            cfg.max_connections,
         )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -101,7 +107,8 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]
             log_level=cfg.log_level,
             timeout_graceful_shutdown=30,
-            access_log=False,
+            access_log=False,  # Skald writes its own (skald.access), with the route template
+            log_config=None,  # and its own log format (logs.configure)
         )
     )
     try:

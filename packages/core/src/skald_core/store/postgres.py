@@ -145,6 +145,27 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: Connection failures that waiting will not fix (the server answered, and said no): a wrong
+#: database name, user or password, or an address pg_hba.conf does not let in.
+_PERMANENT = (
+    ("does not exist", "the database or role does not exist"),
+    ("password authentication failed", "authentication failed"),
+    ("authentication failed", "authentication failed"),
+    ("no pg_hba.conf entry", "pg_hba.conf does not let this host in"),
+    ("password is required", "authentication failed (no password given)"),
+)
+
+
+def permanent_error(text: str) -> str | None:
+    """What is wrong when a connection error is one that retrying will not fix, else None
+    (refused, timed out, reset: the database may come back by itself)."""
+    lowered = text.lower()
+    for needle, what in _PERMANENT:
+        if needle in lowered:
+            return what
+    return None
+
+
 def describe_url(url: str) -> str:
     """``host:port/dbname`` of a connection URL — never its password."""
     try:
@@ -243,7 +264,16 @@ class PostgresStore(SQLStore):
             self._ensure_ready()
         except StorageUnavailableError as exc:
             if lazy and exc.details.get("reason") == "unreachable":
-                log.warning("database %s unreachable; will migrate when it is back", self.where)
+                if exc.details.get("permanent"):
+                    log.error(
+                        "database %s refuses Skald: %s; waiting will not fix this, check "
+                        "database_url (requests answer 503 until it is fixed): %s",
+                        self.where,
+                        exc.details["permanent"],
+                        exc.details.get("error"),
+                    )
+                else:
+                    log.warning("database %s unreachable; will migrate when it is back", self.where)
             else:
                 self.close()
                 raise
@@ -267,15 +297,23 @@ class PostgresStore(SQLStore):
 
     def _unreachable(self, exc: BaseException | None = None) -> StorageUnavailableError:
         reason = self._last_error or (str(exc) if exc else "no connection available")
+        details: dict[str, Any] = {
+            "reason": "unreachable",
+            "backend": "postgresql",
+            "database": self.where,
+            "error": reason,
+            "retry_after": RETRY_AFTER_SECONDS,
+        }
+        permanent = permanent_error(reason)
+        if permanent is not None:
+            details["permanent"] = permanent
+            return StorageUnavailableError(
+                f"Database {self.where} refuses connections: {reason} ({permanent}: a "
+                "configuration error, not a passing outage)",
+                details,
+            )
         return StorageUnavailableError(
-            f"Database {self.where} is unreachable: {reason}; try again",
-            {
-                "reason": "unreachable",
-                "backend": "postgresql",
-                "database": self.where,
-                "error": reason,
-                "retry_after": RETRY_AFTER_SECONDS,
-            },
+            f"Database {self.where} is unreachable: {reason}; try again", details
         )
 
     def _unavailable(self, exc: psycopg.Error) -> SkaldError:

@@ -56,7 +56,9 @@ class SystemController(Controller):
             details: dict[str, Any] = {"service": "store"}
             if isinstance(exc, SkaldError):  # e.g. the database's reason and retry_after
                 details.update(
-                    (k, v) for k, v in exc.details.items() if k in ("reason", "retry_after")
+                    (k, v)
+                    for k, v in exc.details.items()
+                    if k in ("reason", "retry_after", "permanent")
                 )
             raise UnavailableError(f"Store not ready: {exc}", details) from exc
         return ok(request, Ready(ready=True, store=type(services.store).__name__))

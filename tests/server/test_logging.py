@@ -1,0 +1,126 @@
+"""The server's log: one format (text or JSON lines), an access line per request with the route
+template, status, duration and request id (never ids from the path, bodies or keys), and
+repeated warnings rate-limited."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from support.server import running_skald
+
+from skald_server import logs
+from skald_server.app import create_app
+from skald_server.config import ServerConfig
+
+SECRET = "CONTENT-THAT-MUST-NOT-BE-LOGGED"
+KEY = "root-key-that-must-not-be-logged-0123456789"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The server's log configuration on a buffer, in JSON; the previous one restored after."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    buffer = io.StringIO()
+    logs.configure("info", "json", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+
+
+def records(buffer: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+
+def test_an_access_line_per_request(tmp_path: Path, captured: io.StringIO) -> None:
+    app = create_app(ServerConfig(path=str(tmp_path), root_api_key=KEY))
+    with TestClient(app) as http:
+        keyed = {"X-API-Key": KEY, "X-OpenViking-User": "u1"}
+        sent = http.post(
+            "/api/v1/sessions/sess-42/messages",
+            json={"role": "user", "content": SECRET},
+            headers={**keyed, "X-Request-Id": "req-from-caller"},
+        )
+        assert sent.status_code == 200
+        assert sent.headers["x-request-id"] == "req-from-caller"
+        missing = http.get(
+            "/api/v1/sessions/sess-42x", headers={**keyed, "X-Request-Id": "bad id!"}
+        )
+        assert missing.status_code == 404
+        generated = missing.headers["x-request-id"]
+        assert generated != "bad id!" and len(generated) == 32
+        assert http.get("/no/such/route").status_code == 404
+
+    access = [r for r in records(captured) if r["logger"] == "skald.access"]
+    assert [(r["method"], r["route"], r["status"]) for r in access] == [
+        ("POST", "/api/v1/sessions/{session_id}/messages", 200),
+        ("GET", "/api/v1/sessions/{session_id}", 404),
+        ("GET", "unmatched", 404),
+    ]
+    assert access[0]["request_id"] == "req-from-caller"
+    assert access[1]["request_id"] == generated
+    assert all(isinstance(r["duration_ms"], float) and r["duration_ms"] >= 0 for r in access)
+    text = captured.getvalue()
+    assert SECRET not in text and KEY not in text and "sess-42" not in text
+
+
+def test_repeated_warnings_are_rate_limited() -> None:
+    now = [0.0]
+    limit = logs.RepeatFilter(window=60, clock=lambda: now[0])
+
+    def record(msg: str, level: int = logging.WARNING) -> logging.LogRecord:
+        return logging.LogRecord("skald.tasks", level, __file__, 1, msg, ("x",), None)
+
+    passed = [limit.filter(record("task worker: %s")) for _ in range(120)]
+    assert passed.count(True) == 1
+    assert limit.filter(record("another warning: %s"))  # a different warning is its own
+    assert all(limit.filter(record("task worker: %s", logging.INFO)) for _ in range(5))
+    now[0] = 61.0
+    after = record("task worker: %s")
+    assert limit.filter(after)
+    assert "(and 119 more like it in the last 60s)" in after.getMessage()
+
+
+def test_text_format_is_one_readable_line() -> None:
+    line = logs.TextFormatter().format(
+        logging.LogRecord("skald.server", logging.INFO, __file__, 1, "hello %s", ("there",), None)
+    )
+    assert line.endswith(" INFO skald.server: hello there") and "\n" not in line
+
+
+def test_skald_serve_json_logs_are_json_lines_only(tmp_path: Path) -> None:
+    with running_skald(tmp_path / "data", extra_args=["--log-format", "json"]) as server:
+        assert httpx.get(server.url + "/health", headers={"X-Request-Id": "probe-1"}).is_success
+        assert httpx.post(
+            server.url + "/api/v1/sessions/s/messages", json={"role": "user", "content": SECRET}
+        ).is_success
+    lines = [line for line in server.log().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every line, banner included
+    assert {"time", "level", "logger", "message"} <= set(parsed[0])
+    assert any(p["logger"] == "skald.server" and "serving" in str(p["message"]) for p in parsed)
+    probe = [p for p in parsed if p.get("request_id") == "probe-1"]
+    assert [(p["route"], p["status"]) for p in probe] == [("/health", 200)]
+    assert SECRET not in server.log()
+
+
+def test_skald_serve_text_logs_have_one_format(tmp_path: Path) -> None:
+    with running_skald(tmp_path / "data") as server:
+        assert httpx.get(server.url + "/ready").is_success
+    for line in server.log().splitlines():
+        if line.strip():
+            stamp, level, name = line.split(" ", 3)[:3]
+            assert stamp.endswith("Z") and level in ("DEBUG", "INFO", "WARNING", "ERROR"), line
+            assert name.endswith(":"), line
+    assert "skald.access: GET /ready 200" in server.log()
