@@ -8,6 +8,7 @@ Scenarios told through ``skald_core.store.protocol.Store`` alone, on every backe
 from __future__ import annotations
 
 from skald_core.schemas import message_decoder
+from skald_core.store.model import TaskQueue
 from skald_core.store.protocol import Store
 
 from .helpers import ALICE, LEASE, T0, add, claim, commit, content, extract, memory
@@ -189,3 +190,17 @@ def test_a_failed_task_marks_its_archive_failed_once(store: Store) -> None:
     (archive,) = store.archives(ALICE, "s1")
     assert (archive.status, archive.error) == ("failed", "extractor exploded")
     assert store.claim_task(task_id, T0 + 10 * LEASE, LEASE) is None
+
+
+def test_the_task_queue_counts_waiting_and_running_tasks(store: Store) -> None:
+    assert store.task_queue(T0) == TaskQueue(pending=0, running=0, oldest_pending_age=0.0)
+    add(store, ALICE, "s1", "hello")
+    first = commit(store, ALICE, "s1").task_id
+    add(store, ALICE, "s2", "hi")
+    second = store.commit(ALICE, "s2", 0, T0 + 5, "task-second").task_id
+    assert first is not None and second is not None
+
+    assert store.task_queue(T0 + 10) == TaskQueue(pending=2, running=0, oldest_pending_age=10.0)
+
+    claim(store, first, T0 + 10)
+    assert store.task_queue(T0 + 12) == TaskQueue(pending=1, running=1, oldest_pending_age=7.0)

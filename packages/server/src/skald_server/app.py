@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -33,11 +34,13 @@ from .context import Services
 from .controllers.admin import AdminController
 from .controllers.content import ContentController
 from .controllers.fs import FsController
+from .controllers.metrics import metrics
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
 from .controllers.tasks import TaskController
 from .envelope import Failure, handle_exception
 from .guard import refusal
+from .metrics import Metrics
 from .retention import RetentionSweeper
 
 log = logging.getLogger("skald.server")
@@ -47,12 +50,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 class SkaldApp(Litestar):
     """Stamps each HTTP request with a start time and a request id before anything runs, and
     answers ``HEAD`` wherever ``GET`` is answered (the same status and headers, no body), and
-    writes one access log line (``skald.access``) when it is answered: method, route template
+    counts it in ``metrics`` and writes one access log line (``skald.access``) when it is
+    answered: method, route template
     (never the path: ids stay out of the log, and so do bodies and keys), status, duration and
     request id; and answers the requests ``guard.refusal`` refuses (non-JSON bodies; in dev
     mode, web pages and foreign Host names) without running the app."""
 
     dev_mode: bool = True
+    metrics: Metrics
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -70,13 +75,7 @@ class SkaldApp(Litestar):
         start = time.perf_counter()
         scope["skald_start"] = start
         scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
-        if not _access.isEnabledFor(logging.INFO):
-            refused = refusal(scope, self.dev_mode)
-            if refused is not None:
-                await _send_error(scope, send, refused)
-                return
-            await super().__call__(scope, receive, send)
-            return
+        log_access = _access.isEnabledFor(logging.INFO)
         status = 500  # unless a response starts: the app failed before answering
 
         async def send_noting_status(message: Message) -> None:
@@ -92,7 +91,10 @@ class SkaldApp(Litestar):
                 return
             await super().__call__(scope, receive, send_noting_status)
         finally:
-            access_log(scope, method, status, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            self.metrics.observe_request(method, route_of(scope), status, seconds)
+            if log_access:
+                access_log(scope, method, status, seconds)
 
 
 _access = logging.getLogger("skald.access")
@@ -270,6 +272,12 @@ def create_app(
         sweeper.stop()
         svc.close()
 
+    collected = Metrics()
+    if not getattr(svc.store, "_skald_metered", False):
+        collected.instrument_store(svc.store)
+        svc.store._skald_metered = True  # type: ignore[attr-defined]
+    collected.watch_queue(svc.store)
+
     app = SkaldApp(
         route_handlers=[
             SystemController,
@@ -279,6 +287,7 @@ def create_app(
             FsController,
             AdminController,
             openapi_json,
+            metrics,
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
@@ -300,8 +309,10 @@ def create_app(
         cors_config=cors_config(config.cors_origins),
         debug=False,
         logging_config=None,  # the server's one log format is set up by ``logs.configure``
+        state=State({"metrics": collected}),
     )
     app.dev_mode = config.dev_mode
+    app.metrics = collected
     return app
 
 

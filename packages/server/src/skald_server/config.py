@@ -40,7 +40,7 @@ GROUP_TITLES: dict[str, str] = {
     "store": "where the data lives",
     "server": "the HTTP server",
     "connections": "connections (timeouts and the connection cap)",
-    "logging": "logging",
+    "logging": "logs and metrics",
     "tasks": "background tasks",
     "retention": "retention policy (off by default)",
     "llm": "memory extraction with a language model (OpenAI-compatible; without a base URL "
@@ -112,6 +112,14 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         Meta(ge=1),
         Setting("largest request body, in bytes; a bigger one is 413 PAYLOAD_TOO_LARGE"),
     ] = MAX_BODY_BYTES
+    metrics_public: Annotated[
+        bool,
+        Setting(
+            "serve /metrics without a key (default: the root key only; in dev mode anyone), "
+            "e.g. when only a private network reaches the port",
+            "logging",
+        ),
+    ] = False
     log_level: Annotated[LogLevel, Setting("least severe message logged", "logging")] = "info"
     log_format: Annotated[
         LogFormat,

@@ -79,6 +79,15 @@ class ArchiveRow(Struct):
     error: str | None
 
 
+class TaskQueue(Struct, kw_only=True):
+    """The extraction queue at a moment: tasks waiting, tasks running, and the seconds the
+    oldest waiting one has waited (0 when none)."""
+
+    pending: int
+    running: int
+    oldest_pending_age: float
+
+
 class CommitOutcome(Struct, kw_only=True):
     session: SessionRow
     archive_no: int | None

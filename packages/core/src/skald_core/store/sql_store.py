@@ -59,6 +59,7 @@ from .model import (
     Requeued,
     SessionRow,
     StoredMessage,
+    TaskQueue,
     TaskRow,
     TokenUsage,
 )
@@ -666,6 +667,22 @@ class SQLStore:
         )
         return self._tx(
             lambda c: [r[0] for r in c.execute(sql, (now, limit))], write=False, single=True
+        )
+
+    def task_queue(self, now: float) -> TaskQueue:
+        """How many tasks wait (pending) and run, and how long the oldest pending one has
+        waited (0 when none): for metrics. Reads only the partial index's rows."""
+        sql = (
+            "SELECT status, COUNT(*), MIN(created_at) FROM tasks "
+            "WHERE status IN ('pending', 'running') GROUP BY status"
+        )
+        rows = self._tx(lambda c: c.execute(sql).fetchall(), write=False, single=True)
+        found = {r[0]: (int(r[1]), r[2]) for r in rows}
+        pending, oldest = found.get("pending", (0, None))
+        return TaskQueue(
+            pending=pending,
+            running=found.get("running", (0, None))[0],
+            oldest_pending_age=max(0.0, now - float(oldest)) if oldest is not None else 0.0,
         )
 
     def claim_task(
