@@ -71,17 +71,21 @@ def test_keys_create_list_revoke(
 
     code, out, err = run_cli(capsys, "keys", "list", "--path", str(data))
     assert code == 0, err
-    lines = out.strip().splitlines()
+    header, *lines = out.strip().splitlines()
+    assert header.split("\t") == [
+        "KEY_ID", "ACCOUNT", "USER", "ROLE", "ACCESS", "STATE", "CREATED", "REVOKED"
+    ]  # fmt: skip
     assert len(lines) == 2
     row = next(line.split("\t") for line in lines if line.startswith(key_id))
-    assert row == [key_id, "a", "u", "user", "read-write", "active"]
+    assert row[:6] == [key_id, "a", "u", "user", "read-write", "active"]
+    assert row[6].endswith("Z") and row[7] == "-"
     assert any("\tadmin\tread-only\tactive" in line for line in lines)
     secret = key.split("-", 2)[2]
     assert secret not in out and key not in out
     assert admin_key.split("-", 2)[2] not in out
 
     code, out, _ = run_cli(capsys, "keys", "list", "--path", str(data), "--account", "other")
-    assert code == 0 and out.strip() == ""
+    assert code == 0 and out.strip().splitlines()[1:] == []
 
     # the key works against a server on that data directory
     server = make_server(path=str(data), root_api_key=ROOT_KEY)
@@ -106,7 +110,7 @@ def test_keys_create_list_revoke(
 
     code, out, _ = run_cli(capsys, "keys", "list", "--path", str(data))
     row = next(line.split("\t") for line in out.splitlines() if line.startswith(key_id))
-    assert row[-1] == "revoked"
+    assert row[5] == "revoked" and row[7].endswith("Z")
 
     # revoking again (or an unknown id) fails
     code, _, err = run_cli(capsys, "keys", "revoke", "--path", str(data), key_id)

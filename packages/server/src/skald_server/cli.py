@@ -13,24 +13,15 @@ from collections.abc import Sequence
 from skald_core import __version__, clock, ids
 from skald_core.errors import InvalidArgumentError, SkaldError
 from skald_core.keys import KeyStore
-from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
-from . import logs, single_server
+from . import logs, operator_cli, single_server
 
 
 def _open_store(args: argparse.Namespace) -> Store:
     """The store a maintenance command works on (never lazy: it must reach the database)."""
-    cfg = config_mod.load(args.config, {**config_mod.flag_values(args), "host": "127.0.0.1"})
-    return open_store(
-        path=cfg.path,
-        database_url=cfg.database_url,
-        database_schema=cfg.database_schema,
-        pool_min_size=0,
-        pool_max_size=2,
-        pool_timeout=cfg.database_pool_timeout,
-    )
+    return operator_cli.open_for_maintenance(args)
 
 
 def _bind(cfg: config_mod.ServerConfig) -> socket.socket:
@@ -199,11 +190,20 @@ def _keys(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             elif args.keys_command == "list":
-                for r in keys.list_keys(args.account):
+                listed = keys.list_keys(args.account)
+                if args.json:
+                    import msgspec
+
+                    print(msgspec.json.encode(listed).decode())
+                    return 0
+                print("KEY_ID\tACCOUNT\tUSER\tROLE\tACCESS\tSTATE\tCREATED\tREVOKED")
+                for r in listed:
                     state = "revoked" if r.revoked_at else "active"
                     print(
                         f"{r.key_id}\t{r.account}\t{r.user}\t{r.role}"
                         f"\t{'read-only' if r.read_only else 'read-write'}\t{state}"
+                        f"\t{clock.iso_seconds(r.created_at)}"
+                        f"\t{clock.iso_seconds(r.revoked_at) if r.revoked_at else '-'}"
                     )
             else:
                 if not keys.revoke_key(args.key_id, clock.now()):
@@ -247,7 +247,11 @@ def parser() -> argparse.ArgumentParser:
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     for name, summary in (
         ("create", "create a key and print it once (stdout); what it is goes to stderr"),
-        ("list", "list keys (never the secrets)"),
+        (
+            "list",
+            "list keys with a header row: id, account, user, role, access, state, "
+            "created and revoked dates (never the secrets; tab-separated)",
+        ),
         ("revoke", "revoke a key by its id"),
     ):
         k = ksub.add_parser(name, help=summary, description=summary)
@@ -266,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
             )
         elif name == "list":
             k.add_argument("--account", help="only the keys of this account")
+            k.add_argument("--json", action="store_true", help="print a JSON array of the keys")
         else:
             k.add_argument("key_id", help="the key's id (the part after sk-, as keys list shows)")
         k.set_defaults(func=_keys)
@@ -282,6 +287,8 @@ def parser() -> argparse.ArgumentParser:
     )
     config_mod.add_flags(d, ("store",))
     d.set_defaults(func=_db)
+
+    operator_cli.add_commands(sub)
     return p
 
 
