@@ -83,7 +83,7 @@ def main() -> None:
     for fmt in ("json", "text"):
         logs.configure("info", fmt, stream=Null())
         print(
-            f"access log line ({fmt}):          {per_call(lambda: access_log(scope, "GET", 200, 0.001), n):6.2f} µs"
+            f"access log line ({fmt}):          {per_call(lambda: access_log(scope, 'GET', 200, 0.001), n):6.2f} µs"
         )
     metrics = Metrics()
     print(
