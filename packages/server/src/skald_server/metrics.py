@@ -26,11 +26,13 @@ from prometheus_client.registry import Collector
 
 from skald_core import __version__, clock
 from skald_core.store.protocol import Store
+from skald_core.store.sql_store import WouldBlock
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-#: Store methods not timed: lifecycle, and the key store (a separate object).
-_UNTIMED = frozenset({"close", "describe", "key_store"})
+#: Store methods not timed: lifecycle, the key store (a separate object), and ``inline`` (a
+#: mode of running the others, not an operation).
+_UNTIMED = frozenset({"close", "describe", "key_store", "inline"})
 
 
 class Metrics:
@@ -155,11 +157,13 @@ class Metrics:
             start = time.perf_counter()
             try:
                 result = method(*args, **kwargs)
+            except WouldBlock:  # not run (the call is made again in a thread): not counted
+                raise
             except Exception as exc:
                 errors.labels(name, type(exc).__name__).inc()
-                raise
-            finally:
                 latency.observe(time.perf_counter() - start)
+                raise
+            latency.observe(time.perf_counter() - start)
             if counted is not None:
                 counted(metrics, result, *args, **kwargs)
             return result
