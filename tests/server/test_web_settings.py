@@ -126,7 +126,9 @@ def test_connection_settings_defaults_and_sources(tmp_path: Path) -> None:
     args = cli.parser().parse_args(
         ["serve", "--header-timeout", "3", "--body-timeout", "5", "--max-connections", "7"]
     )
-    assert (args.header_timeout, args.body_timeout, args.max_connections) == (3.0, 5.0, 7)
+    # flags stay strings until load checks them, as environment values do
+    cfg = config_mod.load(None, config_mod.flag_values(args), environ={})
+    assert (cfg.header_timeout, cfg.body_timeout, cfg.max_connections) == (3.0, 5.0, 7)
 
 
 @pytest.mark.parametrize(
