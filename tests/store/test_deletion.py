@@ -143,3 +143,25 @@ def test_require_committed_accepts_a_session_that_never_had_messages(store: Stor
     counts = store.delete_session(ALICE, "s1", T0, DeleteOptions(require_committed=True))
 
     assert counts.deleted.messages == 0 and store.get_session(ALICE, "s1") is None
+
+
+def test_a_dry_run_gives_the_receipt_and_changes_nothing(store: Store) -> None:
+    add(store, ALICE, "s1", "My name is Ada.")
+    first = commit(store, ALICE, "s1")
+    assert first.task_id is not None
+    extract(store, first.task_id, [memory(ALICE, "name", "Ada")])
+    store.append_messages(ALICE, "s1", [tool_message("t1")], T0, auto_create=False)
+    audited = len(store.list_audit(None))
+    forget = DeleteOptions(forget_memories=True)
+
+    preview = store.delete_session(ALICE, "s1", T0 + 10, forget, dry_run=True)
+
+    assert (preview.deleted.messages, preview.deleted.archives) == (2, 1)
+    assert (preview.deleted.tool_records, preview.deleted.memories) == (1, 1)
+    assert preview.kept.memories == 0
+    assert store.get_session(ALICE, "s1") is not None  # nothing changed, nothing audited
+    assert content(store, "acme", "user/alice/memories/profile/name.md") == b"Ada"
+    assert len(store.list_audit(None)) == audited
+    assert store.delete_session(ALICE, "s1", T0 + 10, forget) == preview  # the real one agrees
+    with pytest.raises(NotFoundError):
+        store.delete_session(ALICE, "s1", T0 + 20, dry_run=True)  # the same checks refuse it

@@ -122,6 +122,22 @@ class DeletionService:
             {"type": "session", "resource": session_id, "rounds": COMMIT_FIRST_ROUNDS},
         )
 
+    def preview(
+        self, identity: Identity, session_id: str, options: DeleteOptions
+    ) -> DeletionReceipt:
+        """The receipt ``delete`` would give, without deleting anything: the store runs the
+        same deletion, with the same checks, and rolls it back (nothing is audited). With
+        ``commit_first`` it previews the deletion as it stands now (the commit would archive
+        the live messages first; the counts are the same)."""
+        require_writable(identity)
+        ids.check_id(session_id)
+        check_options(options)
+        if options.commit_first:
+            options = DeleteOptions(mode=options.mode, forget_memories=options.forget_memories)
+        return self.store.delete_session(
+            owner_of(identity), session_id, self.now(), options, actor=identity, dry_run=True
+        )
+
     def _remove(
         self,
         identity: Identity,

@@ -84,6 +84,16 @@ from .rows import (
 T = TypeVar("T")
 
 HARD_DELETE = DeleteOptions()
+
+
+class _RolledBack(Exception):
+    """Carries a dry run's receipt out of the transaction it rolls back."""
+
+    def __init__(self, receipt: DeletionReceipt) -> None:
+        super().__init__(receipt.session_id)
+        self.receipt = receipt
+
+
 #: How long a client may retry a keyed write and get the first answer back.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -556,6 +566,7 @@ class SQLStore:
         action: str = "delete",
         state: SessionState | None = None,
         older_than: tuple[str, float] | None = None,
+        dry_run: bool = False,
     ) -> DeletionReceipt:
         """Delete a session as ``options`` say, with an audit row, in one transaction.
 
@@ -566,10 +577,15 @@ class SQLStore:
         live session, restorable. ``NotFoundError`` if missing (or not in ``state``);
         ``FailedPreconditionError`` when ``require_committed`` and live messages remain — with
         ``commit_first`` (the caller committed and waited) also while archives await
-        extraction — or when ``older_than=(column, cutoff)`` no longer holds."""
+        extraction — or when ``older_than=(column, cutoff)`` no longer holds.
+
+        ``dry_run``: run the same deletion and roll it back; the receipt says exactly what it
+        would remove and keep (the same checks refuse it), nothing changes, nothing is
+        audited."""
         who = actor or Identity(account=owner.account, user=owner.user)
-        return self._tx(
-            lambda c: deletion.delete(
+
+        def run(c: Conn) -> DeletionReceipt:
+            receipt = deletion.delete(
                 c,
                 owner,
                 session_id,
@@ -583,7 +599,14 @@ class SQLStore:
                 state=state,
                 older_than=older_than,
             )
-        )
+            if dry_run:
+                raise _RolledBack(receipt)
+            return receipt
+
+        try:
+            return self._tx(run)
+        except _RolledBack as done:
+            return done.receipt
 
     def restore_session(
         self, owner: Owner, session_id: str, now: float, *, actor: Identity
