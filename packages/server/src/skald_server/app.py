@@ -30,6 +30,7 @@ from skald_core.validation import invalid_utf8
 
 from .auth import resolve_identity
 from .config import ServerConfig
+from .console import SWAGGER_URL, console_router, template_config
 from .context import Services
 from .controllers.admin import AdminController
 from .controllers.content import ContentController
@@ -288,6 +289,7 @@ def create_app(
             AdminController,
             openapi_json,
             metrics,
+            console_router(),
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
@@ -299,12 +301,21 @@ def create_app(
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=config.max_body_bytes,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Skald",
             version=__version__,
             path="/schema",
             description="OpenViking-compatible session and memory store",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Served from the package (vendored), so the docs page works with no internet.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER_URL}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER_URL}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' href='{SWAGGER_URL}/favicon-32x32.png'>",
+                )
+            ],
         ),
         cors_config=cors_config(config.cors_origins),
         debug=False,

@@ -64,8 +64,21 @@ def _header_id(request: Request[Any, Any, Any], name: str, field: str) -> str | 
 def resolve_identity(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> Identity:
-    account = _header_id(request, ACCOUNT_HEADER, "account")
-    user = _header_id(request, USER_HEADER, "user")
+    return identify(
+        services,
+        presented_key(request),
+        account=_header_id(request, ACCOUNT_HEADER, "account"),
+        user=_header_id(request, USER_HEADER, "user"),
+        method=request.method,
+    )
+
+
+def identify(
+    services: Services, key: str | None, *, account: str | None, user: str | None, method: str
+) -> Identity:
+    """Who presents ``key`` (None: no key) asking to act for ``account``/``user`` (None: its
+    own) with an HTTP ``method``: the one authorization rule, for the API's headers and the
+    console's signed-in session alike."""
     config = services.config
     if config.dev_mode:
         identity = Identity(
@@ -75,7 +88,6 @@ def resolve_identity(
             principal="dev-mode caller",
         )
     else:
-        key = presented_key(request)
         if key is None:
             raise UnauthenticatedError("Missing API key: send X-API-Key or Authorization: Bearer")
         root = config.root_api_key or ""
@@ -106,7 +118,7 @@ def resolve_identity(
                         {"reason": "foreign_user"},
                     )
                 identity = msgspec.structs.replace(identity, user=user)
-    if identity.read_only and request.method not in SAFE_METHODS:
+    if identity.read_only and method not in SAFE_METHODS:
         raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
     return identity
 

@@ -1,0 +1,57 @@
+"""The web console at ``/console``: server-rendered pages over the core services, every
+script, style and font served from this package (``static/``), so it works offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from skald_core.errors import SkaldError
+
+from .logins import Logins
+from .views import ROUTES, SignInRequired
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+#: Where the vendored Swagger UI is served from (the API docs page at ``/schema``).
+SWAGGER_URL = "/console/static/swagger-ui"
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+
+def _sign_in_first(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if request.headers.get("hx-request") == "true":  # a partial update: reload the whole page
+        return Response(content=b"", status_code=401, headers={"HX-Redirect": "/console/signin"})
+    return Redirect("/console/signin", status_code=303)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, SkaldError)
+    return Template(
+        template_name="error.html",
+        context={"who": None, "error": exc, "status": exc.http_status},
+        status_code=exc.http_status,
+    )
+
+
+def console_router() -> Router:
+    logins = Logins()
+    return Router(
+        path="/console",
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(path="/static", directories=[STATIC], name="console-static"),
+        ],
+        dependencies={"logins": Provide(lambda: logins, use_cache=True, sync_to_thread=False)},
+        exception_handlers={SignInRequired: _sign_in_first, SkaldError: _error_page},
+        include_in_schema=False,
+    )

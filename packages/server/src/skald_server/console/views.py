@@ -1,0 +1,319 @@
+"""The console's pages: server-rendered (Jinja), HTMX for partial updates.
+
+A page handler only turns the request into a call of a core service with the signed-in
+identity (``auth.identify``, the API's rule) and renders what comes back; it never reads the
+store on its own. Forms post to these routes (URL-encoded, same origin, CSRF token), not to
+``/api/v1``: the API keeps its own stricter checks untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from skald_core import ids
+from skald_core.errors import ForbiddenError, InvalidArgumentError, SkaldError
+from skald_core.identity import Identity
+from skald_core.literals import DeleteMode
+from skald_core.schemas import DeleteOptions, SessionListItem
+from skald_core.service.session_view import session_view
+
+from ..auth import identify
+from ..context import Services, ServicesDep
+from .logins import COOKIE, LOGIN_TTL_SECONDS, Login, Logins, check_csrf, check_same_origin
+
+LoginsDep = NamedDependency[Logins]
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE = 50
+STATES = ("live", "trash", "all")
+
+
+class SignInRequired(Exception):
+    """No (or an expired) console sign-in: the page answers with the sign-in form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The signed-in caller of one console request."""
+
+    login: Login
+    identity: Identity
+    scope: dict[str, str]  # the account/user a root or admin is looking at (query string)
+    dev_mode: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.identity.role in ("root", "admin")
+
+    def q(self, **extra: Any) -> str:
+        """A query string keeping who is being looked at, plus ``extra`` (None dropped)."""
+        params = {**self.scope, **{k: v for k, v in extra.items() if v not in (None, "")}}
+        return "?" + urlencode(params) if params else ""
+
+
+def _scope(query: Mapping[str, str]) -> dict[str, str]:
+    """The account/user the query asks to look at: whether the key may is the API's rule
+    (``identify``), exactly as for the ``X-OpenViking-Account``/``-User`` headers."""
+    scope: dict[str, str] = {}
+    for name in ("account", "user"):
+        if query.get(name):
+            scope[name] = ids.check_id(query[name], name)
+    return scope
+
+
+def who(request: Request[Any, Any, Any], services: Services, logins: Logins) -> Who:
+    login = logins.find(request.cookies.get(COOKIE))
+    if login is None:
+        raise SignInRequired
+    scope = _scope(request.query_params)
+    identity = identify(
+        services,
+        login.key,
+        account=scope.get("account"),
+        user=scope.get("user"),
+        method=request.method,
+    )
+    return Who(login=login, identity=identity, scope=scope, dev_mode=services.config.dev_mode)
+
+
+def _mutating(
+    request: Request[Any, Any, Any], services: Services, logins: Logins, form: Form
+) -> Who:
+    check_same_origin(request)
+    caller = who(request, services, logins)
+    check_csrf(caller.login, form.get("csrf"))
+    return caller
+
+
+def page(name: str, caller: Who | None, **context: Any) -> Template:
+    return Template(template_name=name, context={"who": caller, **context})
+
+
+# ----------------------------------------------------------------------------- sign in/out
+
+
+@get("/", sync_to_thread=False, include_in_schema=False)
+def home() -> Redirect:
+    return Redirect("/console/sessions")
+
+
+@get("/signin", sync_to_thread=False, include_in_schema=False)
+def signin_form(services: ServicesDep) -> Template:
+    return page("signin.html", None, dev_mode=services.config.dev_mode, error=None)
+
+
+@post("/signin", sync_to_thread=True, include_in_schema=False, status_code=303)
+def signin(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Response[Any]:
+    check_same_origin(request)
+    key = None if services.config.dev_mode else (data.get("key") or "").strip() or None
+    try:
+        identify(services, key, account=None, user=None, method="GET")
+    except SkaldError as exc:
+        return Template(
+            template_name="signin.html",
+            context={"who": None, "dev_mode": services.config.dev_mode, "error": exc.message},
+            status_code=exc.http_status,
+        )
+    logins.sign_out(request.cookies.get(COOKIE))
+    token, _ = logins.sign_in(key)
+    response: Response[Any] = Redirect("/console/sessions", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        path="/console",
+        max_age=LOGIN_TTL_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@post("/signout", sync_to_thread=False, include_in_schema=False, status_code=303)
+def signout(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Response[Any]:
+    _mutating(request, services, logins, data)
+    logins.sign_out(request.cookies.get(COOKIE))
+    response: Response[Any] = Redirect("/console/signin", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+def _int(value: str | None, default: int, allowed: tuple[int, ...]) -> int:
+    try:
+        n = int(value) if value else default
+    except ValueError:
+        raise InvalidArgumentError("limit must be a number", {"field": "limit"}) from None
+    return n if n in allowed else default
+
+
+def _page_of(
+    services: Services, identity: Identity, state: str, limit: int, cursor: str | None
+) -> tuple[list[SessionListItem], str | None]:
+    """One page of the list, and the cursor of the next (None: last page). The trash view
+    reads pages of the full list until it has ``limit`` trashed sessions."""
+    if state == "live":
+        rows = services.sessions.list_sessions(identity, limit=limit + 1, cursor=cursor)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (rows[-1].session_id if more and rows else None)
+    got: list[SessionListItem] = []
+    after = cursor
+    while True:
+        batch = services.sessions.list_sessions(
+            identity, limit=limit + 1, cursor=after, include_deleted=True
+        )
+        for item in batch[:limit]:
+            if state == "all" or item.deleted_at:
+                got.append(item)
+                if len(got) == limit:
+                    rest = batch[batch.index(item) + 1 :]
+                    return got, (item.session_id if rest else None)
+        if len(batch) <= limit:
+            return got, None
+        after = batch[limit - 1].session_id
+
+
+@get("/sessions", sync_to_thread=True, include_in_schema=False)
+def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
+    caller = who(request, services, logins)
+    query = request.query_params
+    state = query.get("state") or "live"
+    if state not in STATES:
+        raise InvalidArgumentError("state must be live, trash or all", {"field": "state"})
+    limit = _int(query.get("limit"), DEFAULT_PAGE, PAGE_SIZES)
+    cursor = query.get("cursor") or None
+    rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor)
+    partial = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-target") == "session-page"
+    )
+    return page(
+        "sessions_page.html" if partial else "sessions.html",
+        caller,
+        rows=rows,
+        state=state,
+        limit=limit,
+        cursor=cursor,
+        next_cursor=next_cursor,
+        page_sizes=PAGE_SIZES,
+        # Issue 14 (search): a text filter goes here once the search service exists; the
+        # form already has the slot (``q``), the list ignores it until then.
+        search_available=False,
+    )
+
+
+@get("/sessions/{session_id:str}", sync_to_thread=True, include_in_schema=False)
+def session(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, session_id: str
+) -> Template:
+    caller = who(request, services, logins)
+    view = session_view(services.sessions, caller.identity, session_id)
+    restored = request.query_params.get("restored") == "1"
+    return page("session.html", caller, s=view, restored=restored)
+
+
+def _options(query: Mapping[str, str]) -> DeleteOptions:
+    mode: DeleteMode = "soft" if query.get("mode") == "soft" else "hard"
+    return DeleteOptions(
+        mode=mode,
+        forget_memories=mode == "hard" and query.get("forget_memories") in ("1", "on", "true"),
+        commit_first=mode == "hard" and query.get("commit_first") in ("1", "on", "true"),
+    )
+
+
+@get("/sessions/{session_id:str}/delete", sync_to_thread=True, include_in_schema=False)
+def delete_preview(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, session_id: str
+) -> Template:
+    """The dry run: what deleting (trash or purge) would remove and keep; then confirm."""
+    caller = who(request, services, logins)
+    options = _options(request.query_params)
+    view = session_view(services.sessions, caller.identity, session_id)
+    receipt = services.deletion.preview(caller.identity, session_id, options)
+    return page("delete_preview.html", caller, s=view, options=options, receipt=receipt)
+
+
+@post("/sessions/{session_id:str}/delete", sync_to_thread=True, include_in_schema=False)
+def delete_session(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    session_id: str,
+    data: Form,
+) -> Template:
+    caller = _mutating(request, services, logins, data)
+    options = _options(data)
+    receipt = services.deletion.delete(caller.identity, session_id, options)
+    return page("deleted.html", caller, receipt=receipt, options=options)
+
+
+@post("/sessions/{session_id:str}/restore", sync_to_thread=True, include_in_schema=False)
+def restore_session(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    session_id: str,
+    data: Form,
+) -> Redirect:
+    caller = _mutating(request, services, logins, data)
+    services.deletion.restore(caller.identity, session_id)
+    return Redirect(f"/console/sessions/{session_id}{caller.q(restored=1)}", status_code=303)
+
+
+# ----------------------------------------------------------------------------- admin
+
+
+@get("/audit", sync_to_thread=True, include_in_schema=False)
+def audit(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
+    caller = who(request, services, logins)
+    if not caller.is_admin:
+        raise ForbiddenError("The audit log is for admins", {"reason": "admin_required"})
+    query = request.query_params
+    before_raw = query.get("before")
+    before = int(before_raw) if before_raw and before_raw.isdigit() else None
+    entries = services.deletion.audit(
+        caller.identity,
+        account=caller.scope.get("account"),
+        limit=100,
+        action=query.get("action") or None,
+        session_id=query.get("session_id") or None,
+        before=before,
+    )
+    return page(
+        "audit.html",
+        caller,
+        entries=entries,
+        action=query.get("action") or "",
+        session_id=query.get("session_id") or "",
+        next_before=entries[-1].id if len(entries) == 100 else None,
+    )
+
+
+ROUTES = [
+    home,
+    signin_form,
+    signin,
+    signout,
+    sessions,
+    session,
+    delete_preview,
+    delete_session,
+    restore_session,
+    audit,
+]

@@ -1,0 +1,405 @@
+"""The web console in a real headless Chromium against a real ``skald serve`` (api-key mode).
+
+One server and one browser for the module (the tests run in file order and build on each
+other's state, as a person clicking through would). Playwright drives Debian's system
+Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it, ``playwright install`` is never run).
+Outside CI the module skips when Chromium or Playwright is missing; in CI it fails.
+
+Every request the pages make goes through ``_guard``: one to any host other than loopback
+is aborted and recorded, and ``test_no_request_left_the_machine`` fails on any.
+
+Screenshots of each page land in ``artifacts/console/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from support.server import SkaldServer, mint_key, running_skald
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT_KEY = "console-root-key-for-browser-tests"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
+SESSIONS = 250  # alice's, the tool session included
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+except ImportError:  # pragma: no cover - the dev group installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+def _require_browser() -> None:
+    missing = []
+    if sync_playwright is None:
+        missing.append("the playwright package (uv sync)")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
+    if not missing:
+        return
+    message = "browser tests need " + " and ".join(missing)
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {message}; .ci/run installs them", pytrace=False)
+    pytest.skip(message)
+
+
+class World:
+    """The server, its keys and the browser of the module."""
+
+    def __init__(self, server: SkaldServer, browser: Browser, keys: dict[str, str]) -> None:
+        self.server = server
+        self.browser = browser
+        self.keys = keys
+        self.left_the_machine: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def _guard(self, route: Route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:", "about:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            self.left_the_machine.append(route.request.url)
+            route.abort()
+
+    def context(self, *, width: int = 1280, height: int = 800) -> BrowserContext:
+        ctx = self.browser.new_context(viewport={"width": width, "height": height})
+        ctx.route("**/*", self._guard)
+        return ctx
+
+    def signed_in(self, role: str, **viewport: int) -> tuple[BrowserContext, Page]:
+        ctx = self.context(**viewport)
+        page = ctx.new_page()
+        sign_in(page, self.url, self.keys[role])
+        return ctx, page
+
+
+def sign_in(page: Page, url: str, key: str) -> None:
+    page.goto(url + "/console/signin")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/sessions")
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _seed(url: str, alice: str) -> None:
+    """Alice's 250 sessions: ``tools`` (tool calls, a context reference, two archives with
+    memories) and ``purge-me`` among them."""
+    headers = {"X-API-Key": alice, "Content-Type": "application/json"}
+    with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=60) as http:
+
+        def post(path: str, body: dict[str, Any]) -> Any:
+            r = http.post(path, json=body)
+            assert r.status_code == 200, r.text
+            return r.json()["result"]
+
+        for n in range(SESSIONS - 2):
+            post("/sessions", {"session_id": f"s-{n:03d}"})
+        post(
+            "/sessions/purge-me/messages",
+            {"role": "user", "content": "Remember that my boat is called Kon-Tiki."},
+        )
+        post("/sessions/purge-me/commit", {"wait": True})
+        tools = "/sessions/tools"
+        post(f"{tools}/messages", {"role": "user", "content": "My name is Ada. I love hiking."})
+        post(
+            f"{tools}/messages",
+            {
+                "role": "assistant",
+                "parts": [
+                    {"type": "text", "text": "Let me look that up."},
+                    {
+                        "type": "tool",
+                        "tool_id": "call-1",
+                        "tool_name": "web_search",
+                        "tool_input": {"query": "trails near Oslo"},
+                        "tool_output": "Nordmarka: 12 km loop",
+                        "tool_status": "completed",
+                    },
+                    {
+                        "type": "context",
+                        "uri": "viking://user/alice/memories/preferences/hiking.md",
+                        "abstract": "likes hiking",
+                    },
+                ],
+            },
+        )
+        post(f"{tools}/commit", {"wait": True})
+        post(f"{tools}/messages", {"role": "user", "content": "Remember that I prefer tea."})
+        post(f"{tools}/commit", {"wait": True})
+        post(f"{tools}/messages", {"role": "user", "content": "Still here, not committed."})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    _require_browser()
+    base = tmp_path_factory.mktemp("console")
+    data = base / "data"
+    data.mkdir()
+    keys = {
+        "root": ROOT_KEY,
+        "admin": mint_key(data, "acme", "boss", "admin"),
+        "alice": mint_key(data, "acme", "alice"),
+        "bob": mint_key(data, "acme", "bob"),
+    }
+    with running_skald(data, root_api_key=ROOT_KEY) as server:
+        _seed(server.url, keys["alice"])
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            try:
+                yield World(server, browser, keys)
+            finally:
+                browser.close()
+
+
+# ----------------------------------------------------------------------------- the tests
+
+
+def test_sign_in_with_each_role_and_out_again(world: World) -> None:
+    ctx = world.context()
+    page = ctx.new_page()
+    page.goto(world.url + "/console/sessions")
+    page.wait_for_url("**/console/signin")  # not signed in: the sign-in form
+    shot(page, "01-signin")
+    page.get_by_label("API key").fill("sk-not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    assert "Invalid API key" in page.get_by_role("alert").inner_text()
+    for role, who in [
+        ("root", "default/default · root"),
+        ("admin", "acme/boss · admin"),
+        ("alice", "acme/alice · user"),
+    ]:
+        sign_in(page, world.url, world.keys[role])
+        assert who in page.locator("header").inner_text()
+        assert page.get_by_role("link", name="Audit log").count() == (role != "alice")
+    cookie = next(c for c in ctx.cookies() if c["name"] == "skald_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert world.keys["alice"] not in cookie["value"]
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/console/signin")
+    page.goto(world.url + "/console/sessions")
+    page.wait_for_url("**/console/signin")
+    ctx.close()
+
+
+def test_keyboard_alone_signs_in(world: World) -> None:
+    ctx = world.context()
+    page = ctx.new_page()
+    page.goto(world.url + "/console/signin")
+    assert page.evaluate("document.activeElement.id") == "key"  # the key field has focus
+    page.keyboard.type(world.keys["alice"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/sessions")
+    page.keyboard.press("Tab")  # first stop: the skip link, which moves focus to the page
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(30):  # onwards through the filters to the first session's link
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('table.list') !== null"):
+            break
+    else:
+        raise AssertionError("Tab never reached the sessions table")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/sessions/*")
+    ctx.close()
+
+
+def test_page_through_250_sessions(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        ids = page.locator("table.list tbody td:first-child a").all_inner_texts()
+        assert ids, f"page {pages} is empty"
+        seen += ids
+        if pages == 1:
+            shot(page, "02-sessions")
+        nxt = page.get_by_role("link", name="Next page")
+        if nxt.count() == 0:
+            break
+        first = ids[0]
+        nxt.click()  # HTMX swaps the table in place and pushes the URL
+        page.wait_for_function(
+            "f => document.querySelector('table.list tbody td a').textContent !== f", arg=first
+        )
+        assert "cursor=" in page.url
+    assert pages == 5  # 50 a page
+    assert len(seen) == len(set(seen)) == SESSIONS
+    assert {"tools", "purge-me", "s-000", "s-247"} <= set(seen)
+    ctx.close()
+
+
+def test_a_session_with_tool_calls_and_two_archives(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.get_by_role("link", name="Next page").wait_for()
+    page.goto(world.url + "/console/sessions/tools")
+    archives = page.locator("article.archive")
+    assert archives.count() == 2
+    assert archives.nth(0).locator(".badge").inner_text() == "extraction done"
+    first = archives.nth(0)
+    assert "added" in first.locator(".diff").inner_text()  # memories of the first commit
+    memory_link = first.locator(".diff a").first
+    assert memory_link.get_attribute("href", timeout=1000)
+    first.locator("summary", has_text="Transcript").click()
+    tool = first.locator("details.tool")
+    tool.locator("summary").click()
+    assert "web_search" in tool.locator("summary").inner_text()
+    assert "trails near Oslo" in tool.inner_text()
+    assert "Nordmarka: 12 km loop" in tool.inner_text()
+    assert "viking://user/alice/memories/preferences/hiking.md" in first.inner_text()
+    assert "Still here, not committed." in page.locator("#h-live + .transcript").inner_text()
+    shot(page, "03-session")
+    ctx.close()
+    ctx, phone = world.signed_in("alice", width=390, height=844)
+    phone.goto(world.url + "/console/sessions/tools")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the session page scrolls sideways at phone width ({width}px)"
+    shot(phone, "04-session-phone")
+    phone.goto(world.url + "/console/sessions")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "05-sessions-phone")
+    ctx.close()
+
+
+def test_trash_and_restore(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.goto(world.url + "/console/sessions/tools")
+    page.get_by_role("link", name="Move to trash…").click()
+    assert "Dry run" in page.get_by_role("status").inner_text()
+    assert page.locator("td[data-k=messages]").inner_text() == "4"
+    assert page.locator("td[data-k=archives]").inner_text() == "2"
+    shot(page, "06-trash-preview")
+    page.goto(world.url + "/console/sessions?state=trash")  # the preview changed nothing
+    assert page.locator("table.list tbody td a").count() == 0
+    page.go_back()
+    page.get_by_role("button", name="Confirm: move to trash").click()
+    assert "Moved to trash" in page.locator("h1").inner_text()
+    page.goto(world.url + "/console/sessions?state=trash")
+    assert page.locator("table.list tbody td a").all_inner_texts() == ["tools"]
+    page.get_by_role("link", name="tools").click()
+    assert "in the trash" in page.locator(".facts").inner_text()
+    shot(page, "07-trashed")
+    page.get_by_role("button", name="Restore").click()
+    assert "Restored from the trash" in page.get_by_role("status").inner_text()
+    assert page.locator("article.archive").count() == 2
+    ctx.close()
+
+
+def test_purge_with_preview(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.goto(world.url + "/console/sessions/purge-me")
+    page.get_by_role("link", name="Delete for good…").click()
+    assert page.locator("td[data-k=memories]").inner_text() == "0"
+    assert page.locator("td[data-k=kept]").inner_text() == "1"
+    page.get_by_label("Also forget the memories only this session produced").check()
+    page.get_by_role("button", name="Update preview").click()
+    page.wait_for_url("**forget_memories=1*")
+    assert page.locator("td[data-k=memories]").inner_text() == "1"  # forget_memories would
+    assert page.locator("td[data-k=kept]").inner_text() == "0"
+    shot(page, "08-purge-preview")
+    page.get_by_role("button", name="Confirm: delete for good").click()
+    assert "Deleted" in page.locator("h1").inner_text()
+    assert "1 memories removed" in page.get_by_role("status").inner_text()
+    response = page.goto(world.url + "/console/sessions/purge-me")
+    assert response is not None and response.status == 404
+    ctx.close()
+
+
+def test_the_admin_sees_the_audit_entries(world: World) -> None:
+    ctx, page = world.signed_in("admin")
+    page.get_by_role("link", name="Audit log").click()
+    rows = page.locator("table.list tbody tr")
+    text = rows.all_inner_texts()
+    purge = "\tacme/alice (key {}) (user)\tdelete\tacme/alice\tpurge-me\t"
+    assert any(purge.format(world.keys["alice"].split("-")[1]) in r for r in text), text
+    assert any("\trestore\tacme/alice\ttools" in r for r in text), text
+    assert any("\tsoft_delete\tacme/alice\ttools" in r for r in text), text
+    shot(page, "09-audit")
+    page.get_by_label("Action").select_option("restore")
+    page.get_by_role("button", name="Apply").click()
+    assert all("\trestore\t" in r for r in rows.all_inner_texts())
+    # The admin looks at alice's sessions through the same rule as X-OpenViking-User.
+    page.goto(world.url + "/console/sessions?user=alice")
+    assert page.locator("table.list tbody td a").count() == 50
+    ctx.close()
+
+
+def test_a_user_key_cannot_open_another_users_session(world: World) -> None:
+    ctx, page = world.signed_in("bob")
+    response = page.goto(world.url + "/console/sessions/tools")
+    assert response is not None and response.status == 404  # bob has no session "tools"
+    response = page.goto(world.url + "/console/sessions/tools?user=alice")
+    assert response is not None and response.status == 403
+    assert "cannot act for another user" in page.get_by_role("alert").inner_text()
+    response = page.goto(world.url + "/console/audit")
+    assert response is not None and response.status == 403
+    ctx.close()
+
+
+def test_a_cross_site_form_post_is_refused(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    port = world.server.port
+    evil = f"http://localhost:{port}/evil"  # another origin (and site) on loopback
+    target = f"{world.url}/console/sessions/tools/delete"
+    ctx.route(
+        evil,
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f"<form id=f method=post action='{target}'>"
+            "<input name=mode value=hard><input name=csrf value=guess></form>"
+            "<script>document.getElementById('f').submit()</script>",
+        ),
+    )
+    with page.expect_response(target) as posted:
+        page.goto(evil)
+    assert posted.value.status == 403
+    assert "Cross-site request refused" in page.get_by_role("alert").inner_text()
+    page.goto(world.url + "/console/sessions/tools")  # still there
+    assert page.locator("article.archive").count() == 2
+    ctx.close()
+
+
+def test_the_api_docs_page_works_offline(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.get_by_role("link", name="API docs").click()
+    page.wait_for_url("**/schema")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "Skald" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock").count() > 10
+    shot(page, "10-api-docs")
+    ctx.close()
+
+
+def test_no_request_left_the_machine(world: World) -> None:
+    assert world.left_the_machine == []
+    assert (SHOTS / "03-session.png").stat().st_size > 0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_shots() -> Iterator[None]:
+    if SHOTS.exists():
+        shutil.rmtree(SHOTS)
+    yield
