@@ -1,0 +1,230 @@
+"""The console's guards, in process (no browser): sign-in, CSRF, same-origin posts, the
+API's rule for who may see what, revoked keys, read-only keys, and that the console neither
+opens the API to its cookie nor loads anything from another host."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from skald_core import clock
+from skald_server.app import build_services, create_app
+from skald_server.config import ServerConfig
+from skald_server.context import Services
+
+ROOT = "console-http-root-key"
+BASE = "http://console.test"
+SAME = {"Origin": BASE}
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:litestar")
+
+
+class Browser:
+    """Requests carrying one console sign-in's cookie (and nothing else)."""
+
+    def __init__(self, client: TestClient[Any], token: str) -> None:
+        self.client, self.token = client, token
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {"Cookie": f"skald_console={self.token}", **kw.pop("headers", {})}
+        r = self.client.request(method, path, headers=headers, **kw)
+        self.client.cookies.clear()
+        return r
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+
+class App:
+    def __init__(self, services: Services, client: TestClient[Any]) -> None:
+        self.services, self.client = services, client
+
+    def key(self, user: str, role: str = "user", *, read_only: bool = False) -> str:
+        return self.services.keys.create_key("acme", user, role, read_only, clock.now()).key  # type: ignore[arg-type]
+
+    def browser(self, key: str | None) -> tuple[Browser, str]:
+        """A signed-in browser (its own cookie) and the page's CSRF token."""
+        r = self.client.post("/console/signin", data={"key": key or ""}, headers=SAME)
+        assert r.status_code == 200 and "/console/sessions" in str(r.url), r.text
+        token = self.client.cookies["skald_console"]
+        self.client.cookies.clear()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text)
+        assert csrf is not None
+        return Browser(self.client, token), csrf.group(1)
+
+    def api(self, key: str, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self.client.request(method, "/api/v1" + path, headers={"X-API-Key": key}, **kw)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    config = ServerConfig(path=str(tmp_path_factory.mktemp("console")), root_api_key=ROOT)
+    services = build_services(config)
+    with TestClient(create_app(config, services=services), base_url=BASE) as client:
+        yield App(services, client)
+
+
+@pytest.fixture
+def alice(app: App) -> str:
+    key = app.key("alice")
+    assert app.api(key, "POST", "/sessions", json={"session_id": "keep-me"}).status_code in (
+        200,
+        409,
+    )
+    return key
+
+
+def _exists(app: App, key: str, sid: str) -> bool:
+    return app.api(key, "GET", f"/sessions/{sid}").status_code == 200
+
+
+def test_a_form_post_needs_the_csrf_token(app: App, alice: str) -> None:
+    http, csrf = app.browser(alice)
+    for token in (None, "wrong"):
+        data = {"mode": "hard"} | ({"csrf": token} if token else {})
+        r = http.post("/console/sessions/keep-me/delete", data=data, headers=SAME)
+        assert r.status_code == 403 and "CSRF" in r.text
+    assert _exists(app, alice, "keep-me")
+    r = http.post(
+        "/console/sessions/keep-me/delete", data={"mode": "soft", "csrf": csrf}, headers=SAME
+    )
+    assert r.status_code == 200 and "Moved to trash" in r.text
+    assert not _exists(app, alice, "keep-me")
+    r = http.post(
+        "/console/sessions/keep-me/restore",
+        data={"csrf": csrf},
+        headers=SAME,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Restored" in http.get(r.headers["location"]).text
+    assert _exists(app, alice, "keep-me")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {},  # neither header: not provably from a console page
+    ],
+)
+def test_a_cross_site_post_is_refused_even_with_the_token(
+    app: App, alice: str, headers: dict[str, str]
+) -> None:
+    http, csrf = app.browser(alice)
+    r = http.post(
+        "/console/sessions/keep-me/delete", data={"mode": "hard", "csrf": csrf}, headers=headers
+    )
+    assert r.status_code == 403
+    assert _exists(app, alice, "keep-me")
+    r = http.post("/console/signin", data={"key": alice}, headers=headers)  # no login CSRF
+    assert r.status_code == 403
+
+
+def test_a_same_origin_post_without_origin_header_is_accepted(app: App, alice: str) -> None:
+    http, csrf = app.browser(alice)
+    r = http.post(
+        "/console/signout", data={"csrf": csrf}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert r.status_code == 200 and "Sign in" in r.text
+    assert http.get("/console/sessions", follow_redirects=False).status_code == 303  # signed out
+
+
+def test_the_cookie_is_httponly_strict_scoped_and_not_the_key(app: App, alice: str) -> None:
+    r = app.client.post(
+        "/console/signin", data={"key": alice}, headers=SAME, follow_redirects=False
+    )
+    app.client.cookies.clear()
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert (
+        "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/console" in cookie
+    )
+    assert alice not in cookie
+
+
+def test_the_console_cookie_does_not_open_the_api(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    assert http.get("/api/v1/sessions").status_code == 401
+
+
+def test_a_bad_key_is_refused_at_sign_in(app: App) -> None:
+    r = app.client.post("/console/signin", data={"key": "sk-nope-nope"}, headers=SAME)
+    assert r.status_code == 401 and "Invalid API key" in r.text
+    assert app.client.get("/console/sessions", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_is_signed_out_at_the_next_click(app: App) -> None:
+    new = app.services.keys.create_key("acme", "carol", "user", False, clock.now())
+    http, _ = app.browser(new.key)
+    assert http.get("/console/sessions").status_code == 200
+    app.services.keys.revoke_key(new.record.key_id, clock.now())
+    r = http.get("/console/sessions")
+    assert r.status_code == 401 and "Invalid API key" in r.text
+
+
+def test_a_read_only_key_can_look_but_not_delete(app: App, alice: str) -> None:
+    reader = app.key("alice", read_only=True)
+    http, csrf = app.browser(reader)
+    assert http.get("/console/sessions/keep-me").status_code == 200
+    assert http.get("/console/sessions/keep-me/delete?mode=hard").status_code == 403
+    r = http.post(
+        "/console/sessions/keep-me/delete", data={"mode": "hard", "csrf": csrf}, headers=SAME
+    )
+    assert r.status_code == 403 and "read-only" in r.text
+    assert _exists(app, alice, "keep-me")
+
+
+def test_users_see_only_their_own_and_admins_their_accounts(app: App, alice: str) -> None:
+    bob, _ = app.browser(app.key("bob"))
+    assert bob.get("/console/sessions/keep-me").status_code == 404
+    assert bob.get("/console/sessions?user=alice").status_code == 403
+    assert bob.get("/console/sessions?account=other").status_code == 403
+    assert bob.get("/console/audit").status_code == 403
+    admin, _ = app.browser(app.key("boss", "admin"))
+    assert admin.get("/console/sessions/keep-me?user=alice").status_code == 200
+    assert admin.get("/console/sessions?account=other").status_code == 403
+    assert admin.get("/console/audit").status_code == 200
+    root, _ = app.browser(ROOT)
+    assert root.get("/console/sessions/keep-me?account=acme&user=alice").status_code == 200
+
+
+def test_the_preview_changes_nothing_and_audits_nothing(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    before = app.api(ROOT, "GET", "/audit", params={"account": "acme"}).json()["result"]
+    r = http.get("/console/sessions/keep-me/delete?mode=hard&forget_memories=1")
+    assert r.status_code == 200 and "Dry run" in r.text
+    after = app.api(ROOT, "GET", "/audit", params={"account": "acme"}).json()["result"]
+    assert after == before
+    assert _exists(app, alice, "keep-me")
+
+
+def test_pages_load_nothing_from_another_host(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    for path in ("/console/signin", "/console/sessions", "/console/sessions/keep-me", "/schema"):
+        html = http.get(path).text
+        refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+        assert refs, path
+        remote = [u for u in refs if re.match(r"(?i)^(https?:)?//", u)]
+        assert remote == [], (path, remote)
+        for ref in refs:
+            if ref.startswith("/console/static/"):
+                assert http.get(ref).status_code == 200, ref
+
+
+def test_unknown_state_or_bad_ids_are_clear_errors(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    r = http.get("/console/sessions?state=gone")
+    assert r.status_code == 400 and "state must be" in r.text
+    r = http.get("/console/sessions?user=a/b")
+    assert r.status_code == 400 and "must not contain" in r.text
