@@ -284,6 +284,24 @@ def test_a_session_with_tool_calls_and_two_archives(world: World) -> None:
     ctx.close()
 
 
+def test_memories_by_category_with_provenance_and_edit(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.goto(world.url + "/console/sessions/tools")
+    page.locator("article.archive").nth(0).get_by_role("link", name="name.md").click()
+    assert "tools · archive_001" in page.locator(".facts").inner_text()
+    assert page.get_by_label("Content").input_value() == "The user's name is Ada."
+    page.get_by_label("Content").fill("The user's name is Ada Lovelace.")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("status").inner_text() == "Saved."
+    assert page.get_by_label("Content").input_value() == "The user's name is Ada Lovelace."
+    shot(page, "11-memory")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    headings = page.locator("main h2").all_inner_texts()
+    assert {"facts (2)", "preferences (2)", "profile (1)"} <= set(headings), headings
+    shot(page, "12-memories")
+    ctx.close()
+
+
 def test_trash_and_restore(world: World) -> None:
     ctx, page = world.signed_in("alice")
     page.goto(world.url + "/console/sessions/tools")

@@ -13,6 +13,8 @@ import pytest
 from litestar.testing import TestClient
 
 from skald_core import clock
+from skald_core.identity import Identity
+from skald_core.schemas import AddMessageRequest
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 from skald_server.context import Services
@@ -228,3 +230,28 @@ def test_unknown_state_or_bad_ids_are_clear_errors(app: App, alice: str) -> None
     assert r.status_code == 400 and "state must be" in r.text
     r = http.get("/console/sessions?user=a/b")
     assert r.status_code == 400 and "must not contain" in r.text
+
+
+def test_a_user_cannot_read_another_users_memory(app: App) -> None:
+    carol = app.key("carol2")
+    app.services.files.write(
+        Identity(account="acme", user="carol2", role="user"),
+        "viking://user/carol2/memories/profile/name.md",
+        "Carol",
+        "upsert",
+    )
+    mine, _ = app.browser(carol)
+    assert (
+        "Carol"
+        in mine.get("/console/memory?uri=viking://user/carol2/memories/profile/name.md").text
+    )
+    dave, _ = app.browser(app.key("dave"))
+    r = dave.get("/console/memory?uri=viking://user/carol2/memories/profile/name.md")
+    assert r.status_code == 403 and "Carol" not in r.text
+    app.services.sessions.add_message(
+        Identity(account="acme", user="dave", role="user"),
+        "d1",
+        AddMessageRequest(role="user", content="hello"),
+    )
+    r = dave.get("/console/memory?uri=viking://user/dave/sessions/d1/messages.jsonl")
+    assert r.status_code == 400 and "Only memory files" in r.text

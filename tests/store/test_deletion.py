@@ -165,3 +165,24 @@ def test_a_dry_run_gives_the_receipt_and_changes_nothing(store: Store) -> None:
     assert store.delete_session(ALICE, "s1", T0 + 10, forget) == preview  # the real one agrees
     with pytest.raises(NotFoundError):
         store.delete_session(ALICE, "s1", T0 + 20, dry_run=True)  # the same checks refuse it
+
+
+def test_a_memory_names_the_sessions_and_archives_it_came_from(store: Store) -> None:
+    add(store, ALICE, "s1", "My name is Ada.")
+    first = commit(store, ALICE, "s1")
+    assert first.task_id is not None
+    extract(store, first.task_id, [memory(ALICE, "name", "Ada")])
+    add(store, ALICE, "s2", "Call me Ada.")
+    second = commit(store, ALICE, "s2")
+    assert second.task_id is not None
+    extract(store, second.task_id, [memory(ALICE, "name", "Ada Lovelace")])
+    path = "user/alice/memories/profile/name.md"
+
+    sources = store.memory_sources("acme", path)
+
+    assert [(m.user, m.session_id, m.archive_no) for m in sources] == [
+        ("alice", "s1", 1),
+        ("alice", "s2", 1),
+    ]
+    assert store.memory_sources("globex", path) == []  # another account's file: none
+    assert store.memory_sources("acme", "user/alice/memories/profile/none.md") == []

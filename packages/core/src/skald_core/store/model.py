@@ -194,6 +194,15 @@ class FileRow(Struct, kw_only=True):
     content: bytes | None = None
 
 
+class MemorySource(Struct, kw_only=True):
+    """Where a memory came from: one archive of one session (``memory_sources``)."""
+
+    user: str
+    session_id: str
+    archive_no: int
+    created_at: float
+
+
 class AuditRow(Struct):
     """Built positionally (``deletion.list_audit``)."""
 

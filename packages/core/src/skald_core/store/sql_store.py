@@ -54,6 +54,7 @@ from .model import (
     FileRow,
     MemoryFact,
     MemoryRef,
+    MemorySource,
     NewMessage,
     Owner,
     Requeued,
@@ -1131,6 +1132,23 @@ class SQLStore:
             )
 
         self._tx(run)
+
+    def memory_sources(self, account: str, path: str) -> list[MemorySource]:
+        """The sessions and archives the memory file ``path`` was extracted from, oldest
+        first (empty for a file written by hand, or one no session produced)."""
+        sql = (
+            "SELECT s.user_name, s.session_id, s.archive_no, s.created_at FROM memory_sources s "
+            "JOIN files f ON f.pk = s.file_pk WHERE f.account = ? AND f.path = ? "
+            "ORDER BY s.created_at, s.session_id, s.archive_no"
+        )
+        return self._tx(
+            lambda c: [
+                MemorySource(user=r[0], session_id=r[1], archive_no=int(r[2]), created_at=r[3])
+                for r in c.execute(sql, (account, path))
+            ],
+            write=False,
+            single=True,
+        )
 
     def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
         sql = (

@@ -24,6 +24,7 @@ from skald_core.errors import ForbiddenError, InvalidArgumentError, SkaldError
 from skald_core.identity import Identity
 from skald_core.literals import DeleteMode
 from skald_core.schemas import DeleteOptions, SessionListItem
+from skald_core.service.memory_view import memories_by_category, memory_view
 from skald_core.service.session_view import session_view
 
 from ..auth import identify
@@ -276,6 +277,44 @@ def restore_session(
     return Redirect(f"/console/sessions/{session_id}{caller.q(restored=1)}", status_code=303)
 
 
+# ----------------------------------------------------------------------------- memories
+
+
+@get("/memories", sync_to_thread=True, include_in_schema=False)
+def memories(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
+    caller = who(request, services, logins)
+    groups = memories_by_category(services.files, caller.identity)
+    return page("memories.html", caller, groups=groups)
+
+
+@get("/memory", sync_to_thread=True, include_in_schema=False)
+def memory(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
+    caller = who(request, services, logins)
+    view = memory_view(services.files, caller.identity, request.query_params.get("uri") or "")
+    saved = request.query_params.get("saved") == "1"
+    return page("memory.html", caller, m=view, saved=saved)
+
+
+@post("/memory/edit", sync_to_thread=True, include_in_schema=False)
+def edit_memory(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Redirect:
+    caller = _mutating(request, services, logins, data)
+    view = memory_view(services.files, caller.identity, data.get("uri") or "")
+    services.files.write(caller.identity, view.uri, data.get("content") or "", "replace")
+    return Redirect(f"/console/memory{caller.q(uri=view.uri, saved=1)}", status_code=303)
+
+
+@post("/memory/delete", sync_to_thread=True, include_in_schema=False)
+def delete_memory(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Redirect:
+    caller = _mutating(request, services, logins, data)
+    view = memory_view(services.files, caller.identity, data.get("uri") or "")
+    services.files.rm(caller.identity, view.uri)
+    return Redirect(f"/console/memories{caller.q()}", status_code=303)
+
+
 # ----------------------------------------------------------------------------- admin
 
 
@@ -315,5 +354,9 @@ ROUTES = [
     delete_preview,
     delete_session,
     restore_session,
+    memories,
+    memory,
+    edit_memory,
+    delete_memory,
     audit,
 ]
