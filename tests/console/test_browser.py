@@ -85,9 +85,12 @@ class World:
         return ctx
 
     def signed_in(self, role: str, **viewport: int) -> tuple[BrowserContext, Page]:
+        return self.signed_in_with(self.keys[role], **viewport)
+
+    def signed_in_with(self, key: str, **viewport: int) -> tuple[BrowserContext, Page]:
         ctx = self.context(**viewport)
         page = ctx.new_page()
-        sign_in(page, self.url, self.keys[role])
+        sign_in(page, self.url, key)
         return ctx, page
 
 
@@ -362,6 +365,28 @@ def test_the_admin_sees_the_audit_entries(world: World) -> None:
     # The admin looks at alice's sessions through the same rule as X-OpenViking-User.
     page.goto(world.url + "/console/sessions?user=alice")
     assert page.locator("table.list tbody td a").count() == 50
+    ctx.close()
+
+
+def test_the_admin_creates_and_revokes_a_key(world: World) -> None:
+    ctx, page = world.signed_in("admin")
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("User", exact=True).fill("carol")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_label("Secret").input_value()
+    assert secret.startswith("sk-")
+    shot(page, "13-keys")
+    carol_ctx, carol = world.signed_in_with(secret)
+    assert "acme/carol · user" in carol.locator("header").inner_text()
+    key_id = secret.split("-")[1]
+    page.goto(world.url + "/console/keys")  # the secret is never shown again
+    assert secret not in page.content()
+    page.get_by_role("button", name=f"Revoke key {key_id}").click()
+    row = page.locator("tr", has_text=key_id)
+    assert "revoked" in row.inner_text()
+    response = carol.goto(world.url + "/console/sessions")  # signed out at the next click
+    assert response is not None and response.status == 401
+    carol_ctx.close()
     ctx.close()
 
 

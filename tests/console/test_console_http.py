@@ -255,3 +255,43 @@ def test_a_user_cannot_read_another_users_memory(app: App) -> None:
     )
     r = dave.get("/console/memory?uri=viking://user/dave/sessions/d1/messages.jsonl")
     assert r.status_code == 400 and "Only memory files" in r.text
+
+
+def test_keys_are_managed_by_admins_of_their_own_account(app: App) -> None:
+    user, _ = app.browser(app.key("erin"))
+    assert user.get("/console/keys").status_code == 403
+    admin, csrf = app.browser(app.key("chief", "admin"))
+    page = admin.get("/console/keys").text
+    assert "acme/erin" in page
+    r = admin.post(
+        "/console/keys", data={"csrf": csrf, "account": "other", "user": "x"}, headers=SAME
+    )
+    assert r.status_code == 403
+    assert app.services.keys.list_keys("other") == []
+    r = admin.post(
+        "/console/keys", data={"csrf": csrf, "user": "frank", "role": "root"}, headers=SAME
+    )
+    assert r.status_code == 400
+    r = admin.post(
+        "/console/keys",
+        data={"csrf": csrf, "user": "frank", "read_only": "1"},
+        headers=SAME,
+    )
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    secret = re.search(r'id="new-key" readonly value="([^"]+)"', r.text)
+    assert secret is not None
+    found = app.services.keys.find_key(secret.group(1))
+    assert found is not None and (found.user, found.read_only) == ("frank", True)
+    reader, reader_csrf = app.browser(app.key("boss2", "admin", read_only=True))
+    r = reader.post("/console/keys", data={"csrf": reader_csrf, "user": "gus"}, headers=SAME)
+    assert r.status_code == 403
+
+
+def test_content_is_escaped(app: App) -> None:
+    key = app.key("mallory")
+    body = {"role": "user", "content": "<script>alert(1)</script>"}
+    assert app.api(key, "POST", "/sessions/x1/messages", json=body).status_code == 200
+    http, _ = app.browser(key)
+    html = http.get("/console/sessions/x1").text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from skald_core import clock
 from skald_core.errors import SkaldError
 
 from .logins import Logins
@@ -24,8 +25,15 @@ STATIC = HERE / "static"
 SWAGGER_URL = "/console/static/swagger-ui"
 
 
+def _globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals["iso"] = clock.iso_ms  # epoch seconds → 2026-11-25T21:30:13.037Z
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+    """Jinja over ``templates/``; Litestar's engine autoescapes everything it renders."""
+    return TemplateConfig(
+        directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals
+    )
 
 
 def _sign_in_first(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -24,6 +24,7 @@ from skald_core.errors import ForbiddenError, InvalidArgumentError, SkaldError
 from skald_core.identity import Identity
 from skald_core.literals import DeleteMode
 from skald_core.schemas import DeleteOptions, SessionListItem
+from skald_core.service.key_admin import KEY_ROLES, KeyAdmin
 from skald_core.service.memory_view import memories_by_category, memory_view
 from skald_core.service.session_view import session_view
 
@@ -344,6 +345,56 @@ def audit(request: Request[Any, Any, Any], services: ServicesDep, logins: Logins
     )
 
 
+def _keys_page(
+    services: Services, caller: Who, *, created: Any = None, status_code: int = 200
+) -> Template:
+    if not caller.is_admin:
+        raise ForbiddenError("API keys are managed by admins", {"reason": "admin_required"})
+    account = caller.scope.get("account")
+    records = KeyAdmin(services.keys).list(caller.identity, account)
+    response = page(
+        "keys.html", caller, keys=records, created=created, roles=KEY_ROLES, account=account
+    )
+    response.status_code = status_code
+    if created is not None:  # the secret is on this page: never cache it
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@get("/keys", sync_to_thread=True, include_in_schema=False)
+def keys(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
+    return _keys_page(services, who(request, services, logins))
+
+
+@post("/keys", sync_to_thread=True, include_in_schema=False, status_code=200)
+def create_key(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Template:
+    caller = _mutating(request, services, logins, data)
+    account = data.get("account") or caller.scope.get("account") or caller.identity.account
+    new = KeyAdmin(services.keys).create(
+        caller.identity,
+        account,
+        (data.get("user") or "").strip(),
+        data.get("role") or "user",
+        data.get("read_only") in ("1", "on"),
+    )
+    return _keys_page(services, caller, created=new)
+
+
+@post("/keys/{key_id:str}/revoke", sync_to_thread=True, include_in_schema=False)
+def revoke_key(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    key_id: str,
+    data: Form,
+) -> Redirect:
+    caller = _mutating(request, services, logins, data)
+    KeyAdmin(services.keys).revoke(caller.identity, key_id)
+    return Redirect(f"/console/keys{caller.q()}", status_code=303)
+
+
 ROUTES = [
     home,
     signin_form,
@@ -359,4 +410,7 @@ ROUTES = [
     edit_memory,
     delete_memory,
     audit,
+    keys,
+    create_key,
+    revoke_key,
 ]
