@@ -275,6 +275,9 @@ def test_a_session_with_tool_calls_and_two_archives(world: World) -> None:
     assert "viking://user/alice/memories/preferences/hiking.md" in first.inner_text()
     assert "Still here, not committed." in page.locator("#h-live + .transcript").inner_text()
     shot(page, "03-session")
+    # The README's picture (docs/console.png is a copy): what fits in 1280×800, small.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "readme.png"))
     ctx.close()
     ctx, phone = world.signed_in("alice", width=390, height=844)
     phone.goto(world.url + "/console/sessions/tools")
