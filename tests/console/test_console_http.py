@@ -295,3 +295,32 @@ def test_content_is_escaped(app: App) -> None:
     html = http.get("/console/sessions/x1").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_cleanup_lists_first_then_deletes_what_it_listed(app: App) -> None:
+    key = app.key("oldie")
+    for sid in ("o1", "o2"):
+        assert app.api(key, "POST", "/sessions", json={"session_id": sid}).status_code == 200
+    http, csrf = app.browser(key)
+    r = http.get("/console/cleanup?older_than_days=0&by=created_at")
+    assert r.status_code == 200 and "Dry run" in r.text
+    assert "<code>o1</code>" in r.text and "<code>o2</code>" in r.text
+    assert _exists(app, key, "o1") and _exists(app, key, "o2")
+    form = {"csrf": csrf, "older_than_days": "0", "by": "created_at", "mode": "soft"}
+    r = http.post("/console/cleanup", data=form, headers=SAME)
+    assert r.status_code == 200 and "Done: 2 deleted, 0 failed" in r.text
+    assert not _exists(app, key, "o1") and not _exists(app, key, "o2")
+    r = http.post("/console/cleanup", data=form | {"csrf": "nope"}, headers=SAME)
+    assert r.status_code == 403
+
+
+def test_a_batch_needs_a_selection_and_the_token(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    assert http.get("/console/sessions/batch?mode=soft").status_code == 400
+    r = http.post(
+        "/console/sessions/batch", data={"ids": ["keep-me"], "mode": "hard"}, headers=SAME
+    )
+    assert r.status_code == 403
+    assert _exists(app, alice, "keep-me")
+    r = http.get("/console/sessions/batch?mode=hard&ids=keep-me&ids=nope")
+    assert r.status_code == 200 and "NOT_FOUND" in r.text

@@ -23,7 +23,8 @@ from skald_core import ids
 from skald_core.errors import ForbiddenError, InvalidArgumentError, SkaldError
 from skald_core.identity import Identity
 from skald_core.literals import DeleteMode
-from skald_core.schemas import DeleteOptions, SessionListItem
+from skald_core.schemas import DeleteOptions, DeletionReceipt, SessionListItem
+from skald_core.service.deletion import MAX_BATCH_DELETE
 from skald_core.service.key_admin import KEY_ROLES, KeyAdmin
 from skald_core.service.memory_view import memories_by_category, memory_view
 from skald_core.service.session_view import session_view
@@ -278,6 +279,108 @@ def restore_session(
     return Redirect(f"/console/sessions/{session_id}{caller.q(restored=1)}", status_code=303)
 
 
+# ----------------------------------------------------------------------------- many sessions
+
+BatchForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@dataclass(frozen=True, slots=True)
+class Previewed:
+    session_id: str
+    receipt: DeletionReceipt | None
+    error: SkaldError | None
+
+
+def _ids(values: Any) -> list[str]:
+    ids_ = [values] if isinstance(values, str) else list(values or [])
+    if not ids_:
+        raise InvalidArgumentError("Select at least one session", {"field": "session_ids"})
+    return [str(v) for v in dict.fromkeys(ids_)]
+
+
+@get("/sessions/batch", sync_to_thread=True, include_in_schema=False)
+def batch_preview(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep
+) -> Template:
+    """The dry run of each selected session's deletion, then one confirm for all."""
+    caller = who(request, services, logins)
+    ids_ = _ids(request.query_params.getall("ids", []))
+    if len(ids_) > MAX_BATCH_DELETE:
+        raise InvalidArgumentError(
+            f"Select at most {MAX_BATCH_DELETE} sessions", {"field": "session_ids"}
+        )
+    options = _options(request.query_params)
+    rows: list[Previewed] = []
+    for sid in ids_:
+        try:
+            rows.append(
+                Previewed(sid, services.deletion.preview(caller.identity, sid, options), None)
+            )
+        except SkaldError as exc:
+            rows.append(Previewed(sid, None, exc))
+    return page("batch_preview.html", caller, rows=rows, options=options)
+
+
+@post("/sessions/batch", sync_to_thread=True, include_in_schema=False, status_code=200)
+def batch_delete(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: BatchForm
+) -> Template:
+    caller = _mutating(request, services, logins, {"csrf": str(data.get("csrf") or "")})
+    options = _options({k: str(v) for k, v in data.items() if isinstance(v, str)})
+    result = services.deletion.delete_many(caller.identity, _ids(data.get("ids")), options)
+    return page("batch_done.html", caller, result=result, options=options)
+
+
+@get("/cleanup", sync_to_thread=True, include_in_schema=False)
+def cleanup_preview(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep
+) -> Template:
+    """Sessions older than N days: the dry-run table first."""
+    caller = who(request, services, logins)
+    query = request.query_params
+    days_raw = query.get("older_than_days")
+    by = query.get("by") or "updated_at"
+    options = _options(query) if query.get("mode") else DeleteOptions(mode="soft")
+    result = None
+    if days_raw:
+        try:
+            days = float(days_raw)
+        except ValueError:
+            raise InvalidArgumentError(
+                "older_than_days must be a number", {"field": "older_than_days"}
+            ) from None
+        result = services.deletion.cleanup(
+            caller.identity,
+            older_than_days=days,
+            by=by,  # type: ignore[arg-type]  # checked by the service
+            options=options,
+            dry_run=True,
+        )
+    return page("cleanup.html", caller, result=result, by=by, days=days_raw or "", options=options)
+
+
+@post("/cleanup", sync_to_thread=True, include_in_schema=False, status_code=200)
+def cleanup_run(
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
+) -> Template:
+    caller = _mutating(request, services, logins, data)
+    try:
+        days = float(data.get("older_than_days") or "")
+    except ValueError:
+        raise InvalidArgumentError(
+            "older_than_days must be a number", {"field": "older_than_days"}
+        ) from None
+    by = data.get("by") or "updated_at"
+    options = _options(data)
+    result = services.deletion.cleanup(
+        caller.identity,
+        older_than_days=days,
+        by=by,  # type: ignore[arg-type]  # checked by the service
+        options=options,
+    )
+    return page("cleanup.html", caller, result=result, by=by, days=str(days), options=options)
+
+
 # ----------------------------------------------------------------------------- memories
 
 
@@ -401,6 +504,10 @@ ROUTES = [
     signin,
     signout,
     sessions,
+    batch_preview,
+    batch_delete,
+    cleanup_preview,
+    cleanup_run,
     session,
     delete_preview,
     delete_session,
