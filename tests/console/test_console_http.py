@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -324,3 +325,16 @@ def test_a_batch_needs_a_selection_and_the_token(app: App, alice: str) -> None:
     assert _exists(app, alice, "keep-me")
     r = http.get("/console/sessions/batch?mode=hard&ids=keep-me&ids=nope")
     assert r.status_code == 200 and "NOT_FOUND" in r.text
+
+
+def test_dev_mode_signs_in_without_a_key_on_loopback_only(tmp_path: Path) -> None:
+    config = ServerConfig(path=str(tmp_path))
+    app = create_app(config, services=build_services(config), start_worker=False)
+    with TestClient(app, base_url="http://127.0.0.1:1933") as local:
+        r = local.post("/console/signin", headers={"Origin": "http://127.0.0.1:1933"})
+        assert r.status_code == 200 and "default/default · root" in r.text
+    # A rebinding DNS name pointing at 127.0.0.1 is same-origin for the browser: refused.
+    with TestClient(app, base_url="http://rebind.example:1933") as rebound:
+        r = rebound.post("/console/signin", headers={"Origin": "http://rebind.example:1933"})
+        assert r.status_code == 403 and "loopback" in r.text
+        assert rebound.get("/console/sessions").status_code == 403

@@ -289,7 +289,7 @@ def create_app(
             AdminController,
             openapi_json,
             metrics,
-            console_router(),
+            console_router(dev_mode=config.dev_mode),
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),

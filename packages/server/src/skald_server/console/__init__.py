@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, Response, Router
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from skald_core import clock
-from skald_core.errors import SkaldError
+from skald_core.errors import ForbiddenError, SkaldError
 
 from .logins import Logins
 from .views import ROUTES, SignInRequired
@@ -51,9 +54,24 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
-def console_router() -> Router:
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _loopback_host(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Dev mode (anyone is root, no key): only a page whose Host is loopback may use the
+    console, so a site whose name a rebinding DNS points at 127.0.0.1 cannot."""
+    host = urlsplit("//" + connection.headers.get("host", "")).hostname or ""
+    if host not in LOOPBACK_HOSTS:
+        raise ForbiddenError(
+            "Dev mode: the console answers on a loopback host name only",
+            {"reason": "non_loopback_host", "host": host[:100]},
+        )
+
+
+def console_router(*, dev_mode: bool) -> Router:
     logins = Logins()
     return Router(
+        guards=[_loopback_host] if dev_mode else [],
         path="/console",
         route_handlers=[
             *ROUTES,
