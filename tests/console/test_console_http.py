@@ -4,6 +4,7 @@ opens the API to its cookie nor loads anything from another host."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from litestar.testing import TestClient
 from skald_core import clock
 from skald_core.identity import Identity
 from skald_core.schemas import AddMessageRequest
+from skald_core.store.model import Owner
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 from skald_server.context import Services
@@ -338,3 +340,33 @@ def test_dev_mode_signs_in_without_a_key_on_loopback_only(tmp_path: Path) -> Non
         r = rebound.post("/console/signin", headers={"Origin": "http://rebind.example:1933"})
         assert r.status_code == 403 and "loopback" in r.text
         assert rebound.get("/console/sessions").status_code == 403
+
+
+def test_the_list_filters_by_creation_date(app: App) -> None:
+    key = app.key("dated")
+    owner = Owner("acme", "dated")
+    day = 86_400.0
+    jan1 = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC).timestamp()
+    for n in range(5):  # d0 on Jan 1st ... d4 on Jan 5th, at noon
+        app.services.store.create_session(owner, f"d{n}", jan1 + n * day + day / 2)
+    http, _ = app.browser(key)
+
+    def listed(query: str) -> list[str]:
+        r = http.get("/console/sessions?" + query)
+        assert r.status_code == 200, r.text
+        return re.findall(r">(d\d)</a>", r.text)
+
+    assert listed("since=2020-01-02&until=2020-01-04") == ["d3", "d2", "d1"]
+    assert listed("since=2020-01-04") == ["d4", "d3"]
+    assert listed("until=2020-01-01") == ["d0"]
+    assert listed("since=2020-01-02&until=2020-01-04&limit=25&state=all") == ["d3", "d2", "d1"]
+    assert http.get("/console/sessions?since=yesterday").status_code == 400
+    me = Identity(account="acme", user="dated", role="user")
+    ascending = app.services.sessions.list_sessions(
+        me, order="asc", created_since=jan1 + day, created_before=jan1 + 3 * day, limit=1
+    )
+    assert [s.session_id for s in ascending] == ["d1"]
+    nxt = app.services.sessions.list_sessions(
+        me, order="asc", cursor="d1", created_since=jan1 + day, created_before=jan1 + 3 * day
+    )
+    assert [s.session_id for s in nxt] == ["d2"]

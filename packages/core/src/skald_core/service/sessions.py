@@ -174,7 +174,11 @@ class SessionService:
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        created_since: float | None = None,
+        created_before: float | None = None,
     ) -> list[SessionListItem]:
+        """A page of the sessions, by creation time; ``created_since``/``created_before``
+        (epoch seconds, the second exclusive) keep only those created in that range."""
         if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidArgumentError(
                 f"limit must be between 1 and {MAX_LIST_LIMIT}", {"field": "limit", "value": limit}
@@ -194,6 +198,17 @@ class SessionService:
                     {"field": "cursor", "value": cursor},
                 )
             after = (ref.created_at, ref.session_id)
+        # The range's far end starts the listing when no cursor did (the store pages by
+        # (created_at, session_id), and "" sorts before every id).
+        if created_before is not None and order == "desc":
+            if after is None or after[0] >= created_before:
+                after = (created_before, "")
+        elif (
+            created_since is not None
+            and order == "asc"
+            and (after is None or after[0] < created_since)
+        ):
+            after = (created_since, "")
         rows = self.store.list_sessions(
             owner,
             limit=limit,
@@ -201,7 +216,12 @@ class SessionService:
             include_deleted=include_deleted,
             newest_first=order == "desc",
         )
-        return [_list_item(r) for r in rows]
+        return [
+            _list_item(r)
+            for r in rows
+            if (created_since is None or r.created_at >= created_since)
+            and (created_before is None or r.created_at < created_before)
+        ]
 
     def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
         ids.check_id(session_id)

@@ -8,6 +8,7 @@ store on its own. Forms post to these routes (URL-encoded, same origin, CSRF tok
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -165,13 +166,40 @@ def _int(value: str | None, default: int, allowed: tuple[int, ...]) -> int:
     return n if n in allowed else default
 
 
+def _day(value: str | None, field: str, *, end: bool = False) -> float | None:
+    """A ``YYYY-MM-DD`` form date as epoch seconds (UTC): its start, or (``end``) the next
+    day's start, so the range includes the whole day."""
+    if not value:
+        return None
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{field} must be a date (YYYY-MM-DD)", {"field": field}
+        ) from None
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    return (start + datetime.timedelta(days=1 if end else 0)).timestamp()
+
+
 def _page_of(
-    services: Services, identity: Identity, state: str, limit: int, cursor: str | None
+    services: Services,
+    identity: Identity,
+    state: str,
+    limit: int,
+    cursor: str | None,
+    created: tuple[float | None, float | None] = (None, None),
 ) -> tuple[list[SessionListItem], str | None]:
     """One page of the list, and the cursor of the next (None: last page). The trash view
     reads pages of the full list until it has ``limit`` trashed sessions."""
+    since, before = created
     if state == "live":
-        rows = services.sessions.list_sessions(identity, limit=limit + 1, cursor=cursor)
+        rows = services.sessions.list_sessions(
+            identity,
+            limit=limit + 1,
+            cursor=cursor,
+            created_since=since,
+            created_before=before,
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, (rows[-1].session_id if more and rows else None)
@@ -179,7 +207,12 @@ def _page_of(
     after = cursor
     while True:
         batch = services.sessions.list_sessions(
-            identity, limit=limit + 1, cursor=after, include_deleted=True
+            identity,
+            limit=limit + 1,
+            cursor=after,
+            include_deleted=True,
+            created_since=since,
+            created_before=before,
         )
         for item in batch[:limit]:
             if state == "all" or item.deleted_at:
@@ -201,7 +234,9 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
         raise InvalidArgumentError("state must be live, trash or all", {"field": "state"})
     limit = _int(query.get("limit"), DEFAULT_PAGE, PAGE_SIZES)
     cursor = query.get("cursor") or None
-    rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor)
+    since, until = query.get("since") or "", query.get("until") or ""
+    created = (_day(since, "since"), _day(until, "until", end=True))
+    rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor, created)
     partial = (
         request.headers.get("hx-request") == "true"
         and request.headers.get("hx-target") == "session-page"
@@ -214,6 +249,8 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
         limit=limit,
         cursor=cursor,
         next_cursor=next_cursor,
+        since=since,
+        until=until,
         page_sizes=PAGE_SIZES,
         # Issue 14 (search): a text filter goes here once the search service exists; the
         # form already has the slot (``q``), the list ignores it until then.
