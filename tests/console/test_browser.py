@@ -39,7 +39,14 @@ LAUNCH_ARGS = [
 ]
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        Page,
+        Route,
+        expect,
+        sync_playwright,
+    )
 except ImportError:  # pragma: no cover - the dev group installs it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -294,6 +301,7 @@ def test_memories_by_category_with_provenance_and_edit(world: World) -> None:
     ctx, page = world.signed_in("alice")
     page.goto(world.url + "/console/sessions/tools")
     page.locator("article.archive").nth(0).get_by_role("link", name="name.md").click()
+    page.wait_for_url("**/console/memory?*")
     assert "tools · archive_001" in page.locator(".facts").inner_text()
     assert page.get_by_label("Content").input_value() == "The user's name is Ada."
     page.get_by_label("Content").fill("The user's name is Ada Lovelace.")
@@ -302,6 +310,7 @@ def test_memories_by_category_with_provenance_and_edit(world: World) -> None:
     assert page.get_by_label("Content").input_value() == "The user's name is Ada Lovelace."
     shot(page, "11-memory")
     page.get_by_role("link", name="Memories", exact=True).click()
+    page.wait_for_url("**/console/memories")
     headings = page.locator("main h2").all_inner_texts()
     assert {"facts (2)", "preferences (2)", "profile (1)"} <= set(headings), headings
     shot(page, "12-memories")
@@ -312,6 +321,7 @@ def test_trash_and_restore(world: World) -> None:
     ctx, page = world.signed_in("alice")
     page.goto(world.url + "/console/sessions/tools")
     page.get_by_role("link", name="Move to trash…").click()
+    page.wait_for_url("**/delete?mode=soft")
     assert "Dry run" in page.get_by_role("status").inner_text()
     assert page.locator("td[data-k=messages]").inner_text() == "4"
     assert page.locator("td[data-k=archives]").inner_text() == "2"
@@ -320,14 +330,15 @@ def test_trash_and_restore(world: World) -> None:
     assert page.locator("table.list tbody td a").count() == 0
     page.go_back()
     page.get_by_role("button", name="Confirm: move to trash").click()
-    assert "Moved to trash" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Moved to trash")
     page.goto(world.url + "/console/sessions?state=trash")
     assert page.locator("table.list tbody td a").all_inner_texts() == ["tools"]
     page.get_by_role("link", name="tools").click()
+    page.wait_for_url("**/console/sessions/tools")
     assert "in the trash" in page.locator(".facts").inner_text()
     shot(page, "07-trashed")
     page.get_by_role("button", name="Restore").click()
-    assert "Restored from the trash" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("Restored from the trash")
     assert page.locator("article.archive").count() == 2
     ctx.close()
 
@@ -336,6 +347,7 @@ def test_purge_with_preview(world: World) -> None:
     ctx, page = world.signed_in("alice")
     page.goto(world.url + "/console/sessions/purge-me")
     page.get_by_role("link", name="Delete for good…").click()
+    page.wait_for_url("**/delete?mode=hard")
     assert page.locator("td[data-k=memories]").inner_text() == "0"
     assert page.locator("td[data-k=kept]").inner_text() == "1"
     page.get_by_label("Also forget the memories only this session produced").check()
@@ -345,7 +357,7 @@ def test_purge_with_preview(world: World) -> None:
     assert page.locator("td[data-k=kept]").inner_text() == "0"
     shot(page, "08-purge-preview")
     page.get_by_role("button", name="Confirm: delete for good").click()
-    assert "Deleted" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Deleted:")
     assert "1 memories removed" in page.get_by_role("status").inner_text()
     response = page.goto(world.url + "/console/sessions/purge-me")
     assert response is not None and response.status == 404
@@ -357,12 +369,13 @@ def test_batch_trash_of_a_selection_with_preview(world: World) -> None:
     page.get_by_label("Select s-247").check()
     page.get_by_label("Select s-246").check()
     page.get_by_role("button", name="Trash selected…").click()
+    page.wait_for_url("**/console/sessions/batch?*")
     assert "Dry run" in page.get_by_role("status").inner_text()
     table = page.get_by_role("table", name="Dry-run receipts")
     assert table.locator("tbody tr").count() == 2
     shot(page, "14-batch-preview")
     page.get_by_role("button", name="Confirm: move to trash").click()
-    assert "2 deleted, 0 not found" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("2 deleted, 0 not found")
     page.goto(world.url + "/console/sessions?state=trash")
     trashed = page.locator("table.list tbody td a").all_inner_texts()
     assert sorted(trashed) == ["s-246", "s-247"]
@@ -372,6 +385,7 @@ def test_batch_trash_of_a_selection_with_preview(world: World) -> None:
 def test_the_admin_sees_the_audit_entries(world: World) -> None:
     ctx, page = world.signed_in("admin")
     page.get_by_role("link", name="Audit log").click()
+    page.wait_for_url("**/console/audit")
     rows = page.locator("table.list tbody tr")
     text = rows.all_inner_texts()
     purge = "\tacme/alice (key {}) (user)\tdelete\tacme/alice\tpurge-me\t"
@@ -381,6 +395,7 @@ def test_the_admin_sees_the_audit_entries(world: World) -> None:
     shot(page, "09-audit")
     page.get_by_label("Action").select_option("restore")
     page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**action=restore*")
     assert all("\trestore\t" in r for r in rows.all_inner_texts())
     # The admin looks at alice's sessions through the same rule as X-OpenViking-User.
     page.goto(world.url + "/console/sessions?user=alice")
@@ -391,6 +406,7 @@ def test_the_admin_sees_the_audit_entries(world: World) -> None:
 def test_the_admin_creates_and_revokes_a_key(world: World) -> None:
     ctx, page = world.signed_in("admin")
     page.get_by_role("link", name="API keys").click()
+    page.wait_for_url("**/console/keys")
     page.get_by_label("User", exact=True).fill("carol")
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("Secret").input_value()
@@ -402,8 +418,7 @@ def test_the_admin_creates_and_revokes_a_key(world: World) -> None:
     page.goto(world.url + "/console/keys")  # the secret is never shown again
     assert secret not in page.content()
     page.get_by_role("button", name=f"Revoke key {key_id}").click()
-    row = page.locator("tr", has_text=key_id)
-    assert "revoked" in row.inner_text()
+    expect(page.locator("tr", has_text=key_id)).to_contain_text("revoked")
     response = carol.goto(world.url + "/console/sessions")  # signed out at the next click
     assert response is not None and response.status == 401
     carol_ctx.close()

@@ -370,3 +370,13 @@ def test_the_list_filters_by_creation_date(app: App) -> None:
         me, order="asc", cursor="d1", created_since=jan1 + day, created_before=jan1 + 3 * day
     )
     assert [s.session_id for s in nxt] == ["d2"]
+
+
+def test_pages_cannot_be_framed_and_run_only_local_scripts(app: App, alice: str) -> None:
+    http, _ = app.browser(alice)
+    for path in ("/console/signin", "/console/sessions", "/console/sessions/nope"):
+        r = http.get(path)
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "<script>" not in r.text  # no inline script: the policy would block it
