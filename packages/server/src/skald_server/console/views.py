@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from skald_core import ids
@@ -260,7 +260,10 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
 
 @get("/sessions/{session_id:str}", sync_to_thread=True, include_in_schema=False)
 def session(
-    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, session_id: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    session_id: FromPath[str],
 ) -> Template:
     caller = who(request, services, logins)
     view = session_view(services.sessions, caller.identity, session_id)
@@ -279,7 +282,10 @@ def _options(query: Mapping[str, str]) -> DeleteOptions:
 
 @get("/sessions/{session_id:str}/delete", sync_to_thread=True, include_in_schema=False)
 def delete_preview(
-    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, session_id: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    session_id: FromPath[str],
 ) -> Template:
     """The dry run: what deleting (trash or purge) would remove and keep; then confirm."""
     caller = who(request, services, logins)
@@ -294,7 +300,7 @@ def delete_session(
     request: Request[Any, Any, Any],
     services: ServicesDep,
     logins: LoginsDep,
-    session_id: str,
+    session_id: FromPath[str],
     data: Form,
 ) -> Template:
     caller = _mutating(request, services, logins, data)
@@ -308,7 +314,7 @@ def restore_session(
     request: Request[Any, Any, Any],
     services: ServicesDep,
     logins: LoginsDep,
-    session_id: str,
+    session_id: FromPath[str],
     data: Form,
 ) -> Redirect:
     caller = _mutating(request, services, logins, data)
@@ -527,7 +533,7 @@ def revoke_key(
     request: Request[Any, Any, Any],
     services: ServicesDep,
     logins: LoginsDep,
-    key_id: str,
+    key_id: FromPath[str],
     data: Form,
 ) -> Redirect:
     caller = _mutating(request, services, logins, data)
