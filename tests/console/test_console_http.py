@@ -319,13 +319,11 @@ def test_cleanup_lists_first_then_deletes_what_it_listed(app: App) -> None:
 
 def test_a_batch_needs_a_selection_and_the_token(app: App, alice: str) -> None:
     http, _ = app.browser(alice)
-    assert http.get("/console/sessions/batch?mode=soft").status_code == 400
-    r = http.post(
-        "/console/sessions/batch", data={"ids": ["keep-me"], "mode": "hard"}, headers=SAME
-    )
+    assert http.get("/console/batch?mode=soft").status_code == 400
+    r = http.post("/console/batch", data={"ids": ["keep-me"], "mode": "hard"}, headers=SAME)
     assert r.status_code == 403
     assert _exists(app, alice, "keep-me")
-    r = http.get("/console/sessions/batch?mode=hard&ids=keep-me&ids=nope")
+    r = http.get("/console/batch?mode=hard&ids=keep-me&ids=nope")
     assert r.status_code == 200 and "NOT_FOUND" in r.text
 
 
@@ -380,3 +378,13 @@ def test_pages_cannot_be_framed_and_run_only_local_scripts(app: App, alice: str)
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
         assert r.headers["x-frame-options"] == "DENY"
         assert "<script>" not in r.text  # no inline script: the policy would block it
+
+
+def test_a_session_named_like_a_console_page_still_opens(app: App) -> None:
+    key = app.key("namer")
+    for sid in ("batch", "cleanup-old"):
+        assert app.api(key, "POST", "/sessions", json={"session_id": sid}).status_code == 200
+    http, _ = app.browser(key)
+    for sid in ("batch", "cleanup-old"):
+        r = http.get(f"/console/sessions/{sid}")
+        assert r.status_code == 200 and f"<code>{sid}</code>" in r.text

@@ -341,7 +341,7 @@ def _ids(values: Any) -> list[str]:
     return [str(v) for v in dict.fromkeys(ids_)]
 
 
-@get("/sessions/batch", sync_to_thread=True, include_in_schema=False)
+@get("/batch", sync_to_thread=True, include_in_schema=False)
 def batch_preview(
     request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep
 ) -> Template:
@@ -364,7 +364,7 @@ def batch_preview(
     return page("batch_preview.html", caller, rows=rows, options=options)
 
 
-@post("/sessions/batch", sync_to_thread=True, include_in_schema=False, status_code=200)
+@post("/batch", sync_to_thread=True, include_in_schema=False, status_code=200)
 def batch_delete(
     request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: BatchForm
 ) -> Template:
