@@ -388,3 +388,13 @@ def test_a_session_named_like_a_console_page_still_opens(app: App) -> None:
     for sid in ("batch", "cleanup-old"):
         r = http.get(f"/console/sessions/{sid}")
         assert r.status_code == 200 and f"<code>{sid}</code>" in r.text
+
+
+def test_only_console_routes_take_form_bodies(app: App, alice: str) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded", "X-API-Key": alice}
+    r = app.client.post("/api/v1/sessions", content=b"session_id=x", headers=form)
+    assert r.status_code == 415  # the API stays JSON-only
+    http, csrf = app.browser(alice)
+    plain = {"Content-Type": "text/plain", **SAME}
+    r = http.post("/console/signout", content=f"csrf={csrf}".encode(), headers=plain)
+    assert r.status_code == 415  # forms only, not any simple-request body

@@ -131,8 +131,15 @@ def _foreign(what: str, value: bytes) -> ForbiddenError:
     return ForbiddenError(f"Refused in dev mode: {said}. {_WHY}", {"reason": reason, what: text})
 
 
+#: The web console's routes: its forms post URL-encoded bodies, which its own routes accept
+#: only from its own pages with the sign-in's CSRF token (``skald_server.console.logins``).
+CONSOLE_PREFIX = "/console/"
+FORM = b"application/x-www-form-urlencoded"
+
+
 def refusal(scope: Any, dev_mode: bool) -> SkaldError | None:
     """Why this HTTP request must not reach the app, or None."""
+    forms = str(scope.get("path", "")).startswith(CONSOLE_PREFIX)
     has_body = False
     content_types: list[bytes] = []
     host: bytes | None = None
@@ -163,6 +170,8 @@ def refusal(scope: Any, dev_mode: bool) -> SkaldError | None:
             {"reason": "foreign_host", "host": None},
         )
     for value in content_types:
+        if forms and value.split(b";", 1)[0].strip().lower() == FORM:
+            continue
         if not is_json(value):
             text = value.decode("latin-1")
             return UnsupportedMediaTypeError(
