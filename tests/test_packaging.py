@@ -29,7 +29,13 @@ def test_package_metadata(package: str) -> None:
 
 
 def test_ci_never_upgrades_the_machines_pip() -> None:
+    """CI runs the README's test command exactly, with the ``pip`` of a venv of its own first
+    on PATH: the machine's pip is never upgraded nor installed into."""
     script = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert "install --upgrade pip" not in script
-    assert "pip install uv && " not in script
     assert "python3 -m venv" in script
+    venv_first = script.index('export PATH="$tools/bin:$PATH"')
+    command = "pip install uv && uv run pytest"
+    assert f"\n{command}\n" in readme and script.rstrip().endswith(command)
+    assert venv_first < script.rindex(command)
