@@ -136,18 +136,65 @@ def summarise(extractions: list[ArchiveExtraction]) -> ExtractionSummary:
     return out
 
 
-class Entry(msgspec.Struct, kw_only=True):
-    path: str  # storage key, e.g. user/default/sessions/s1/messages.jsonl
-    is_dir: bool
-    mtime: float
-    content: bytes = b""
+class Entry:
+    """One file or directory of the tree. Its bytes are known (``content``), or rendered on
+    demand (``render``, small generated files), or streamed from the store in bounded
+    batches (``lines``: a JSONL file of messages); ``size`` never needs the bytes of a
+    streamed file."""
+
+    __slots__ = ("_content", "_size", "is_dir", "lines", "mtime", "path", "render")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        is_dir: bool,
+        mtime: float,
+        content: bytes | None = None,
+        size: int | None = None,
+        render: Callable[[], bytes] | None = None,
+        lines: Callable[[int, int | None], Iterator[bytes]] | None = None,
+    ) -> None:
+        self.path, self.is_dir, self.mtime = path, is_dir, mtime
+        self._content, self._size = content, size
+        self.render, self.lines = render, lines
+
+    @property
+    def size(self) -> int:
+        if self.is_dir:
+            return 0
+        if self._size is None:
+            self._size = len(self.content)
+        return self._size
+
+    @property
+    def content(self) -> bytes:
+        """The whole file in memory: only for small ones (not streamed ones)."""
+        if self._content is None:
+            if self.render is not None:
+                self._content = self.render()
+            elif self.lines is not None:
+                self._content = b"".join(self.lines(0, None))
+            else:
+                self._content = b""
+        return self._content
+
+    def chunks(self, offset: int = 0, limit: int | None = None) -> Iterator[bytes]:
+        """The file's bytes in pieces; from line ``offset``, at most ``limit`` lines."""
+        if self.lines is not None:
+            return self.lines(offset, limit)
+        if offset == 0 and limit is None:
+            return iter((self.content,))
+        text = self.content.decode("utf-8", errors="replace")
+        picked = lines_of(text)[offset : None if limit is None else offset + limit]
+        return iter(("".join(picked).encode(),))
 
 
 def _node(entry: Entry) -> FileNode:
     return FileNode(
         name=entry.path.rsplit("/", 1)[-1],
         uri="viking://" + entry.path,
-        size=0 if entry.is_dir else len(entry.content),
+        size=entry.size,
         isDir=entry.is_dir,
         modTime=clock.iso_seconds(entry.mtime),
     )
@@ -158,16 +205,49 @@ def _row_entry(row: FileRow) -> Entry:
         path=row.path,
         is_dir=row.is_dir,
         mtime=row.updated_at,
-        content=b"\0" * row.size if row.content is None else row.content,
+        content=row.content,
+        size=row.size,
     )
 
 
+#: Archive overviews list this many messages (each a short preview line).
+OVERVIEW_MESSAGES = 50
+
+
 class SessionTree:
-    """Every entry of one session directory, rendered from the store."""
+    """Every entry of one session directory, rendered from the store.
+
+    Sizes and listings come from counters and ``octet_length`` of the rows; message bodies are
+    read only to serve a read, in bounded batches (``Store.message_batches``)."""
 
     def __init__(self, store: Store, owner: Owner, row: SessionRow) -> None:
         self.store, self.owner, self.row = store, owner, row
         self.base = f"user/{owner.user}/sessions/{row.session_id}"
+
+    def _messages(self, archive_no: int, limit: int | None = None) -> Iterator[Message]:
+        for batch in self.store.message_batches(
+            self.owner, self.row.session_id, archive_no, limit=limit
+        ):
+            for m in batch:
+                yield message_decoder.decode(m.body)
+
+    def _jsonl(self, archive_no: int) -> Callable[[int, int | None], Iterator[bytes]]:
+        def lines(offset: int, limit: int | None) -> Iterator[bytes]:
+            # Not a generator itself: a missing session is raised now, not at the first piece.
+            batches = self.store.message_batches(
+                self.owner, self.row.session_id, archive_no, offset=offset, limit=limit
+            )
+            return (b"".join(m.body + b"\n" for m in batch) for batch in batches)
+
+        return lines
+
+    def _first_with_text(self, archive_nos: list[int]) -> list[Message]:
+        """The first message with text in these archives (in this order), or none."""
+        for no in archive_nos:
+            for m in self._messages(no):
+                if first_text([m]):
+                    return [m]
+        return []
 
     def entries(self) -> dict[str, Entry]:
         store, owner, row, base = self.store, self.owner, self.row, self.base
@@ -175,29 +255,50 @@ class SessionTree:
         t = row.updated_at
         out: dict[str, Entry] = {}
 
-        def add(rel: str, content: bytes | None, mtime: float = t) -> None:
+        def add(
+            rel: str,
+            content: bytes | None,
+            mtime: float = t,
+            *,
+            render: Callable[[], bytes] | None = None,
+        ) -> None:
+            is_dir = content is None and render is None
             out[rel] = Entry(
-                path=f"{base}/{rel}", is_dir=content is None, mtime=mtime, content=content or b""
+                path=f"{base}/{rel}", is_dir=is_dir, mtime=mtime, content=content, render=render
             )
 
-        everything = store.messages(owner, sid, archive_no=None)
-        live = [m.body for m in everything if m.archive_no == 0]
-        add("messages.jsonl", _jsonl(live))
+        def add_jsonl(rel: str, archive_no: int, mtime: float = t) -> None:
+            count, size = sizes.get(archive_no, (0, 0))
+            out[rel] = Entry(
+                path=f"{base}/{rel}",
+                is_dir=False,
+                mtime=mtime,
+                size=size + count,
+                content=b"" if count == 0 else None,
+                lines=self._jsonl(archive_no),
+            )
+
+        sizes = store.message_sizes(owner, sid)
+        add_jsonl("messages.jsonl", 0)
         extracted = {x.archive_no: x for x in store.archive_extractions(owner, sid)}
         summary = summarise(list(extracted.values()))
         add(".meta.json", _json(session_meta(row, with_location=False, extraction=summary)))
         archives = store.archives(owner, sid)
         if archives:
-            decoded = [message_decoder.decode(m.body) for m in everything]
-            add(".abstract.md", session_abstract(row, first_text(decoded)).encode())
+            order = [a.archive_no for a in archives] + [0]
+            add(
+                ".abstract.md",
+                None,
+                render=lambda: session_abstract(
+                    row, first_text(self._first_with_text(order))
+                ).encode(),
+            )
             add(".overview.md", session_overview(row, archives).encode())
             add("history", None)
             for a in archives:
                 name = f"history/{uris.archive_name(a.archive_no)}"
-                bodies = [m.body for m in everything if m.archive_no == a.archive_no]
-                msgs = [message_decoder.decode(b) for b in bodies]
                 add(name, None, a.created_at)
-                add(f"{name}/messages.jsonl", _jsonl(bodies), a.created_at)
+                add_jsonl(f"{name}/messages.jsonl", a.archive_no, a.created_at)
                 add(
                     f"{name}/.meta.json",
                     _json(
@@ -217,8 +318,22 @@ class SessionTree:
                 )
                 if a.status == "done":
                     done_at = a.done_at or a.created_at
-                    add(f"{name}/.abstract.md", archive_abstract(a, msgs).encode(), done_at)
-                    add(f"{name}/.overview.md", archive_overview(a, msgs).encode(), done_at)
+                    add(
+                        f"{name}/.abstract.md",
+                        None,
+                        done_at,
+                        render=lambda a=a: archive_abstract(  # type: ignore[misc]
+                            a, self._first_with_text([a.archive_no])
+                        ).encode(),
+                    )
+                    add(
+                        f"{name}/.overview.md",
+                        None,
+                        done_at,
+                        render=lambda a=a: archive_overview(  # type: ignore[misc]
+                            a, list(self._messages(a.archive_no, OVERVIEW_MESSAGES))
+                        ).encode(),
+                    )
                     add(
                         f"{name}/.done",
                         _json(
@@ -244,7 +359,7 @@ class SessionTree:
                         _json(ArchiveFailure(error=a.error)),
                         a.created_at,
                     )
-        self._tools_and_relations(add)
+        self._tools_and_relations(lambda rel, content: add(rel, content))
         for f in store.session_files(owner, sid):
             out[f.path[len(base) + 1 :]] = _row_entry(f)
         return out
@@ -388,6 +503,14 @@ class FileService:
 
     # ------------------------------------------------------------------ reads
     def read(self, identity: Identity, uri: str, *, offset: int = 0, limit: int = -1) -> str:
+        return "".join(self.read_chunks(identity, uri, offset=offset, limit=limit))
+
+    def read_chunks(
+        self, identity: Identity, uri: str, *, offset: int = 0, limit: int = -1
+    ) -> Iterator[str]:
+        """A file's text from line ``offset``, at most ``limit`` lines (``-1``: all), in
+        pieces: a file rendered from messages is read from the store in bounded batches, and
+        only the lines asked for. Every error is raised here, before the first piece."""
         if offset < 0 or limit < -1:
             raise InvalidArgumentError(
                 "offset must be >= 0 and limit >= -1",
@@ -399,11 +522,9 @@ class FileService:
             raise InvalidArgumentError(
                 f"{path.uri} is a directory", {"uri": path.uri, "expected": "file"}
             )
-        text = entry.content.decode("utf-8", errors="replace")
-        if offset == 0 and limit == -1:
-            return text
-        end = None if limit == -1 else offset + limit
-        return "".join(lines_of(text)[offset:end])
+        # Pieces end where lines (or the file) end, so no character is split between two.
+        chunks = entry.chunks(offset, None if limit == -1 else limit)
+        return (c.decode("utf-8", errors="replace") for c in chunks)
 
     def ls(
         self, identity: Identity, uri: str, *, recursive: bool = False, show_all_hidden: bool = True

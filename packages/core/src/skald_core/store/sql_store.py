@@ -147,6 +147,22 @@ SESSION_FILES = _under_live(
     "LEFT JOIN files f ON f.session_pk = s.pk",
     "f.path",
 )
+#: Per archive (0: the live messages) of a live session: how many messages, how many bytes.
+MESSAGE_SIZES = (
+    "SELECT m.archive_no, COUNT(m.pk), COALESCE(SUM(octet_length(m.body)), 0) FROM sessions s "
+    "LEFT JOIN messages m ON m.session_pk = s.pk WHERE s.account = ? AND s.user_name = ? "
+    "AND s.session_id = ? AND s.deleted_at IS NULL GROUP BY m.archive_no ORDER BY m.archive_no"
+)
+#: The keys and sizes of one archive's messages (a page of them), never their bodies: (archive,
+#: owner, session, limit, offset).
+MESSAGE_KEYS = (
+    "SELECT m.pk, s.pk, octet_length(m.body) FROM sessions s LEFT JOIN messages m "
+    "ON m.session_pk = s.pk AND m.archive_no = ? WHERE s.account = ? AND s.user_name = ? "
+    "AND s.session_id = ? AND s.deleted_at IS NULL ORDER BY m.pk LIMIT ? OFFSET ?"
+)
+NO_LIMIT = 2**62
+#: Bodies read in batches of about this many bytes (at least one message per batch).
+BATCH_BYTES = 4 * 1024 * 1024
 BUMP_LIVE = (
     f"{BUMP}WHERE account = ? AND user_name = ? AND session_id = ? AND deleted_at IS NULL "
     f"RETURNING {SESSION_COLUMNS}"
@@ -461,6 +477,80 @@ class SQLStore:
         else:
             rows = self._under_live(owner, session_id, ARCHIVE_MESSAGES, (archive_no,))
         return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
+
+    def message_sizes(self, owner: Owner, session_id: str) -> dict[int, tuple[int, int]]:
+        """Per archive (``0``: the live messages) the number of messages and the bytes of
+        their bodies, computed without reading a body. ``NotFoundError`` without a live
+        session."""
+        args = (owner.account, owner.user, session_id)
+        rows = self._tx(
+            lambda c: c.execute(MESSAGE_SIZES, args).fetchall(), write=False, single=True
+        )
+        if not rows:
+            raise NotFoundError.of("session", session_id)
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
+    def message_batches(
+        self,
+        owner: Owner,
+        session_id: str,
+        archive_no: int,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        batch_bytes: int = BATCH_BYTES,
+    ) -> Iterator[list[StoredMessage]]:
+        """The messages of one archive (``0``: live ones) from the ``offset``-th, at most
+        ``limit``, in order, as batches of about ``batch_bytes`` (a larger message is a batch
+        of its own): memory stays bounded by the batch, whatever the session holds.
+
+        The keys are read first (one statement; ``NotFoundError`` without a live session),
+        then each batch is one statement: messages moved or deleted meanwhile are skipped."""
+        params = (archive_no, owner.account, owner.user, session_id)
+        page = (NO_LIMIT if limit is None else limit, offset)
+        keys = self._tx(
+            lambda c: c.execute(MESSAGE_KEYS, (*params, *page)).fetchall(),
+            write=False,
+            single=True,
+        )
+        if not keys and (offset > 0 or limit == 0):  # past the end, or no session?
+            keys = self._tx(
+                lambda c: c.execute(MESSAGE_KEYS, (*params, 1, 0)).fetchall(),
+                write=False,
+                single=True,
+            )
+            if keys:
+                return iter(())
+        if not keys:
+            raise NotFoundError.of("session", session_id)
+        groups: list[list[int]] = []
+        size = 0
+        for pk, _, n in keys:
+            if pk is None:
+                continue
+            if not groups or (size + int(n) > batch_bytes and groups[-1]):
+                groups.append([])
+                size = 0
+            groups[-1].append(int(pk))
+            size += int(n)
+        return self._read_batches(int(keys[0][1]), archive_no, groups)
+
+    def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """The rows of one read statement."""
+        return self._tx(lambda c: c.execute(sql, args).fetchall(), write=False, single=True)
+
+    def _read_batches(
+        self, session_pk: int, archive_no: int, groups: list[list[int]]
+    ) -> Iterator[list[StoredMessage]]:
+        sql = (
+            "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
+            "AND archive_no = ? AND pk >= ? AND pk <= ? ORDER BY pk"
+        )
+        for group in groups:
+            yield [
+                message_row(r)
+                for r in self._fetch(sql, (session_pk, archive_no, group[0], group[-1]))
+            ]
 
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
         """Messages (live and archived) that carry tool or context parts, in order."""

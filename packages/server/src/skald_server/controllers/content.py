@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.response import Stream
 
 from skald_core.schemas import WriteRequest, WriteResult
 
 from ..context import Caller, ServicesDep
-from ..envelope import Ok, ok
+from ..envelope import JSON, Ok, elapsed, ok
 from ..responses import errors
 
 
@@ -18,7 +22,19 @@ class ContentController(Controller):
     path = "/api/v1/content"
     tags = ["content"]
 
-    @get("/read", operation_id="readContent", responses=errors(404), sync_to_thread=True)
+    @get(
+        "/read",
+        operation_id="readContent",
+        responses={
+            200: ResponseSpec(
+                data_container=Ok[str],
+                description="The envelope, ``result`` holding the file's text",
+                generate_examples=False,
+            ),
+            **errors(404),
+        },
+        sync_to_thread=True,
+    )
     def read(
         self,
         request: Request[Any, Any, Any],
@@ -27,8 +43,12 @@ class ContentController(Controller):
         uri: FromQuery[str],
         offset: int = Parameter(default=0, ge=0),
         limit: int = Parameter(default=-1, ge=-1),
-    ) -> Ok[str]:
-        return ok(request, services.files.read(identity, uri, offset=offset, limit=limit))
+    ) -> Stream:
+        # The envelope is streamed: a file rendered from a session's messages (150 MB, say)
+        # is never held whole, neither as text nor as JSON. Errors are raised before the
+        # first byte, as the usual error envelope.
+        chunks = services.files.read_chunks(identity, uri, offset=offset, limit=limit)
+        return Stream(_envelope(request, chunks), media_type=JSON)
 
     @post(
         "/write",
@@ -45,3 +65,14 @@ class ContentController(Controller):
         data: JSONBody[WriteRequest],
     ) -> Ok[WriteResult]:
         return ok(request, services.files.write(identity, data.uri, data.content, data.mode))
+
+
+def _envelope(request: Request[Any, Any, Any], chunks: Iterator[str]) -> Iterator[bytes]:
+    """``Ok(result=<the text>)`` as JSON, byte for byte, the text encoded piece by piece."""
+    yield b'{"status":"ok","result":"'
+    for chunk in chunks:
+        yield _encode(chunk)[1:-1]
+    yield b'","error":null,"time":' + _encode(elapsed(request)) + b"}"
+
+
+_encode = msgspec.json.Encoder().encode
