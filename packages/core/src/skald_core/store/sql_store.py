@@ -198,6 +198,10 @@ class SQLStore:
     def _after_erasure(self) -> None:
         """Compact storage after an erasure committed (never fails the erasure)."""
 
+    def _after_delete(self) -> None:
+        """Make deleted content leave the backend's files, after a delete committed and before
+        it is acknowledged (never fails the delete)."""
+
     def _integrity_extras(self, conn: Conn) -> list[str]:
         """The backend's own consistency checks, run inside ``check_integrity``."""
         return []
@@ -695,9 +699,12 @@ class SQLStore:
             return receipt
 
         try:
-            return self._tx(run)
+            receipt = self._tx(run)
         except _RolledBack as done:
             return done.receipt
+        if options.mode != "soft":
+            self._after_delete()
+        return receipt
 
     def restore_session(
         self, owner: Owner, session_id: str, now: float, *, actor: Identity
@@ -1179,7 +1186,9 @@ class SQLStore:
             conn.execute("DELETE FROM files WHERE account = ? AND path = ?", (account, path))
             return 1
 
-        return self._tx(run)
+        removed = self._tx(run)
+        self._after_delete()
+        return removed
 
     def move(
         self,

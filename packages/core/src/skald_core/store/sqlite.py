@@ -77,6 +77,12 @@ class _Checkpointer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._truncate_owed = False
+
+    def owe_truncate(self) -> None:
+        """The next background checkpoint truncates the WAL (retried until it can)."""
+        self._truncate_owed = True
+        self.poke()
 
     def poke(self) -> None:
         """Called after each write commit. Cheap when a checkpoint is already due."""
@@ -111,6 +117,13 @@ class _Checkpointer:
                     if not busy:  # frames of transactions that were open meanwhile
                         with self._write_lock:
                             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    if self._truncate_owed:  # a delete's content still in the WAL
+                        with self._write_lock:
+                            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                        if busy:
+                            self._wake.set()  # again after the delay
+                        else:
+                            self._truncate_owed = False
                 except sqlite3.Error as exc:  # writers' fallback auto-checkpoint still applies
                     log.debug("background WAL checkpoint failed: %s", exc)
         finally:
@@ -176,6 +189,7 @@ class SQLiteStore(SQLStore):
         )
         self._guard(self._migrate)
         self.compact_if_owed(attempts=3)  # an erasure interrupted before it compacted
+        self._truncate_wal(attempts=3)  # a delete whose truncation was owed at a crash
 
     # ------------------------------------------------------------------ plumbing
     def _connect(self, busy_ms: int | None = None) -> sqlite3.Connection:
@@ -207,6 +221,9 @@ class SQLiteStore(SQLStore):
         uri = self.file.resolve().as_uri() + "?mode=rw"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        # A TRUNCATE checkpoint waits for readers this long (under the write lock), then
+        # gives up and is tried again later; PASSIVE ones never wait.
+        conn.execute("PRAGMA busy_timeout = 20")
         return conn
 
     def _conn(self) -> Conn:
@@ -385,6 +402,41 @@ class SQLiteStore(SQLStore):
 
     def _after_erasure(self) -> None:
         self.compact_if_owed()
+
+    def _after_delete(self) -> None:
+        """Deleted content out of every file before the delete is acknowledged.
+
+        ``secure_delete`` zeroes freed pages, but the WAL still holds the pages as they were
+        before the delete (frames of earlier transactions) until a checkpoint copies the new
+        ones back and the WAL file starts over. So: a TRUNCATE checkpoint (copy back, sync,
+        truncate the WAL to zero bytes) under the write lock. The background checkpointer
+        keeps the WAL short, so this costs about one sync. A reader holding an old snapshot
+        blocks the truncation; it is retried briefly, then left to the checkpointer (which
+        truncates as soon as it can) and to the next open of the store."""
+        if self._truncate_wal(attempts=5):
+            return
+        if self._checkpointer is not None:
+            self._checkpointer.owe_truncate()
+        log.warning("WAL truncation after a delete postponed: readers keep old snapshots open")
+
+    def _truncate_wal(self, attempts: int) -> bool:
+        def attempt() -> bool:
+            with self._write_lock:
+                conn = self._conn()
+                conn.execute("PRAGMA busy_timeout = 20")
+                try:
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    return not busy
+                except sqlite3.OperationalError:
+                    return False
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
+
+        for i in range(attempts):
+            if self._guard(attempt):
+                return True
+            time.sleep(0.01 * (i + 1))
+        return False
 
     def compact_if_owed(self, attempts: int = 50) -> bool:
         """Rewrite the file and truncate the WAL so erased content leaves no trace on disk.
