@@ -628,6 +628,7 @@ class FileService:
                 self.now(),
                 session=session,
                 stop_at=stop_at,
+                writer=identity.user,
             )
         except NotFoundError as exc:
             if exc.details.get("type") == "session":
@@ -645,7 +646,12 @@ class FileService:
         if existing is not None and not existing.is_dir:
             raise InvalidArgumentError(f"{path.uri} is a file", {"uri": path.uri})
         self.store.make_dir(
-            identity.account, path.key, self.now(), session=session, stop_at=stop_at
+            identity.account,
+            path.key,
+            self.now(),
+            session=session,
+            stop_at=stop_at,
+            writer=identity.user,
         )
         return UriResult(uri=path.uri)
 
@@ -686,6 +692,12 @@ class FileService:
             raise FailedPreconditionError("Cannot move a directory into itself", {"uri": dst.uri})
         with _missing_session_is_missing_file(dst.uri):
             self.store.move(
-                identity.account, src.key, dst.key, self.now(), session=session, stop_at=stop_at
+                identity.account,
+                src.key,
+                dst.key,
+                self.now(),
+                session=session,
+                stop_at=stop_at,
+                writer=identity.user,
             )
         return MoveResult(from_uri=src.uri, to_uri=dst.uri)

@@ -10,6 +10,9 @@ or waits until this transaction is over, and then finds the session gone.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any, Literal
 
 import msgspec
@@ -284,18 +287,61 @@ def erase_user(conn: Conn, account: str, user: str, now: float, *, actor: Identi
         (account, prefix, lo, hi),
     )
     keys = conn.execute("DELETE FROM api_keys WHERE account = ? AND user_name = ?", by_owner)
+    shared = _erase_shared_writes(conn, account, user)
+    _redact_audit(conn, account, user)
     memories = int(got[3])
     counts = ErasedCounts(
         sessions=int(got[0]),
         messages=int(got[1]),
         archives=int(got[2]),
-        files=int(got[4]) - memories,
+        files=int(got[4]) - memories + shared,
         memories=memories,
         tasks=max(tasks, 0),
         keys=max(keys.rowcount, 0),
     )
     audit(conn, actor, "erase_user", owner, None, msgspec.structs.asdict(counts), now)
     return counts
+
+
+def _erase_shared_writes(conn: Conn, account: str, user: str) -> int:
+    """Remove the files of the account's shared trees the user wrote (alone or with others:
+    text they appended is in there too), and the directories they created once nothing is
+    left in them; the number of files removed. A directory of theirs that still holds
+    others' files stays (its name is part of those files' paths)."""
+    mine = "SELECT file_pk FROM file_writers WHERE account = ? AND user_name = ?"
+    files = conn.execute(
+        f"DELETE FROM files WHERE pk IN ({mine}) AND NOT is_dir", (account, user)
+    ).rowcount
+    while True:  # deepest first: a directory empties once its subdirectories are gone
+        gone = conn.execute(
+            f"DELETE FROM files WHERE pk IN ({mine}) AND is_dir AND NOT EXISTS "
+            "(SELECT 1 FROM files c WHERE c.account = files.account AND c.parent = files.path)",
+            (account, user),
+        ).rowcount
+        if gone <= 0:
+            break
+    conn.execute("DELETE FROM file_writers WHERE account = ? AND user_name = ?", (account, user))
+    return max(int(files), 0)
+
+
+def _redact_audit(conn: Conn, account: str, user: str) -> None:
+    """Older audit rows about the user keep their verbs, times and counts, but their session
+    ids become ``erased-<hash>``: keyed with a secret drawn for this erasure and then
+    forgotten, so rows of one session still match each other, and no id can be recovered
+    (not even by hashing guesses)."""
+    key = secrets.token_bytes(32)
+    rows = conn.execute(
+        "SELECT DISTINCT session_id FROM audit_log WHERE account = ? AND user_name = ? "
+        "AND session_id IS NOT NULL",
+        (account, user),
+    ).fetchall()
+    for (session_id,) in rows:
+        token = hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()[:24]
+        conn.execute(
+            "UPDATE audit_log SET session_id = ? WHERE account = ? AND user_name = ? "
+            "AND session_id = ?",
+            (f"erased-{token}", account, user, session_id),
+        )
 
 
 def expired_sessions(

@@ -222,9 +222,26 @@ _V2 = (
     """,
 )
 
+_V3 = (
+    # Who wrote each file outside the users' own trees (viking://agent/..., viking://resources/
+    # ...): the users whose text or names it holds, so erasing a user removes them. A replace
+    # makes the writer its only author; an append or a move adds one. (The key's columns come
+    # first: SQLite 3.40's integrity_check misreports NOT NULL columns between them.)
+    """
+    CREATE TABLE IF NOT EXISTS file_writers (
+        file_pk $ref NOT NULL REFERENCES files (pk) ON DELETE CASCADE,
+        user_name $text NOT NULL,
+        account $text NOT NULL,
+        PRIMARY KEY (file_pk, user_name)
+    )$without_rowid
+    """,
+    "CREATE INDEX IF NOT EXISTS file_writers_by_user ON file_writers (account, user_name)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema (Skald 0.1)", _V1),
     Migration(2, "maintenance table", _V2),
+    Migration(3, "file writers", _V3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -84,6 +84,12 @@ from .rows import (
 
 T = TypeVar("T")
 
+
+def is_shared(path: str) -> bool:
+    """A path of the account's shared trees (``agent/...``, ``resources/...``), not a user's."""
+    return not path.startswith("user/")
+
+
 HARD_DELETE = DeleteOptions()
 
 
@@ -1076,6 +1082,7 @@ class SQLStore:
         session_pk: int | None,
         *,
         stop_at: int,
+        writer: str | None = None,
     ) -> None:
         segments = path.split("/")
         # Only directories deeper than stop_at segments: the one at stop_at (a fixed directory
@@ -1086,16 +1093,27 @@ class SQLStore:
                 "SELECT is_dir FROM files WHERE account = ? AND path = ?", (account, directory)
             ).fetchone()
             if got is None:
-                conn.execute(
+                (pk,) = conn.execute(
                     "INSERT INTO files (account, path, parent, is_dir, session_pk, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING pk",
                     (account, directory, parent(directory), True, session_pk, now, now),
-                )
+                ).fetchone()
+                self._wrote(conn, account, directory, pk, writer)
             elif not got[0]:
                 raise InvalidArgumentError(
                     f"Cannot create {path}: parent {directory} is a file",
                     {"uri": "viking://" + directory},
                 )
+
+    @staticmethod
+    def _wrote(conn: Conn, account: str, path: str, pk: int, writer: str | None) -> None:
+        """Record ``writer`` as an author of a shared file or directory."""
+        if writer is not None and is_shared(path):
+            conn.execute(
+                "INSERT INTO file_writers (file_pk, account, user_name) VALUES (?, ?, ?) "
+                "ON CONFLICT (file_pk, user_name) DO NOTHING",
+                (pk, account, writer),
+            )
 
     def write_file(
         self,
@@ -1107,10 +1125,13 @@ class SQLStore:
         *,
         session: tuple[Owner, str] | None,
         stop_at: int,
+        writer: str | None = None,
     ) -> FileRow:
         """Write a file; ``create`` makes missing parent directories (those deeper than
-        ``stop_at`` segments). ``session`` ties the file to a session so delete removes it."""
-        returning = f"RETURNING {self._file_columns}, NULL"
+        ``stop_at`` segments). ``session`` ties the file to a session so delete removes it.
+        ``writer`` (a user of ``account``) is recorded as an author of a shared file (outside
+        ``user/``): the only one after a create or replace, one more after an append."""
+        returning = f"RETURNING pk, {self._file_columns}, NULL"
 
         def run(conn: Conn) -> FileRow:
             session_pk = self._session_pk(conn, session)
@@ -1126,7 +1147,9 @@ class SQLStore:
             if existing is None:
                 if mode in ("replace", "append"):
                     raise NotFoundError.of("file", "viking://" + path)
-                self._ensure_parents(conn, account, path, now, session_pk, stop_at=stop_at)
+                self._ensure_parents(
+                    conn, account, path, now, session_pk, stop_at=stop_at, writer=writer
+                )
                 row = conn.execute(
                     "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
                     f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}",
@@ -1140,7 +1163,10 @@ class SQLStore:
                     f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}",
                     (content, now, existing[0]),
                 ).fetchone()
-            return file_row(row)
+                if mode != "append" and writer is not None and is_shared(path):
+                    conn.execute("DELETE FROM file_writers WHERE file_pk = ?", (row[0],))
+            self._wrote(conn, account, path, row[0], writer)
+            return file_row(row[1:])
 
         return self._tx(run)
 
@@ -1152,12 +1178,15 @@ class SQLStore:
         *,
         session: tuple[Owner, str] | None,
         stop_at: int,
+        writer: str | None = None,
     ) -> FileRow:
         sql = f"SELECT {self._file_columns}, NULL FROM files WHERE account = ? AND path = ?"
 
         def run(conn: Conn) -> FileRow:
             session_pk = self._session_pk(conn, session)
-            self._ensure_parents(conn, account, path + "/x", now, session_pk, stop_at=stop_at)
+            self._ensure_parents(
+                conn, account, path + "/x", now, session_pk, stop_at=stop_at, writer=writer
+            )
             return file_row(conn.execute(sql, (account, path)).fetchone())
 
         return self._tx(run)
@@ -1199,7 +1228,10 @@ class SQLStore:
         *,
         session: tuple[Owner, str] | None,
         stop_at: int,
+        writer: str | None = None,
     ) -> None:
+        """Rename ``src`` (and everything under it) to ``dst``; ``writer`` becomes an author
+        of the moved entry (its new name is theirs)."""
         lo, hi = below(src)
 
         def run(conn: Conn) -> None:
@@ -1219,7 +1251,9 @@ class SQLStore:
                 raise InvalidArgumentError(
                     "Cannot move a directory into itself", {"uri": "viking://" + dst}
                 )
-            self._ensure_parents(conn, account, dst, now, session_pk, stop_at=stop_at)
+            self._ensure_parents(
+                conn, account, dst, now, session_pk, stop_at=stop_at, writer=writer
+            )
             # One statement renames the whole subtree (nothing exists under dst yet).
             cut = len(src) + 1
             conn.execute(
@@ -1229,6 +1263,8 @@ class SQLStore:
                 "WHERE account = ? AND (path = ? OR (path >= ? AND path < ?))",
                 (dst, cut, src, parent(dst), dst, cut, session_pk, now, account, src, lo, hi),
             )
+            moved = conn.one("SELECT pk FROM files WHERE account = ? AND path = ?", (account, dst))
+            self._wrote(conn, account, dst, moved, writer)
 
         self._tx(run)
 
