@@ -138,6 +138,8 @@ class BaseHTTPClient(Generic[H]):
             return self.retry.delay(attempt)
         if not (call.idempotent or call.keyed) or outcome.status_code not in RETRY_STATUSES:
             return None
+        if outcome.status_code == 429 and b'"quota_exceeded"' in outcome.content:
+            return None  # a quota: the same call fails the same way until data is removed
         return self.retry.delay(attempt, retry_after_seconds(outcome.headers.get("retry-after")))
 
     def _failure(self, call: Call[Any], exc: httpx.TransportError) -> SkaldError:

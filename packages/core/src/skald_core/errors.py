@@ -142,6 +142,15 @@ class ResourceExhaustedError(SkaldError):
     code = "RESOURCE_EXHAUSTED"
     http_status = 429
 
+    @classmethod
+    def quota(cls, name: str, limit: int, message: str) -> ResourceExhaustedError:
+        """A quota (a setting of that ``name``) would be exceeded: retrying will not help,
+        ``details.reason`` says so to clients."""
+        return cls(
+            f"{message} (limit {limit:,}, setting {name})",
+            {"reason": "quota_exceeded", "quota": name, "limit": limit},
+        )
+
 
 class InternalError(SkaldError):
     code = "INTERNAL"

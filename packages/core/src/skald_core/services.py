@@ -10,6 +10,7 @@ from __future__ import annotations
 from msgspec import Struct
 
 from . import clock
+from .limits import DEFAULT_LIMITS, Limits
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService
@@ -52,13 +53,15 @@ def build_services(
     lease_seconds: float = 30.0,
     extraction_timeout: float = 60.0,
     now: clock.Clock = clock.now,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Services:
     """The services over ``store``, extracting memories with ``extractor``. A claimed task is
     leased for ``lease_seconds`` (stretched for extractors that may run longer);
     ``extraction_timeout`` bounds how long a ``commit_first`` delete waits for extraction.
-    Every service reads the time from ``now`` (default: the real clock)."""
+    Every service reads the time from ``now`` (default: the real clock) and holds to
+    ``limits`` (quotas and page sizes)."""
     runner = TaskRunner(store, extractor, lease_seconds=lease_seconds, now=now)
-    sessions = SessionService(store, runner, now=now)
+    sessions = SessionService(store, runner, now=now, limits=limits)
     return Services(
         store=store,
         runner=runner,
@@ -66,5 +69,5 @@ def build_services(
         deletion=DeletionService(
             store, runner, sessions, extraction_timeout=extraction_timeout, now=now
         ),
-        files=FileService(store, sessions, now=now),
+        files=FileService(store, sessions, now=now, limits=limits),
     )

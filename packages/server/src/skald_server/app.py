@@ -235,6 +235,7 @@ def build_services(
         lease_seconds=config.task_lease_seconds,
         extraction_timeout=config.commit_wait_timeout,
         now=now,
+        limits=config.limits,
     )
     return Services(**msgspec.structs.asdict(wired), config=config, keys=keys)
 

@@ -27,6 +27,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from skald_core.errors import InvalidArgumentError
+from skald_core.limits import DEFAULT_LIMITS, Limits
 from skald_core.service.llm_extractor import LLMConfig, make_config
 from skald_core.validation import MAX_BODY_BYTES
 
@@ -34,12 +35,15 @@ ENV_PREFIX = "SKALD_"
 
 #: Command-line groups: ``store`` settings are on every command that opens the store; the
 #: others only on ``skald serve``.
-Group = Literal["store", "server", "connections", "logging", "tasks", "retention", "llm"]
+Group = Literal[
+    "store", "server", "connections", "limits", "logging", "tasks", "retention", "llm"
+]
 
 GROUP_TITLES: dict[str, str] = {
     "store": "where the data lives",
     "server": "the HTTP server",
     "connections": "connections (timeouts and the connection cap)",
+    "limits": "quotas and page sizes",
     "logging": "logs and metrics",
     "tasks": "background tasks",
     "retention": "retention policy (off by default)",
@@ -203,6 +207,30 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     llm_max_concurrency: Annotated[
         int, Meta(ge=1, le=64), Setting("extractions running at the same time", "llm")
     ] = 4
+    max_message_bytes: Annotated[
+        int, Meta(ge=1), Setting("largest message, in bytes (429 RESOURCE_EXHAUSTED)", "limits")
+    ] = DEFAULT_LIMITS.max_message_bytes
+    max_session_messages: Annotated[
+        int, Meta(ge=1), Setting("most messages one session holds, live and archived", "limits")
+    ] = DEFAULT_LIMITS.max_session_messages
+    max_session_bytes: Annotated[
+        int, Meta(ge=1), Setting("most message bytes one session holds", "limits")
+    ] = DEFAULT_LIMITS.max_session_bytes
+    max_user_sessions: Annotated[
+        int, Meta(ge=1), Setting("most sessions (live and trashed) one user has", "limits")
+    ] = DEFAULT_LIMITS.max_user_sessions
+    list_default: Annotated[
+        int, Meta(ge=1), Setting("sessions a listing returns when no limit is given", "limits")
+    ] = DEFAULT_LIMITS.list_default
+    list_max: Annotated[
+        int, Meta(ge=1), Setting("largest limit a session listing accepts", "limits")
+    ] = DEFAULT_LIMITS.list_max
+    node_limit: Annotated[
+        int, Meta(ge=1), Setting("entries ls and tree return when no node_limit is given", "limits")
+    ] = DEFAULT_LIMITS.node_limit
+    node_limit_max: Annotated[
+        int, Meta(ge=1), Setting("largest node_limit ls and tree accept", "limits")
+    ] = DEFAULT_LIMITS.node_limit_max
 
     @property
     def llm(self) -> LLMConfig | None:
@@ -217,6 +245,10 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
                 "max_concurrency": self.llm_max_concurrency,
             }
         )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(**{f: getattr(self, f) for f in Limits.__struct_fields__})
 
     @property
     def dev_mode(self) -> bool:
@@ -457,6 +489,10 @@ def load(
             config, root_api_key=_read_key_file(config.root_api_key_file)
         )
     config.llm  # noqa: B018 - raises InvalidArgumentError on unusable LLM settings
+    try:
+        config.limits.check()
+    except ValueError as exc:
+        raise InvalidArgumentError(f"Invalid configuration: {exc}") from exc
     if config.database_url is not None and not config.database_url.startswith(
         ("postgresql://", "postgres://")
     ):

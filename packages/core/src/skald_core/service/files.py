@@ -20,6 +20,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..identity import Identity
+from ..limits import DEFAULT_LIMITS, Limits
 from ..literals import FileWriteMode
 from ..schemas import (
     ArchiveDone,
@@ -394,11 +395,28 @@ class SessionTree:
 
 class FileService:
     def __init__(
-        self, store: Store, sessions: SessionService, *, now: clock.Clock = clock.now
+        self,
+        store: Store,
+        sessions: SessionService,
+        *,
+        now: clock.Clock = clock.now,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.sessions = sessions
         self.now = now
+        self.limits = limits
+
+    def _node_limit(self, node_limit: int | None) -> int:
+        most = self.limits.node_limit_max
+        if node_limit is None:
+            return self.limits.node_limit
+        if not 1 <= node_limit <= most:
+            raise InvalidArgumentError(
+                f"node_limit must be between 1 and {most}",
+                {"field": "node_limit", "value": node_limit},
+            )
+        return node_limit
 
     # ------------------------------------------------------------------ resolution
     def _resolve(self, identity: Identity, uri: str) -> uris.VikingPath:
@@ -431,8 +449,10 @@ class FileService:
             raise NotFoundError.of("file", uris.session_uri(identity.user, session_id))
         return SessionTree(self.store, owner, row)
 
-    def _children(self, identity: Identity, path: uris.VikingPath) -> list[Entry]:
-        """Immediate children of a directory; NotFound / InvalidArgument otherwise."""
+    def _children(self, identity: Identity, path: uris.VikingPath, limit: int) -> list[Entry]:
+        """Immediate children of a directory (about ``limit`` of them at most: the first in
+        name order, and for a user's sessions directory the newest sessions); NotFound /
+        InvalidArgument otherwise."""
         key = path.key
         ref = path.session_ref()
         if ref is not None:
@@ -458,11 +478,9 @@ class FileService:
             for child in fixed[key]:
                 out[child] = Entry(path=child, is_dir=True, mtime=now)
             if key == f"user/{identity.user}/sessions":
-                for s in self.sessions.list_sessions(identity):
+                for s in self.store.list_sessions(owner_of(identity), limit=limit, after=None):
                     p = f"{key}/{s.session_id}"
-                    out[p] = Entry(
-                        path=p, is_dir=True, mtime=clock.parse_iso(s.updated_at).timestamp()
-                    )
+                    out[p] = Entry(path=p, is_dir=True, mtime=s.updated_at)
         else:
             row = self.store.get_file(identity.account, key)
             if row is None:
@@ -471,7 +489,7 @@ class FileService:
                 raise InvalidArgumentError(
                     f"{path.uri} is not a directory", {"uri": path.uri, "expected": "directory"}
                 )
-        for r in self.store.list_children(identity.account, key):
+        for r in self.store.list_children(identity.account, key, limit=limit):
             out.setdefault(r.path, _row_entry(r))
         return sorted(out.values(), key=lambda e: e.path)
 
@@ -527,36 +545,47 @@ class FileService:
         return (c.decode("utf-8", errors="replace") for c in chunks)
 
     def ls(
-        self, identity: Identity, uri: str, *, recursive: bool = False, show_all_hidden: bool = True
+        self,
+        identity: Identity,
+        uri: str,
+        *,
+        recursive: bool = False,
+        show_all_hidden: bool = True,
+        node_limit: int | None = None,
     ) -> list[FileNode]:
-        path = self._resolve(identity, uri)
-        out: list[FileNode] = []
-        stack = [path]
-        while stack:
-            current = stack.pop()
-            for e in self._children(identity, current):
-                name = e.path.rsplit("/", 1)[-1]
-                if not show_all_hidden and name.startswith("."):
-                    continue
-                out.append(_node(e))
-                if recursive and e.is_dir:
-                    stack.append(uris.VikingPath(tuple(e.path.split("/"))))
-        out.sort(key=lambda n: n.uri)
-        return out
+        """Children (``recursive``: descendants) of a directory, at most ``node_limit``."""
+        return self.tree(
+            identity,
+            uri,
+            level_limit=None if recursive else 1,
+            show_all_hidden=show_all_hidden,
+            node_limit=node_limit,
+        )
 
     def tree(
-        self, identity: Identity, uri: str, *, level_limit: int = 3, show_all_hidden: bool = True
+        self,
+        identity: Identity,
+        uri: str,
+        *,
+        level_limit: int | None = 3,
+        show_all_hidden: bool = True,
+        node_limit: int | None = None,
     ) -> list[FileNode]:
+        """Descendants down to ``level_limit`` levels (None: all), at most ``node_limit``
+        nodes (default: the ``node_limit`` setting): the walk stops there."""
+        cap = self._node_limit(node_limit)
         path = self._resolve(identity, uri)
         out: list[FileNode] = []
         stack = [(path, 1)]
-        while stack:
+        while stack and len(out) < cap:
             current, depth = stack.pop()
-            for e in self._children(identity, current):
+            for e in self._children(identity, current, cap):
                 if not show_all_hidden and e.path.rsplit("/", 1)[-1].startswith("."):
                     continue
+                if len(out) >= cap:
+                    break
                 out.append(_node(e))
-                if e.is_dir and depth < level_limit:
+                if e.is_dir and (level_limit is None or depth < level_limit):
                     stack.append((uris.VikingPath(tuple(e.path.split("/"))), depth + 1))
         out.sort(key=lambda n: n.uri)
         return out

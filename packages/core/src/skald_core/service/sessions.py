@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import msgspec
 
 from .. import clock, ids, uris
-from ..errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from ..errors import ForbiddenError, InvalidArgumentError, NotFoundError, ResourceExhaustedError
 from ..identity import Identity
+from ..limits import DEFAULT_LIMITS, Limits
 from ..literals import ListOrder
 from ..schemas import (
     AddMessageRequest,
@@ -35,6 +36,7 @@ from ..schemas import (
 from ..store.model import (
     ArchiveRow,
     ExtractionSummary,
+    NewMessage,
     Owner,
     SessionRow,
     StoredMessage,
@@ -46,7 +48,6 @@ from .summaries import archive_abstract, archive_overview
 from .tasks import TaskRunner
 
 MAX_BATCH = 100
-MAX_LIST_LIMIT = 10_000
 
 
 def owner_of(identity: Identity) -> Owner:
@@ -141,10 +142,27 @@ def decode_messages(rows: Sequence[StoredMessage]) -> list[Message]:
 
 
 class SessionService:
-    def __init__(self, store: Store, runner: TaskRunner, *, now: clock.Clock = clock.now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runner: TaskRunner,
+        *,
+        now: clock.Clock = clock.now,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.store = store
         self.runner = runner
         self.now = now
+        self.limits = limits
+
+    def _check_size(self, message: NewMessage) -> None:
+        limit = self.limits.max_message_bytes
+        if len(message.body) > limit:
+            raise ResourceExhaustedError.quota(
+                "max_message_bytes",
+                limit,
+                f"Message too large: {len(message.body):,} bytes stored as JSON",
+            )
 
     # ------------------------------------------------------------------ lookups
     def _row(self, identity: Identity, session_id: str) -> SessionRow:
@@ -158,7 +176,9 @@ class SessionService:
     def create(self, identity: Identity, session_id: str | None = None) -> SessionCreated:
         require_writable(identity)
         sid = ids.check_id(session_id) if session_id else ids.new_session_id()
-        row = self.store.create_session(owner_of(identity), sid, self.now())
+        row = self.store.create_session(
+            owner_of(identity), sid, self.now(), quota=self.limits.quota
+        )
         return SessionCreated(
             session_id=row.session_id,
             uri=uris.session_uri(row.user, row.session_id),
@@ -179,9 +199,12 @@ class SessionService:
     ) -> list[SessionListItem]:
         """A page of the sessions, by creation time; ``created_since``/``created_before``
         (epoch seconds, the second exclusive) keep only those created in that range."""
-        if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
+        most = self.limits.list_max
+        if limit is None:
+            limit = self.limits.list_default
+        elif not 1 <= limit <= most:
             raise InvalidArgumentError(
-                f"limit must be between 1 and {MAX_LIST_LIMIT}", {"field": "limit", "value": limit}
+                f"limit must be between 1 and {most}", {"field": "limit", "value": limit}
             )
         if order not in ("desc", "asc"):
             raise InvalidArgumentError(
@@ -229,7 +252,9 @@ class SessionService:
         row = self.store.get_session(owner, session_id)
         if row is None and auto_create:
             require_writable(identity)
-            row = self.store.append_messages(owner, session_id, [], self.now(), auto_create=True)
+            row = self.store.append_messages(
+                owner, session_id, [], self.now(), auto_create=True, quota=self.limits.quota
+            )
         if row is None or row.deleted_at is not None:
             raise NotFoundError.of("session", session_id)
         return session_meta(row, extraction=self.store.extraction_summary(owner, session_id))
@@ -258,6 +283,7 @@ class SessionService:
         ids.check_id(session_id)
         now = self.now()
         message = build_message(request, identity, now)
+        self._check_size(message)
         row = self.store.append_messages(
             owner_of(identity),
             session_id,
@@ -265,6 +291,7 @@ class SessionService:
             now,
             auto_create=True,
             idempotency_key=idempotency_key,
+            quota=self.limits.quota,
         )
         return AddMessageResult(
             session_id=session_id,
@@ -300,7 +327,8 @@ class SessionService:
         for i, request in enumerate(requests):
             try:
                 built.append(build_message(request, identity, now))
-            except InvalidArgumentError as exc:
+                self._check_size(built[-1])
+            except (InvalidArgumentError, ResourceExhaustedError) as exc:
                 exc.details.setdefault("index", i)
                 raise
         row = self.store.append_messages(
@@ -310,6 +338,7 @@ class SessionService:
             now,
             auto_create=True,
             idempotency_key=idempotency_key,
+            quota=self.limits.quota,
         )
         return BatchMessagesResult(
             session_id=session_id,

@@ -41,6 +41,18 @@ class SessionRow(Struct):
     deleted_by: str | None = None
 
 
+class Quota(Struct, frozen=True, kw_only=True):
+    """Limits an append checks inside its transaction (None: no limit): messages ever added
+    to one session, bytes of their bodies, sessions one user may hold (live and trashed)."""
+
+    session_messages: int | None = None
+    session_bytes: int | None = None
+    user_sessions: int | None = None
+
+
+NO_QUOTA = Quota()
+
+
 class NewMessage(Struct, kw_only=True):
     """A message ready to store: its encoded JSON body and the figures derived from it."""
 

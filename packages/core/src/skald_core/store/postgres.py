@@ -49,7 +49,7 @@ from . import schema
 from .dialect import POSTGRES, Conn, lock_key
 from .model import NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
-from .sql_store import BUMP, SQLStore
+from .sql_store import BUMP, WITHIN_QUOTA, SQLStore
 
 Raw: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
@@ -57,6 +57,7 @@ log = logging.getLogger("skald.store")
 
 _SESSION_COLUMNS_OF_SESSIONS = prefixed(SESSION_COLUMNS, "sessions")
 _BUMP = BUMP.replace("?", "%s")
+_WITHIN_QUOTA = WITHIN_QUOTA.replace("?", "%s")
 _INSERT = (
     "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
     "context_parts, body) "
@@ -71,7 +72,7 @@ _UNNEST = (
 )
 _BUMP_AND_INSERT = (
     f"WITH s AS ({_BUMP}WHERE account = %s AND user_name = %s AND session_id = %s "
-    f"AND deleted_at IS NULL RETURNING {SESSION_COLUMNS}), "
+    f"AND deleted_at IS NULL {_WITHIN_QUOTA}RETURNING {SESSION_COLUMNS}), "
     f"ins AS ({_INSERT}{_UNNEST.format(pk='s.pk', source='s, ')}) SELECT * FROM s"
 )
 
@@ -546,10 +547,11 @@ class PostgresStore(SQLStore):
         session_id: str,
         messages: Sequence[NewMessage],
         counters: tuple[Any, ...],
+        room: tuple[int, int],
     ) -> Any:
         """``SQLStore._bump_and_insert`` in ONE statement, a round trip instead of two (and
         the common append, which runs it alone, is then a transaction of its own)."""
-        args = (*counters, owner.account, owner.user, session_id, *_arrays(messages))
+        args = (*counters, owner.account, owner.user, session_id, *room, *_arrays(messages))
         return conn.raw.execute(_BUMP_AND_INSERT, args).fetchone()
 
     def _create_and_insert(
@@ -562,13 +564,26 @@ class PostgresStore(SQLStore):
     ) -> Any:
         """``SQLStore._create_and_insert`` in two statements instead of three, the counters
         set by the INSERT and the messages inserted in one."""
-        n, _, tokens, _, turns, now, _ = counters
+        n, _, tokens, _, turns, now, _, size = counters
         updated = conn.raw.execute(
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at, "
             "message_count, total_message_count, pending_tokens, total_tokens, total_turns, "
-            "last_message_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            f"RETURNING {SESSION_COLUMNS}",
-            (owner.account, owner.user, session_id, now, now, n, n, tokens, tokens, turns, now),
+            "last_message_at, message_bytes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            f"%s, %s) RETURNING {SESSION_COLUMNS}",
+            (
+                owner.account,
+                owner.user,
+                session_id,
+                now,
+                now,
+                n,
+                n,
+                tokens,
+                tokens,
+                turns,
+                now,
+                size,
+            ),
         ).fetchone()
         if messages:
             conn.raw.execute(

@@ -236,12 +236,16 @@ _V3 = (
     )$without_rowid
     """,
     "CREATE INDEX IF NOT EXISTS file_writers_by_user ON file_writers (account, user_name)",
+    # The bytes of a session's message bodies, kept by appends (the bytes-per-session quota).
+    "ALTER TABLE sessions ADD COLUMN message_bytes $bigint NOT NULL DEFAULT 0",
+    "UPDATE sessions SET message_bytes = (SELECT COALESCE(SUM(octet_length(m.body)), 0) "
+    "FROM messages m WHERE m.session_pk = sessions.pk)",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema (Skald 0.1)", _V1),
     Migration(2, "maintenance table", _V2),
-    Migration(3, "file writers", _V3),
+    Migration(3, "file writers, session message bytes", _V3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

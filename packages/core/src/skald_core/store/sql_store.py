@@ -34,6 +34,7 @@ from ..errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
+    ResourceExhaustedError,
 )
 from ..identity import Identity, Role
 from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
@@ -44,6 +45,7 @@ from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
 from .extraction_apply import Applied, apply_diff, requeue
 from .model import (
+    NO_QUOTA,
     ArchiveExtraction,
     ArchiveRow,
     AuditRow,
@@ -57,6 +59,7 @@ from .model import (
     MemorySource,
     NewMessage,
     Owner,
+    Quota,
     Requeued,
     SessionRow,
     StoredMessage,
@@ -104,13 +107,16 @@ class _RolledBack(Exception):
 #: How long a client may retry a keyed write and get the first answer back.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
-#: The bump of a session's counters by an append: (n, n, tokens, tokens, turns, now, now).
+#: The bump of a session's counters by an append: (n, n, tokens, tokens, turns, now, now,
+#: bytes).
 BUMP = (
     "UPDATE sessions SET message_count = message_count + ?, "
     "total_message_count = total_message_count + ?, pending_tokens = pending_tokens + ?, "
     "total_tokens = total_tokens + ?, total_turns = total_turns + ?, updated_at = ?, "
-    "last_message_at = ? "
+    "last_message_at = ?, message_bytes = message_bytes + ? "
 )
+#: The quota condition of an append's bump: (room for messages, room for bytes) before it.
+WITHIN_QUOTA = "AND total_message_count <= ? AND message_bytes <= ? "
 INSERT_MESSAGE = (
     "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
     "context_parts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -171,13 +177,50 @@ NO_LIMIT = 2**62
 BATCH_BYTES = 4 * 1024 * 1024
 BUMP_LIVE = (
     f"{BUMP}WHERE account = ? AND user_name = ? AND session_id = ? AND deleted_at IS NULL "
-    f"RETURNING {SESSION_COLUMNS}"
+    f"{WITHIN_QUOTA}RETURNING {SESSION_COLUMNS}"
 )
 
 
 class WouldBlock(Exception):
     """A call made ``inline`` found the database busy (a lock held by another thread or
     process) before it changed anything: run it again where waiting is allowed."""
+
+
+def _check_room(conn: Conn, row: SessionRow | None, room: tuple[int, int], quota: Quota) -> None:
+    """Raise the quota error an append that did not fit (``room``: before it) ran into."""
+    used = (0, 0)
+    if row is not None:
+        got = conn.execute(
+            "SELECT total_message_count, message_bytes FROM sessions WHERE pk = ?", (row.pk,)
+        ).fetchone()
+        used = (int(got[0]), int(got[1]))
+    if used[0] > room[0] and quota.session_messages is not None:
+        raise ResourceExhaustedError.quota(
+            "max_session_messages",
+            quota.session_messages,
+            "This append would take the session past its number of messages",
+        )
+    if used[1] > room[1] and quota.session_bytes is not None:
+        raise ResourceExhaustedError.quota(
+            "max_session_bytes",
+            quota.session_bytes,
+            "This append would take the session past its bytes of messages",
+        )
+
+
+def _check_sessions(conn: Conn, owner: Owner, quota: Quota) -> None:
+    if quota.user_sessions is None:
+        return
+    held = conn.one(
+        "SELECT COUNT(*) FROM sessions WHERE account = ? AND user_name = ?",
+        (owner.account, owner.user),
+    )
+    if int(held) >= quota.user_sessions:
+        raise ResourceExhaustedError.quota(
+            "max_user_sessions",
+            quota.user_sessions,
+            "This user holds as many sessions as allowed (trashed ones count until purged)",
+        )
 
 
 class SQLStore:
@@ -312,8 +355,13 @@ class SQLStore:
         return [r for r in rows if r[0] is not None]
 
     # ------------------------------------------------------------------ sessions
-    def create_session(self, owner: Owner, session_id: str, now: float) -> SessionRow:
-        """Insert a session; ``AlreadyExistsError`` if the id is taken in ``owner``."""
+    def create_session(
+        self, owner: Owner, session_id: str, now: float, *, quota: Quota = NO_QUOTA
+    ) -> SessionRow:
+        """Insert a session; ``AlreadyExistsError`` if the id is taken in ``owner``,
+        ``ResourceExhaustedError`` if the user holds ``quota.user_sessions`` already."""
+        if quota.user_sessions is not None:
+            return self._tx(lambda c: self._create_within(c, owner, session_id, now, quota))
         insert = (
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, user_name, session_id) "
@@ -328,6 +376,18 @@ class SQLStore:
                 single=True,
             )
             raise AlreadyExistsError.of("session", session_id)  # gone again meanwhile
+        return session_row(got)
+
+    def _create_within(
+        self, conn: Conn, owner: Owner, session_id: str, now: float, quota: Quota
+    ) -> SessionRow:
+        deletion.refuse_taken_id(conn, owner, session_id)
+        _check_sessions(conn, owner, quota)
+        got = conn.execute(
+            "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?) RETURNING {SESSION_COLUMNS}",
+            (owner.account, owner.user, session_id, now, now),
+        ).fetchone()
         return session_row(got)
 
     def get_session(self, owner: Owner, session_id: str) -> SessionRow | None:
@@ -371,9 +431,12 @@ class SQLStore:
         *,
         auto_create: bool,
         idempotency_key: str | None = None,
+        quota: Quota = NO_QUOTA,
     ) -> SessionRow:
         """Append all messages or none; create the session first when ``auto_create``.
-        A repeated ``idempotency_key`` returns the first call's answer and appends nothing."""
+        A repeated ``idempotency_key`` returns the first call's answer and appends nothing.
+        ``ResourceExhaustedError`` (and nothing appended) when the append would take the
+        session past ``quota``'s messages or bytes, or a creation the user past its sessions."""
         n = len(messages)
         # What an idempotency key remembers: the target, the count and a hash of the requests
         # (a key reused for other messages is a conflict, not a replay).
@@ -381,7 +444,12 @@ class SQLStore:
         digest = hashlib.sha256("\n".join(m.fingerprint for m in messages).encode()).hexdigest()
         request = f"{legacy}:{digest}"
         tokens = sum(m.tokens for m in messages)
-        counters = (n, n, tokens, tokens, sum(1 for m in messages if m.is_turn), now, now)
+        size = sum(len(m.body) for m in messages)
+        counters = (n, n, tokens, tokens, sum(1 for m in messages if m.is_turn), now, now, size)
+        room = (
+            NO_LIMIT if quota.session_messages is None else quota.session_messages - n,
+            NO_LIMIT if quota.session_bytes is None else quota.session_bytes - size,
+        )
 
         def run(conn: Conn) -> SessionRow:
             earlier = self._replayed(conn, owner, idempotency_key, request, now, legacy)
@@ -389,7 +457,7 @@ class SQLStore:
                 return msgspec.msgpack.decode(earlier, type=SessionRow)
             updated = None
             for _ in range(8):
-                updated = self._bump_and_insert(conn, owner, session_id, messages, counters)
+                updated = self._bump_and_insert(conn, owner, session_id, messages, counters, room)
                 if updated is not None:
                     break
                 row = self._find(conn, owner, session_id)
@@ -400,12 +468,16 @@ class SQLStore:
                         f"Session {session_id} is in the trash; restore or purge it first",
                         {"type": "session", "resource": session_id, "reason": "soft_deleted"},
                     )
+                _check_room(conn, row, room, quota)
                 # Live, yet the UPDATE missed it: with row locks, it was deleted and re-created
                 # by others while the UPDATE waited for the old row's lock (READ COMMITTED
                 # shows each statement the latest commits). Take the UPDATE path again.
             if updated is None:
                 if not auto_create:
                     raise NotFoundError.of("session", session_id)
+                if room[0] < 0 or room[1] < 0:
+                    _check_room(conn, None, room, quota)
+                _check_sessions(conn, owner, quota)
                 # A concurrent creator makes this INSERT fail (unique key); the backend then
                 # runs the transaction again, and it takes the UPDATE path.
                 updated = self._create_and_insert(conn, owner, session_id, messages, counters)
@@ -421,7 +493,7 @@ class SQLStore:
             # messages inserted, in one transaction; no row: no live session, and the
             # transaction below sorts it out.
             got = self._tx(
-                lambda c: self._bump_and_insert(c, owner, session_id, messages, counters),
+                lambda c: self._bump_and_insert(c, owner, session_id, messages, counters, room),
                 single=True,
             )
             if got is not None:
@@ -435,12 +507,14 @@ class SQLStore:
         session_id: str,
         messages: Sequence[NewMessage],
         counters: tuple[Any, ...],
+        room: tuple[int, int],
     ) -> Any:
         """Bump the live session's counters (which takes its row lock until the transaction
         ends: appends, commits and deletes of this session queue behind it) and insert the
-        messages under it; the session's row, or None when there is no live session."""
+        messages under it; the session's row, or None when there is no live session (or the
+        append does not fit in the ``room`` left: messages, bytes)."""
         updated = conn.execute(
-            BUMP_LIVE, (*counters, owner.account, owner.user, session_id)
+            BUMP_LIVE, (*counters, owner.account, owner.user, session_id, *room)
         ).fetchone()
         if updated is not None:
             self._insert_messages(conn, updated[0], messages)
@@ -455,7 +529,7 @@ class SQLStore:
         counters: tuple[Any, ...],
     ) -> Any:
         """Create the session with its counters and insert the messages; its row."""
-        now = counters[-1]
+        now = counters[5]
         (pk,) = conn.execute(
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) RETURNING pk",
@@ -1050,14 +1124,20 @@ class SQLStore:
 
         return self._tx(run, write=False, single=True)
 
-    def _list_files(self, where: str, args: tuple[Any, ...]) -> list[FileRow]:
-        sql = f"SELECT {self._file_columns}, NULL FROM files WHERE {where} ORDER BY path"
+    def _list_files(
+        self, where: str, args: tuple[Any, ...], limit: int | None = None
+    ) -> list[FileRow]:
+        sql = f"SELECT {self._file_columns}, NULL FROM files WHERE {where} ORDER BY path LIMIT ?"
+        params = (*args, NO_LIMIT if limit is None else limit)
         return self._tx(
-            lambda c: [file_row(r) for r in c.execute(sql, args)], write=False, single=True
+            lambda c: [file_row(r) for r in c.execute(sql, params)], write=False, single=True
         )
 
-    def list_children(self, account: str, parent: str) -> list[FileRow]:
-        return self._list_files("account = ? AND parent = ?", (account, parent))
+    def list_children(
+        self, account: str, parent: str, *, limit: int | None = None
+    ) -> list[FileRow]:
+        """The entries directly in ``parent``, in path order; the first ``limit`` of them."""
+        return self._list_files("account = ? AND parent = ?", (account, parent), limit)
 
     def list_descendants(self, account: str, prefix: str) -> list[FileRow]:
         return self._list_files("account = ? AND path >= ? AND path < ?", (account, *below(prefix)))

@@ -28,9 +28,15 @@ class FsController(Controller):
         recursive: FromQuery[bool] = False,
         simple: FromQuery[bool] = False,
         show_all_hidden: FromQuery[bool] = False,
+        node_limit: FromQuery[int | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> Ok[list[FileNode | str]]:
         nodes = services.files.ls(
-            identity, uri, recursive=recursive, show_all_hidden=show_all_hidden
+            identity,
+            uri,
+            recursive=recursive,
+            show_all_hidden=show_all_hidden,
+            node_limit=limit if limit is not None else node_limit,  # OpenViking: an alias
         )
         # One list type (not ``list[FileNode] | list[str]``): an empty list would match both
         # branches of the documented ``oneOf``.
@@ -46,11 +52,16 @@ class FsController(Controller):
         uri: FromQuery[str],
         level_limit: int = Parameter(default=3, ge=1, le=64),
         show_all_hidden: FromQuery[bool] = False,
+        node_limit: FromQuery[int | None] = None,
     ) -> Ok[list[FileNode]]:
         return ok(
             request,
             services.files.tree(
-                identity, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
+                identity,
+                uri,
+                level_limit=level_limit,
+                show_all_hidden=show_all_hidden,
+                node_limit=node_limit,
             ),
         )
 
