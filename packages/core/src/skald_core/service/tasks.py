@@ -20,7 +20,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import overload
 
 import msgspec
 
@@ -35,6 +37,7 @@ from ..schemas import (
 )
 from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow
 from ..store.protocol import Store
+from ..store.sql_store import MessageBatches
 from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
 
 log = logging.getLogger("skald.tasks")
@@ -53,6 +56,30 @@ def memory_path(user: str, category: str, slug: str) -> str:
 def token_usage(usage: TokenUsage) -> TaskTokenUsage:
     """Token usage as a task result shows it (OpenViking's ``token_usage``)."""
     return TaskTokenUsage.of(usage)
+
+
+class ArchiveMessages(Sequence[Message]):
+    """An archive's messages for an extractor, decoded batch by batch as it iterates them:
+    however large the archive, memory holds about one batch (``Store.message_batches``).
+    Indexing or slicing reads and decodes them all (an extractor that needs that gets it)."""
+
+    def __init__(self, batches: MessageBatches) -> None:
+        self._batches = batches
+
+    def __len__(self) -> int:
+        return self._batches.count
+
+    def __iter__(self) -> Iterator[Message]:
+        for batch in self._batches:
+            for m in batch:
+                yield message_decoder.decode(m.body)
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
+        return list(self)[index]
 
 
 class TaskRunner:
@@ -89,7 +116,11 @@ class TaskRunner:
     def _claim(self, task_id: str) -> ClaimedTask | None:
         with self._lock:
             claimed = self.store.claim_task(
-                task_id, self.now(), self.lease_seconds, busy=tuple(self._busy)
+                task_id,
+                self.now(),
+                self.lease_seconds,
+                busy=tuple(self._busy),
+                with_messages=False,
             )
             if claimed is not None:
                 self._busy.add(Owner(claimed.task.account, claimed.task.user))
@@ -121,7 +152,9 @@ class TaskRunner:
             f"archive_{task.archive_no or 0:03d}"
         )
         try:
-            messages: list[Message] = [message_decoder.decode(m.body) for m in claimed.messages]
+            messages = ArchiveMessages(
+                self.store.archive_message_batches(claimed.session_pk, task.archive_no or 0)
+            )
             existing = self._existing(task) if self.extractor.categories else []
             found: Extraction = self.extractor.extract_diff(messages, task.user, existing)
             writes: dict[str, MemoryFact] = {}

@@ -127,7 +127,10 @@ class TaskRow(Struct):
 class ClaimedTask(Struct, kw_only=True):
     task: TaskRow
     claim: str
+    #: The archive's messages, unless claimed without them (then read them in batches with
+    #: ``Store.archive_message_batches(session_pk, archive_no)``).
     messages: list[StoredMessage]
+    session_pk: int = 0
 
 
 class MemoryFact(Struct, frozen=True, kw_only=True):

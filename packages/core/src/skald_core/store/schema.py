@@ -18,6 +18,7 @@ its indexes brought to ``_V1``'s, then version 1 is recorded as applied.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from string import Template
 
@@ -296,6 +297,28 @@ def _adopt_sqlite_0_1(conn: Conn) -> bool:
     return True
 
 
+_ADD_COLUMN = re.compile(r"^\s*ALTER TABLE (\w+) ADD COLUMN (\w+) ", re.IGNORECASE)
+
+
+def _adds_existing_column(conn: Conn, statement: str) -> bool:
+    """``ALTER TABLE t ADD COLUMN c ...`` where ``t`` has ``c`` already: skipped, so every
+    migration stays idempotent (SQLite has no ``ADD COLUMN IF NOT EXISTS``)."""
+    found = _ADD_COLUMN.match(statement)
+    if found is None:
+        return False
+    table, column = found.groups()
+    if conn.d is SQLITE:
+        return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
+    return (
+        conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? AND column_name = ?",
+            (table, column),
+        ).fetchone()
+        is not None
+    )
+
+
 def apply(conn: Conn, now: float, *, name: str = "the database") -> list[int]:
     """Bring the schema up to ``SCHEMA_VERSION`` inside the caller's transaction, which holds
     the backend's migration lock; the versions applied (an adopted 0.1 file reports 1)."""
@@ -326,7 +349,8 @@ def apply(conn: Conn, now: float, *, name: str = "the database") -> list[int]:
         if migration.version <= version:
             continue
         for statement in statements(migration, d):
-            conn.execute(statement)
+            if not _adds_existing_column(conn, statement):
+                conn.execute(statement)
         conn.execute(
             f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
             (

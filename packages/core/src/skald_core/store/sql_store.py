@@ -223,6 +223,19 @@ def _check_sessions(conn: Conn, owner: Owner, quota: Quota) -> None:
         )
 
 
+class MessageBatches:
+    """Messages read from the store batch by batch, as they are iterated (each iteration
+    reads them again); ``count``: how many there were when the batches were planned."""
+
+    __slots__ = ("_read", "count")
+
+    def __init__(self, count: int, read: Callable[[], Iterator[list[StoredMessage]]]) -> None:
+        self.count, self._read = count, read
+
+    def __iter__(self) -> Iterator[list[StoredMessage]]:
+        return self._read()
+
+
 class SQLStore:
     """The storage protocol over SQL. Not used directly: see ``SQLiteStore`` and
     ``PostgresStore``."""
@@ -583,7 +596,7 @@ class SQLStore:
         offset: int = 0,
         limit: int | None = None,
         batch_bytes: int = BATCH_BYTES,
-    ) -> Iterator[list[StoredMessage]]:
+    ) -> MessageBatches:
         """The messages of one archive (``0``: live ones) from the ``offset``-th, at most
         ``limit``, in order, as batches of about ``batch_bytes`` (a larger message is a batch
         of its own): memory stays bounded by the batch, whatever the session holds.
@@ -604,9 +617,26 @@ class SQLStore:
                 single=True,
             )
             if keys:
-                return iter(())
+                return MessageBatches(0, lambda: iter(()))
         if not keys:
             raise NotFoundError.of("session", session_id)
+        return self._batches(int(keys[0][1]), archive_no, keys, batch_bytes)
+
+    def archive_message_batches(
+        self, session_pk: int, archive_no: int, *, batch_bytes: int = BATCH_BYTES
+    ) -> MessageBatches:
+        """The messages of one archive of the session with this key (a claimed task's: live
+        or trashed), in batches as ``message_batches``; none if it has gone."""
+        keys = self._fetch(
+            "SELECT pk, session_pk, octet_length(body) FROM messages WHERE session_pk = ? "
+            "AND archive_no = ? ORDER BY pk",
+            (session_pk, archive_no),
+        )
+        return self._batches(session_pk, archive_no, keys, batch_bytes)
+
+    def _batches(
+        self, session_pk: int, archive_no: int, keys: list[Any], batch_bytes: int
+    ) -> MessageBatches:
         groups: list[list[int]] = []
         size = 0
         for pk, _, n in keys:
@@ -617,7 +647,8 @@ class SQLStore:
                 size = 0
             groups[-1].append(int(pk))
             size += int(n)
-        return self._read_batches(int(keys[0][1]), archive_no, groups)
+        count = sum(len(g) for g in groups)
+        return MessageBatches(count, lambda: self._read_batches(session_pk, archive_no, groups))
 
     def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         """The rows of one read statement."""
@@ -887,7 +918,13 @@ class SQLStore:
         )
 
     def claim_task(
-        self, task_id: str, now: float, lease_seconds: float, *, busy: Sequence[Owner] = ()
+        self,
+        task_id: str,
+        now: float,
+        lease_seconds: float,
+        *,
+        busy: Sequence[Owner] = (),
+        with_messages: bool = True,
     ) -> ClaimedTask | None:
         # ``busy``: owners whose memories a worker of this process is already extracting.
         """Take a runnable task (pending, or running with an expired lease) for extraction,
@@ -927,12 +964,19 @@ class SQLStore:
                     (CANCELLED, task_id),
                 )
                 return None
+            if not with_messages:
+                return ClaimedTask(task=task, claim=claim, messages=[], session_pk=session_pk)
             cur = conn.execute(
                 "SELECT archive_no, tokens, body FROM messages WHERE session_pk = ? "
                 "AND archive_no = ? ORDER BY pk",
                 (session_pk, archive_no),
             )
-            return ClaimedTask(task=task, claim=claim, messages=[message_row(r) for r in cur])
+            return ClaimedTask(
+                task=task,
+                claim=claim,
+                messages=[message_row(r) for r in cur],
+                session_pk=session_pk,
+            )
 
         return self._tx(run)
 
