@@ -44,11 +44,9 @@ def main() -> int:
             t = time.perf_counter()
             big.build()
             print(f"built {big.count} x {big.size / 1e6:.2f} MB in {time.perf_counter() - t:.1f}s")
-            timings: dict[str, float] = {}
             start = time.perf_counter()
             peaks = big.run_calls()
             total = time.perf_counter() - start
-            del timings
         print(f"{'call':42s} {'peak RSS (MB)':>14s}")
         for name, value in peaks.items():
             print(f"{name:42s} {value / MB:14.0f}")

@@ -117,3 +117,28 @@ def test_wrk_bench_smoke_run_prints_every_row_and_loses_no_append() -> None:
     for row in WRK_ROWS:
         assert any(line.startswith(row) for line in lines), (row, done.stdout)
     assert any("nothing lost or duplicated: ok" in line for line in lines), done.stdout
+
+
+SIZES_BENCH = BENCH.with_name("sizes.py")
+SIZES_ROWS = [
+    "stat .meta.json",
+    "read messages.jsonl offset=5 limit=2",
+    "commit wait=true",
+    "read archive messages.jsonl",
+    "GET archive",
+    "RSS after delete",
+]
+
+
+def test_sizes_bench_smoke_run_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SIZES_BENCH), "--scale", "0.01"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    lines = done.stdout.split("\ncall", 1)[-1].splitlines()
+    for row in SIZES_ROWS:
+        assert any(line.startswith(row) for line in lines), (row, done.stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -54,6 +55,25 @@ def elapsed(request: Request[Any, Any, Any]) -> float:
 
 def ok(request: Request[Any, Any, Any], result: T) -> Ok[T]:
     return Ok(result=result, time=elapsed(request))
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def streamed_ok(request: Request[Any, Any, Any], result: Iterable[bytes]) -> Iterator[bytes]:
+    """``Ok(result=...)`` as JSON, byte for byte, with ``result`` given as pieces of JSON
+    (streamed: a large result is never held whole)."""
+    yield b'{"status":"ok","result":'
+    yield from result
+    yield b',"error":null,"time":' + _encode(elapsed(request)) + b"}"
+
+
+def json_string(chunks: Iterable[str]) -> Iterator[bytes]:
+    """One JSON string from text given in pieces."""
+    yield b'"'
+    for chunk in chunks:
+        yield _encode(chunk)[1:-1]
+    yield b'"'
 
 
 def error_response(request: Request[Any, Any, Any], err: SkaldError) -> Response[Failure]:

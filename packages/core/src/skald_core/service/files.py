@@ -39,6 +39,7 @@ from ..store.model import ArchiveExtraction, ExtractionSummary, FileRow, Owner, 
 from ..store.protocol import Store
 from .sessions import SessionService, owner_of, require_writable, session_meta
 from .summaries import (
+    OVERVIEW_MESSAGES,
     archive_abstract,
     archive_overview,
     first_text,
@@ -211,10 +212,6 @@ def _row_entry(row: FileRow) -> Entry:
     )
 
 
-#: Archive overviews list this many messages (each a short preview line).
-OVERVIEW_MESSAGES = 50
-
-
 class SessionTree:
     """Every entry of one session directory, rendered from the store.
 
@@ -332,7 +329,7 @@ class SessionTree:
                         None,
                         done_at,
                         render=lambda a=a: archive_overview(  # type: ignore[misc]
-                            a, list(self._messages(a.archive_no, OVERVIEW_MESSAGES))
+                            a, self._messages(a.archive_no, OVERVIEW_MESSAGES)
                         ).encode(),
                     )
                     add(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import msgspec
 
@@ -44,7 +44,7 @@ from ..store.model import (
 )
 from ..store.protocol import Store
 from .messages import build_message
-from .summaries import archive_abstract, archive_overview
+from .summaries import OVERVIEW_MESSAGES, archive_abstract, archive_overview, first_text
 from .tasks import TaskRunner
 
 MAX_BATCH = 100
@@ -476,13 +476,29 @@ class SessionService:
             ),
         )
 
+    def _decoded(
+        self, owner: Owner, session_id: str, archive_no: int, limit: int | None = None
+    ) -> Iterator[Message]:
+        """One archive's messages, read and decoded batch by batch."""
+        for batch in self.store.message_batches(owner, session_id, archive_no, limit=limit):
+            for m in batch:
+                yield message_decoder.decode(m.body)
+
     def _overview(self, owner: Owner, session_id: str, archive: ArchiveRow) -> str:
-        msgs = decode_messages(
-            self.store.messages(owner, session_id, archive_no=archive.archive_no)
+        return archive_overview(
+            archive, self._decoded(owner, session_id, archive.archive_no, OVERVIEW_MESSAGES)
         )
-        return archive_overview(archive, msgs)
 
     def archive(self, identity: Identity, session_id: str, archive_id: str) -> ArchiveResult:
+        head, messages = self.archive_parts(identity, session_id, archive_id)
+        head.messages = list(messages)
+        return head
+
+    def archive_parts(
+        self, identity: Identity, session_id: str, archive_id: str
+    ) -> tuple[ArchiveResult, Iterator[Message]]:
+        """The archive without its messages, and its messages read batch by batch as they
+        are iterated (memory holds about one batch: an archive of any size can be sent)."""
         self._row(identity, session_id)
         no = uris.parse_archive_name(ids.check_id(archive_id, "archive_id"))
         owner = owner_of(identity)
@@ -496,13 +512,18 @@ class SessionService:
         )
         if found is None:
             raise NotFoundError.of("archive", archive_id)
-        msgs = decode_messages(self.store.messages(owner, session_id, archive_no=found.archive_no))
-        return ArchiveResult(
-            archive_id=archive_id,
-            abstract=archive_abstract(found, msgs),
-            overview=archive_overview(found, msgs),
-            messages=msgs,
+        first = next(
+            ([m] for m in self._decoded(owner, session_id, found.archive_no) if first_text([m])),
+            [],
         )
+        head = ArchiveResult(
+            archive_id=archive_id,
+            abstract=archive_abstract(found, first),
+            overview=self._overview(owner, session_id, found),
+            messages=[],
+        )
+        batches = self.store.message_batches(owner, session_id, found.archive_no)
+        return head, (message_decoder.decode(m.body) for b in batches for m in b)
 
     # ------------------------------------------------------------------ delete
     # ------------------------------------------------------------------ re-extraction

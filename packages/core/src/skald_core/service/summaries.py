@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 
 from .. import uris
 from ..schemas import ContextPart, Message, TextPart, ToolPart
 from ..store.model import ArchiveRow, SessionRow
+
+#: Archive overviews list this many messages (each a short preview line).
+OVERVIEW_MESSAGES = 50
 
 
 def first_text(messages: Sequence[Message]) -> str:
@@ -62,11 +66,14 @@ def archive_abstract(archive: ArchiveRow, messages: Sequence[Message]) -> str:
     )
 
 
-def archive_overview(archive: ArchiveRow, messages: Sequence[Message]) -> str:
+def archive_overview(archive: ArchiveRow, messages: Iterable[Message]) -> str:
+    """The archive's heading and a preview line of each of its first messages (``messages``
+    is consumed only that far, one message at a time)."""
     head = [
         f"# {uris.archive_name(archive.archive_no)}",
         "",
         f"{archive.message_count} messages, {archive.memories_extracted} memories extracted.",
         "",
     ]
-    return "\n".join(head + [_line(m) for m in messages[:50]]) + "\n"
+    lines = [_line(m) for m in itertools.islice(messages, OVERVIEW_MESSAGES)]
+    return "\n".join(head + lines) + "\n"

@@ -80,6 +80,13 @@ class Conn:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.raw.cursor().executemany(self.d.q(sql), rows)
 
+    def rows_of_blobs(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """All rows of a statement that reads large binary columns: on PostgreSQL in binary
+        format (a bytea then arrives as its bytes, not as hex text twice its size)."""
+        if self.d.name == "postgresql":
+            return list(self.raw.execute(self.d.q(sql), args, binary=True).fetchall())
+        return list(self.raw.execute(self.d.q(sql), args).fetchall())
+
     def one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         """The first column of the first row, or None."""
         got = self.raw.execute(self.d.q(sql), args).fetchone()

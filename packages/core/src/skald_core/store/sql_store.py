@@ -662,10 +662,13 @@ class SQLStore:
             "AND archive_no = ? AND pk >= ? AND pk <= ? ORDER BY pk"
         )
         for group in groups:
-            yield [
-                message_row(r)
-                for r in self._fetch(sql, (session_pk, archive_no, group[0], group[-1]))
-            ]
+            args = (session_pk, archive_no, group[0], group[-1])
+            rows = self._tx(
+                lambda c, a=args: c.rows_of_blobs(sql, a),  # type: ignore[misc]
+                write=False,
+                single=True,
+            )
+            yield [message_row(r) for r in rows]
 
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
         """Messages (live and archived) that carry tool or context parts, in order."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody, Parameter
@@ -14,7 +12,7 @@ from litestar.response import Stream
 from skald_core.schemas import WriteRequest, WriteResult
 
 from ..context import Caller, ServicesDep
-from ..envelope import JSON, Ok, elapsed, ok
+from ..envelope import JSON, Ok, json_string, ok, streamed_ok
 from ..responses import errors
 
 
@@ -48,7 +46,7 @@ class ContentController(Controller):
         # is never held whole, neither as text nor as JSON. Errors are raised before the
         # first byte, as the usual error envelope.
         chunks = services.files.read_chunks(identity, uri, offset=offset, limit=limit)
-        return Stream(_envelope(request, chunks), media_type=JSON)
+        return Stream(streamed_ok(request, json_string(chunks)), media_type=JSON)
 
     @post(
         "/write",
@@ -65,14 +63,3 @@ class ContentController(Controller):
         data: JSONBody[WriteRequest],
     ) -> Ok[WriteResult]:
         return ok(request, services.files.write(identity, data.uri, data.content, data.mode))
-
-
-def _envelope(request: Request[Any, Any, Any], chunks: Iterator[str]) -> Iterator[bytes]:
-    """``Ok(result=<the text>)`` as JSON, byte for byte, the text encoded piece by piece."""
-    yield b'{"status":"ok","result":"'
-    for chunk in chunks:
-        yield _encode(chunk)[1:-1]
-    yield b'","error":null,"time":' + _encode(elapsed(request)) + b"}"
-
-
-_encode = msgspec.json.Encoder().encode

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
+from litestar.response import Stream
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.literals import DeleteMode, ListOrder
@@ -28,6 +32,7 @@ from skald_core.schemas import (
     DeletionReceipt,
     ExtractRequest,
     ExtractResult,
+    Message,
     SessionCreated,
     SessionListItem,
     SessionMeta,
@@ -36,7 +41,7 @@ from skald_core.validation import decode_json
 
 from ..auth import idempotency_key
 from ..context import Caller, ServicesDep
-from ..envelope import Ok, ok
+from ..envelope import JSON, Ok, ok, streamed_ok
 from ..offload import in_thread, run, store_call
 from ..responses import errors
 
@@ -324,9 +329,16 @@ class SessionController(Controller):
     @get(
         "/{session_id:str}/archives/{archive_id:str}",
         operation_id="getSessionArchive",
-        responses=errors(404),
+        responses={
+            200: ResponseSpec(
+                data_container=Ok[ArchiveResult],
+                description="The envelope, ``result`` the archive with its messages",
+                generate_examples=False,
+            ),
+            **errors(404),
+        },
+        sync_to_thread=True,
     )
-    @store_call
     def archive(
         self,
         request: Request[Any, Any, Any],
@@ -334,5 +346,20 @@ class SessionController(Controller):
         identity: Caller,
         session_id: FromPath[str],
         archive_id: FromPath[str],
-    ) -> Ok[ArchiveResult]:
-        return ok(request, services.sessions.archive(identity, session_id, archive_id))
+    ) -> Stream:
+        # Streamed: the archive's messages are read and encoded batch by batch.
+        head, messages = services.sessions.archive_parts(identity, session_id, archive_id)
+        return Stream(streamed_ok(request, _archive_json(head, messages)), media_type=JSON)
+
+
+def _archive_json(head: ArchiveResult, messages: Iterator[Message]) -> Iterator[bytes]:
+    """``head`` (its ``messages`` empty) as JSON, the messages encoded one by one into it."""
+    encoded = _encode(head)
+    assert encoded.endswith(b"[]}")  # messages is the last field
+    yield encoded[:-2]
+    for i, m in enumerate(messages):
+        yield (b"," if i else b"") + _encode(m)
+    yield b"]}"
+
+
+_encode = msgspec.json.Encoder().encode
