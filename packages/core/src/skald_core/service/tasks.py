@@ -262,6 +262,7 @@ class TaskRunner:
         (the task goes on and completes later)."""
         deadline = time.monotonic() + timeout
         delay = 0.002
+        self.notify()
         while True:
             self._run_soon(task_id)
             task = self.store.get_task(owner, task_id)
