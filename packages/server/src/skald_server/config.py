@@ -35,9 +35,7 @@ ENV_PREFIX = "SKALD_"
 
 #: Command-line groups: ``store`` settings are on every command that opens the store; the
 #: others only on ``skald serve``.
-Group = Literal[
-    "store", "server", "connections", "limits", "logging", "tasks", "retention", "llm"
-]
+Group = Literal["store", "server", "connections", "limits", "logging", "tasks", "retention", "llm"]
 
 GROUP_TITLES: dict[str, str] = {
     "store": "where the data lives",
