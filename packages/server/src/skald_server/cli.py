@@ -235,7 +235,7 @@ def parser() -> argparse.ArgumentParser:
         "environment (SKALD_<NAME>) and the flag.",
     )
     config_mod.add_flags(
-        serve, ("store", "server", "connections", "logging", "tasks", "retention", "llm")
+        serve, ("store", "server", "connections", "limits", "logging", "tasks", "retention", "llm")
     )
     serve.set_defaults(func=_serve)
 
