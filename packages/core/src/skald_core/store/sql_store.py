@@ -780,7 +780,8 @@ class SQLStore:
         """Delete a session as ``options`` say, with an audit row, in one transaction.
 
         Hard: remove it (live or trashed) and every row under it; cancel its pending tasks;
-        keep memories (their provenance from this session is dropped) unless
+        keep memories and their provenance (a memory still names the deleted session as a
+        source: a later session with the same id is another source) unless
         ``forget_memories`` (then memories whose only provenance is this session go, its
         provenance is stripped from the rest, and its task results are cleared). Soft: hide a
         live session, restorable. ``NotFoundError`` if missing (or not in ``state``);
