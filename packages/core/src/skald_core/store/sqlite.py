@@ -285,24 +285,41 @@ class SQLiteStore(SQLStore):
         return self._run_tx(fn, write=write, single=single)
 
     def _run_tx(
-        self, fn: Callable[[Conn], T], *, write: bool, single: bool, conn: Conn | None = None
+        self,
+        fn: Callable[[Conn], T],
+        *,
+        write: bool,
+        single: bool,
+        conn: Conn | None = None,
+        inline: list[bool] | None = None,
     ) -> T:
         # The same steps as ``_guard`` around a transaction, spelled out: this is the path of
         # every call, and generator context managers cost several µs per call. ``single``
         # reads run without BEGIN (one statement is a consistent snapshot of its own); writes
-        # always take the write lock.
+        # always take the write lock (``inline``: without waiting for it, see ``inline``).
         try:
             conn = conn or self._conn()
             raw = conn.raw
             if write:
-                with self._write_lock:
-                    raw.execute("BEGIN IMMEDIATE")
+                if not self._write_lock.acquire(blocking=inline is None):
+                    raise WouldBlock("the write lock is held by another thread")
+                try:
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                    except sqlite3.OperationalError as exc:
+                        if inline is None:
+                            raise
+                        raise WouldBlock(str(exc)) from exc  # another process writes
                     try:
                         result = fn(conn)
                     except BaseException:
                         raw.execute("ROLLBACK")
                         raise
                     raw.execute("COMMIT")
+                finally:
+                    self._write_lock.release()
+                if inline is not None:
+                    inline[0] = True
                 if self._checkpointer is not None:
                     self._checkpointer.poke()
                 return result
@@ -325,37 +342,14 @@ class SQLiteStore(SQLStore):
         wait for the write lock (held by another thread of this process) or a busy file
         (another process): its connection's busy timeout is 0."""
         conn = self._inline_conn()
-        if not write:
-            try:
-                return self._run_tx(fn, write=False, single=single, conn=conn)
-            except StorageUnavailableError as exc:
-                if exc.details.get("reason") == "locked":
-                    raise WouldBlock(str(exc)) from exc
-                raise
-        if not self._write_lock.acquire(blocking=False):
-            raise WouldBlock("the write lock is held by another thread")
+        if write:
+            return self._run_tx(fn, write=True, single=single, conn=conn, inline=inline)
         try:
-            raw = conn.raw
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
+            return self._run_tx(fn, write=False, single=single, conn=conn)
+        except StorageUnavailableError as exc:
+            if exc.details.get("reason") == "locked":
                 raise WouldBlock(str(exc)) from exc
-            try:
-                result = fn(conn)
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
-            inline[0] = True
-        except (SkaldError, WouldBlock):
             raise
-        except sqlite3.DatabaseError as exc:
-            raise self._unavailable(exc) from exc
-        finally:
-            self._write_lock.release()
-        if self._checkpointer is not None:
-            self._checkpointer.poke()
-        return result
 
     def _migrate(self) -> None:
         conn = self._conn()
