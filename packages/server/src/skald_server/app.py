@@ -21,14 +21,13 @@ from skald_core import __version__, clock
 from skald_core import services as core
 from skald_core.errors import SkaldError
 from skald_core.keys import KeyStore
-from skald_core.schemas import ErrorBody
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.llm_extractor import LLMExtractor
 from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 from skald_core.validation import invalid_utf8
 
-from .auth import resolve_identity
+from .auth import resolve_identity, scope_header
 from .config import ServerConfig
 from .console import SWAGGER_URL, console_router, template_config
 from .context import Services
@@ -39,7 +38,7 @@ from .controllers.metrics import metrics
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
 from .controllers.tasks import TaskController
-from .envelope import Failure, handle_exception
+from .envelope import failure, handle_exception, retry_after
 from .guard import refusal
 from .metrics import Metrics
 from .retention import RetentionSweeper
@@ -68,11 +67,7 @@ class SkaldApp(Litestar):
         if method == "HEAD":
             scope = {**scope, "method": "GET", "skald_head": True}
             send = _WithoutBody(send)
-        inbound = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                inbound = value.decode("latin-1")
-                break
+        inbound = scope_header(scope, b"x-request-id") or ""
         start = time.perf_counter()
         scope["skald_start"] = start
         scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
@@ -93,9 +88,10 @@ class SkaldApp(Litestar):
             await super().__call__(scope, receive, send_noting_status)
         finally:
             seconds = time.perf_counter() - start
-            self.metrics.observe_request(method, route_of(scope), status, seconds)
+            route = route_of(scope)
+            self.metrics.observe_request(method, route, status, seconds)
             if log_access:
-                access_log(scope, method, status, seconds)
+                access_log(scope, method, route, status, seconds)
 
 
 _access = logging.getLogger("skald.access")
@@ -107,8 +103,7 @@ def route_of(scope: Any) -> str:
     return str(template) if template else "unmatched"
 
 
-def access_log(scope: Any, method: str, status: int, seconds: float) -> None:
-    route = route_of(scope)
+def access_log(scope: Any, method: str, route: str, status: int, seconds: float) -> None:
     ms = round(seconds * 1000, 2)
     request_id = scope["skald_request_id"]
     _access.info(
@@ -146,22 +141,30 @@ class _WithoutBody:
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+def _stamps(scope: Any) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries: the request id and the time the request took."""
+    stamps = [(b"x-request-id", str(scope.get("skald_request_id", "")).encode())]
+    start: float | None = scope.get("skald_start")
+    if start is not None:
+        stamps.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
+    return stamps
+
+
 async def _send_error(scope: Any, send: Any, err: SkaldError) -> None:
-    """The error envelope, with the headers every answer has, straight to the ASGI server."""
-    start: float = scope["skald_start"]
-    body = msgspec.json.encode(
-        Failure(
-            error=ErrorBody(code=err.wire_code, message=err.message, details=err.details),
-            time=round(time.perf_counter() - start, 6),
-        )
+    """The error envelope (as ``envelope.error_response`` makes it), with the headers every
+    answer has, straight to the ASGI server."""
+    body = msgspec.json.encode(failure(err, time.perf_counter() - scope["skald_start"]))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    wait = retry_after(err)
+    if wait is not None:
+        headers.append((b"retry-after", wait.encode()))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": err.http_status,
+            "headers": headers + _stamps(scope),
+        }
     )
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", str(scope["skald_request_id"]).encode()),
-        (b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()),
-    ]
-    await send({"type": "http.response.start", "status": err.http_status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -169,12 +172,7 @@ async def _stamp_headers(message: Message, scope: Scope) -> None:
     # async on purpose: Litestar runs a sync before_send hook in the thread pool, twice per
     # response (start and body), which cost more than the whole of a small request.
     if message["type"] == "http.response.start":
-        start: float | None = scope.get("skald_start")  # type: ignore[assignment]
-        headers = list(message.get("headers", []))
-        headers.append((b"x-request-id", str(scope.get("skald_request_id", "")).encode()))
-        if start is not None:
-            headers.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
-        message["headers"] = headers
+        message["headers"] = [*message.get("headers", []), *_stamps(scope)]
 
 
 async def _utf8_body(request: Request[Any, Any, Any]) -> None:
@@ -183,6 +181,8 @@ async def _utf8_body(request: Request[Any, Any, Any]) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     body = await request.body()
+    if body.isascii():  # most JSON is, and this check copies nothing
+        return
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:

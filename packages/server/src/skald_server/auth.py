@@ -31,13 +31,18 @@ USER_HEADER = "x-openviking-user"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def header(request: Request[Any, Any, Any], name: bytes) -> str | None:
-    """The first ``name`` header (lower case) of the request, read from the ASGI scope: building
-    Litestar's ``request.headers`` costs more than this whole lookup."""
-    for key, value in request.scope["headers"]:
+def scope_header(scope: Any, name: bytes) -> str | None:
+    """The first ``name`` header (lower case) of an ASGI request scope: building Litestar's
+    ``request.headers`` costs more than this whole lookup."""
+    for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def header(request: Request[Any, Any, Any], name: bytes) -> str | None:
+    """The first ``name`` header (lower case) of the request (see ``scope_header``)."""
+    return scope_header(request.scope, name)
 
 
 def presented_key(request: Request[Any, Any, Any]) -> str | None:

@@ -76,16 +76,29 @@ def json_string(chunks: Iterable[str]) -> Iterator[bytes]:
     yield b'"'
 
 
-def error_response(request: Request[Any, Any, Any], err: SkaldError) -> Response[Failure]:
-    body = Failure(
+def failure(err: SkaldError, seconds: float) -> Failure:
+    """The error envelope of ``err``, for a request that took ``seconds`` so far."""
+    return Failure(
         error=ErrorBody(code=err.wire_code, message=err.message, details=err.details),
-        time=elapsed(request),
+        time=round(seconds, 6),
     )
-    headers = {}
-    retry_after = err.details.get("retry_after")
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return Response(body, status_code=err.http_status, media_type=JSON, headers=headers)
+
+
+def retry_after(err: SkaldError) -> str | None:
+    """The ``Retry-After`` header an error answer carries, if any."""
+    value = err.details.get("retry_after")
+    return None if value is None else str(value)
+
+
+def error_response(request: Request[Any, Any, Any], err: SkaldError) -> Response[Failure]:
+    wait = retry_after(err)
+    headers = {} if wait is None else {"Retry-After": wait}
+    return Response(
+        failure(err, elapsed(request)),
+        status_code=err.http_status,
+        media_type=JSON,
+        headers=headers,
+    )
 
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
