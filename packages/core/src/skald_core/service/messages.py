@@ -136,8 +136,12 @@ def fingerprint(req: AddMessageRequest) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def build_message(req: AddMessageRequest, identity: Identity, now: float) -> NewMessage:
-    """Validate one request and produce the row to store. Raises InvalidArgumentError."""
+def build_message(
+    req: AddMessageRequest, identity: Identity, now: float, *, keyed: bool = True
+) -> NewMessage:
+    """Validate one request and produce the row to store. Raises InvalidArgumentError.
+    ``keyed``: the append carries an idempotency key, so the request's fingerprint (a second
+    encoding and a hash of the whole message) is needed; without a key it is skipped."""
     _check_role(req.role)
     _check_ids(req)
     if req.parts:
@@ -186,5 +190,5 @@ def build_message(req: AddMessageRequest, identity: Identity, now: float) -> New
         is_turn=is_turn,
         tool_parts=tool_parts,
         context_parts=context_parts,
-        fingerprint=fingerprint(req),
+        fingerprint=fingerprint(req) if keyed else "",
     )

@@ -282,7 +282,7 @@ class SessionService:
         require_writable(identity)
         ids.check_id(session_id)
         now = self.now()
-        message = build_message(request, identity, now)
+        message = build_message(request, identity, now, keyed=idempotency_key is not None)
         self._check_size(message)
         row = self.store.append_messages(
             owner_of(identity),
@@ -326,7 +326,9 @@ class SessionService:
         built = []
         for i, request in enumerate(requests):
             try:
-                built.append(build_message(request, identity, now))
+                built.append(
+                    build_message(request, identity, now, keyed=idempotency_key is not None)
+                )
                 self._check_size(built[-1])
             except (InvalidArgumentError, ResourceExhaustedError) as exc:
                 exc.details.setdefault("index", i)

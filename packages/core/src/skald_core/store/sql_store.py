@@ -454,8 +454,10 @@ class SQLStore:
         # What an idempotency key remembers: the target, the count and a hash of the requests
         # (a key reused for other messages is a conflict, not a replay).
         legacy = f"append:{session_id}:{n}"
-        digest = hashlib.sha256("\n".join(m.fingerprint for m in messages).encode()).hexdigest()
-        request = f"{legacy}:{digest}"
+        request = legacy
+        if idempotency_key is not None:  # only then is it remembered
+            digest = hashlib.sha256("\n".join(m.fingerprint for m in messages).encode())
+            request = f"{legacy}:{digest.hexdigest()}"
         tokens = sum(m.tokens for m in messages)
         size = sum(len(m.body) for m in messages)
         counters = (n, n, tokens, tokens, sum(1 for m in messages if m.is_turn), now, now, size)
