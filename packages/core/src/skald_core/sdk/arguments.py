@@ -65,8 +65,13 @@ def compile_check(annotation: Any) -> Checker:
         def union(value: object) -> str | None:
             if value is None and optional:
                 return None
-            found = [check(value) for check in inner]
-            return None if None in found else found[0]
+            first = None
+            for check in inner:  # the first check that passes ends it
+                reason = check(value)
+                if reason is None:
+                    return None
+                first = first or reason
+            return first
 
         return union
     if origin is Literal:
@@ -141,12 +146,14 @@ def _wrap(method: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ][1:]  # without self
     checks: dict[str, Checker] = {}
+    built: list[bool] = []  # the checks are built on the first call (also when there are none)
 
     def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         # Defaults are valid; an unknown or missing argument is Python's own TypeError when
         # the method is called, the same on every client.
-        if not checks:
+        if not built:
             checks.update(_checks(method))
+            built.append(True)
         for name, value in (*zip(positional, args[1:], strict=False), *kwargs.items()):
             check = checks.get(name)
             reason = None if check is None else check(value)
