@@ -78,10 +78,6 @@ def _json(value: object) -> bytes:
     return msgspec.json.format(_encode(value), indent=2) + b"\n"
 
 
-def _jsonl(bodies: list[bytes]) -> bytes:
-    return b"".join(b + b"\n" for b in bodies)
-
-
 def lines_of(text: str) -> list[str]:
     """The lines of a file, each with its ``\n``; only ``\n`` ends a line (``str.splitlines``
     also splits at U+2028, U+2029, U+0085, \v, \f, ... which JSONL lines may hold)."""

@@ -116,12 +116,6 @@ def _list_item(r: SessionRow) -> SessionListItem:
     return item
 
 
-def _trash_fields(row: SessionRow) -> dict[str, str]:
-    if row.deleted_at is None:
-        return {}
-    return {"deleted_at": clock.iso_ms(row.deleted_at), "deleted_by": row.deleted_by or ""}
-
-
 def task_record(task: TaskRow) -> TaskRecord:
     return TaskRecord(
         task_id=task.task_id,

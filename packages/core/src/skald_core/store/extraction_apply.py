@@ -18,6 +18,7 @@ import msgspec
 from ..errors import FailedPreconditionError, NotFoundError
 from .dialect import Conn
 from .model import DiffEntry, MemoryDiff, MemoryFact, MemoryRef, Requeued, TokenUsage
+from .rows import USAGE_COLUMNS, parent
 
 EnsureParents = Callable[[Any, str, str, float], None]
 
@@ -32,10 +33,9 @@ class Applied(msgspec.Struct, kw_only=True):
     by_category: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-_USAGE = "prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens"
 _RECORDED = ", ".join(
     f"{c} = EXCLUDED.{c}"
-    for c in ["extracted_at", "memory_diff", "by_category", *_USAGE.split(", ")]
+    for c in ["extracted_at", "memory_diff", "by_category", *USAGE_COLUMNS.split(", ")]
 )
 FIND_FILE = "SELECT pk, is_dir, content FROM files WHERE account = ? AND path = ? FOR UPDATE"
 INSERT_FILE = (
@@ -50,7 +50,7 @@ ADD_SOURCE = (
 DELETE_FILE = "DELETE FROM files WHERE account = ? AND path = ? AND NOT is_dir RETURNING content"
 RECORD = (
     "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, memory_diff, "
-    f"by_category, {_USAGE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"by_category, {USAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     f"ON CONFLICT (session_pk, archive_no) DO UPDATE SET {_RECORDED}"
 )
 FAILED_ARCHIVES = (
@@ -102,9 +102,8 @@ def apply_diff(
             continue  # a directory stands where the fact would go; skip it
         if existing is None:
             ensure_parents(conn, account, fact.path, now)
-            parent = fact.path.rsplit("/", 1)[0]
             (file_pk,) = conn.execute(
-                INSERT_FILE, (account, fact.path, parent, data, now, now)
+                INSERT_FILE, (account, fact.path, parent(fact.path), data, now, now)
             ).fetchone()
             out.created += 1
             out.diff.adds.append(

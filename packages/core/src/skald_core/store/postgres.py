@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..retry import RetryPolicy
 from . import schema
+from .backends import is_database_url
 from .dialect import POSTGRES, Conn, lock_key
 from .model import NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
@@ -56,8 +57,9 @@ Raw: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 log = logging.getLogger("skald.store")
 
 _SESSION_COLUMNS_OF_SESSIONS = prefixed(SESSION_COLUMNS, "sessions")
-_BUMP = BUMP.replace("?", "%s")
-_WITHIN_QUOTA = WITHIN_QUOTA.replace("?", "%s")
+# The neutral statements in PostgreSQL's placeholders (by the dialect, as every statement).
+_BUMP = POSTGRES.q(BUMP)
+_WITHIN_QUOTA = POSTGRES.q(WITHIN_QUOTA)
 _INSERT = (
     "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, tool_parts, "
     "context_parts, body) "
@@ -206,7 +208,7 @@ class PostgresStore(SQLStore):
         lazy: bool = False,
         application_name: str = "skald",
     ) -> None:
-        if not url.startswith(("postgresql://", "postgres://")):
+        if not is_database_url(url):
             raise InvalidArgumentError(
                 "A PostgreSQL database URL starts with postgresql:// or postgres://",
                 {"field": "database_url"},
@@ -407,7 +409,8 @@ class PostgresStore(SQLStore):
         autocommit mode, its ``search_path`` pointing at ``self.schema``."""
         with conn.transaction():
             conn.execute(
-                "SELECT pg_advisory_xact_lock(%s)", (lock_key("skald:migrate", self.schema or ""),)
+                POSTGRES.q(POSTGRES.advisory_lock or ""),
+                (lock_key("skald:migrate", self.schema or ""),),
             )
             if self.schema is not None:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
@@ -598,8 +601,6 @@ class PostgresStore(SQLStore):
         the oldest live messages into the archive, record the archive and its extraction task,
         and take them off the session's live counters."""
         archive_no = row.commit_count + 1
-        n_archive = n
-        session_id = row.session_id
         updated = conn.raw.execute(
             "WITH picked AS (SELECT pk FROM messages WHERE session_pk = %(pk)s "
             "AND archive_no = 0 ORDER BY pk LIMIT %(n)s), "
@@ -621,13 +622,13 @@ class PostgresStore(SQLStore):
             f"RETURNING {_SESSION_COLUMNS_OF_SESSIONS}",
             {
                 "pk": row.pk,
-                "n": n_archive,
+                "n": n,
                 "no": archive_no,
                 "now": now,
                 "task": task_id,
                 "account": owner.account,
                 "user": owner.user,
-                "sid": session_id,
+                "sid": row.session_id,
             },
         ).fetchone()
         assert updated is not None

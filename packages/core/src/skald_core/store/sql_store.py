@@ -43,7 +43,7 @@ from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
 from . import deletion
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
-from .extraction_apply import Applied, apply_diff, requeue
+from .extraction_apply import INSERT_TASK, Applied, apply_diff, requeue
 from .model import (
     NO_QUOTA,
     ArchiveExtraction,
@@ -575,7 +575,7 @@ class SQLStore:
             rows = self._under_live(owner, session_id, ALL_MESSAGES)
         else:
             rows = self._under_live(owner, session_id, ARCHIVE_MESSAGES, (archive_no,))
-        return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
+        return [message_row(r[1:]) for r in rows]
 
     def message_sizes(self, owner: Owner, session_id: str) -> dict[int, tuple[int, int]]:
         """Per archive (``0``: the live messages) the number of messages and the bytes of
@@ -675,7 +675,7 @@ class SQLStore:
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
         """Messages (live and archived) that carry tool or context parts, in order."""
         rows = self._under_live(owner, session_id, TOOL_MESSAGES)
-        return [StoredMessage(archive_no=r[1], tokens=r[2], body=r[3]) for r in rows]
+        return [message_row(r[1:]) for r in rows]
 
     def commit(
         self,
@@ -748,9 +748,7 @@ class SQLStore:
             (row.pk, archive_no, now, len(picked), tokens, picked[0][1], picked[-1][1]),
         )
         conn.execute(
-            "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
-            "session_pk, archive_no, status, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'session_commit', ?, ?, ?, 'pending', ?, ?)",
+            INSERT_TASK,
             (task_id, owner.account, owner.user, row.session_id, row.pk, archive_no, now, now),
         )
         updated = conn.execute(
@@ -1332,7 +1330,7 @@ class SQLStore:
             if got is None:
                 raise NotFoundError.of("file", "viking://" + path)
             if got[0]:
-                under = "SELECT COUNT(*) FROM files WHERE account = ? AND path >= ? AND path < ?"
+                under = "SELECT 1 FROM files WHERE account = ? AND path >= ? AND path < ? LIMIT 1"
                 if not recursive and conn.one(under, (account, lo, hi)):
                     raise InvalidArgumentError(
                         f"viking://{path} is a non-empty directory; pass recursive=true",
