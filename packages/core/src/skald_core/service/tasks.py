@@ -263,13 +263,18 @@ class TaskRunner:
         deadline = time.monotonic() + timeout
         delay = 0.002
         self.notify()
+        next_claim = 0.0
         while True:
-            self._run_soon(task_id)
+            if time.monotonic() >= next_claim:
+                self._run_soon(task_id)  # a claim is a write transaction: not at every poll
             task = self.store.get_task(owner, task_id)
             if task is None:
                 raise NotFoundError.of("task", task_id)
             if task.status in TERMINAL:
                 return task
+            # Claim again at the next poll while it waits in the queue; while someone holds
+            # it, once a lease (a holder that died has lost it by then).
+            next_claim = 0.0 if task.status == "pending" else time.monotonic() + self.lease_seconds
             if time.monotonic() > deadline:
                 raise DeadlineExceededError(
                     f"Task {task_id} did not finish within {timeout:.0f}s", {"task_id": task_id}
