@@ -124,3 +124,46 @@ def test_skald_serve_text_logs_have_one_format(tmp_path: Path) -> None:
             assert stamp.endswith("Z") and level in ("DEBUG", "INFO", "WARNING", "ERROR"), line
             assert name.endswith(":"), line
     assert "skald.access: GET /ready 200" in server.log()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_direct_access_line_is_the_line_logging_would_write(fmt: str) -> None:
+    """``logs.access`` skips ``logging`` while the configured handler is the only one: its line
+    must be exactly the one the handler would have formatted from the record."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    direct, through_logging = io.StringIO(), io.StringIO()
+    try:
+        logs.configure("info", fmt, stream=direct)
+        logs.access("POST", "/api/v1/sessions/{session_id}/messages", 201, 0.0012345, "rid-1")
+        handler = logs.configure("info", fmt, stream=through_logging)
+        extra = logging.StreamHandler(io.StringIO())  # a second handler: the logging path
+        root.addHandler(extra)
+        logs.access("POST", "/api/v1/sessions/{session_id}/messages", 201, 0.0012345, "rid-1")
+        root.removeHandler(extra)
+        assert handler.stream is through_logging
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+    mine, theirs = direct.getvalue(), through_logging.getvalue()
+    assert mine.count("\n") == theirs.count("\n") == 1
+    # the same line but for the time stamp (taken twice)
+    if fmt == "json":
+        a, b = json.loads(mine), json.loads(theirs)
+        assert a.pop("time").endswith("Z") and b.pop("time").endswith("Z")
+        assert a == b and a["duration_ms"] == 1.23 and a["status"] == 201
+    else:
+        assert mine.split(" ", 1)[1] == theirs.split(" ", 1)[1]
+        assert mine.split(" ", 1)[1] == (
+            "INFO skald.access: POST /api/v1/sessions/{session_id}/messages 201 1.23ms "
+            "request_id=rid-1\n"
+        )
+
+
+def test_timestamps_are_utc_with_milliseconds() -> None:
+    assert logs._timestamp(0.5) == "1970-01-01T00:00:00.500Z"
+    assert logs._timestamp(86400.25) == "1970-01-02T00:00:00.250Z"
+    assert logs._timestamp(86401.75) == "1970-01-02T00:00:01.750Z"

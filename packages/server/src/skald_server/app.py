@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 import msgspec
@@ -20,6 +19,7 @@ from litestar.types import Message, Scope
 from skald_core import __version__, clock
 from skald_core import services as core
 from skald_core.errors import SkaldError
+from skald_core.ids import new_request_id
 from skald_core.keys import KeyStore
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
 from skald_core.service.llm_extractor import LLMExtractor
@@ -40,6 +40,7 @@ from .controllers.system import SystemController
 from .controllers.tasks import TaskController
 from .envelope import failure, handle_exception, retry_after
 from .guard import refusal
+from .logs import access
 from .metrics import Metrics
 from .retention import RetentionSweeper
 
@@ -70,8 +71,7 @@ class SkaldApp(Litestar):
         inbound = scope_header(scope, b"x-request-id") or ""
         start = time.perf_counter()
         scope["skald_start"] = start
-        scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else uuid.uuid4().hex
-        log_access = _access.isEnabledFor(logging.INFO)
+        scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else new_request_id()
         status = 500  # unless a response starts: the app failed before answering
 
         async def send_noting_status(message: Message) -> None:
@@ -90,39 +90,13 @@ class SkaldApp(Litestar):
             seconds = time.perf_counter() - start
             route = route_of(scope)
             self.metrics.observe_request(method, route, status, seconds)
-            if log_access:
-                access_log(scope, method, route, status, seconds)
-
-
-_access = logging.getLogger("skald.access")
+            access(method, route, status, seconds, scope["skald_request_id"])
 
 
 def route_of(scope: Any) -> str:
     """The route template that answered (``/api/v1/sessions/{session_id}``), or ``unmatched``."""
     template = scope.get("path_template")
     return str(template) if template else "unmatched"
-
-
-def access_log(scope: Any, method: str, route: str, status: int, seconds: float) -> None:
-    ms = round(seconds * 1000, 2)
-    request_id = scope["skald_request_id"]
-    _access.info(
-        "%s %s %d %.2fms request_id=%s",
-        method,
-        route,
-        status,
-        ms,
-        request_id,
-        extra={
-            "fields": {
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": ms,
-                "request_id": request_id,
-            }
-        },
-    )
 
 
 class _WithoutBody:

@@ -47,12 +47,29 @@ def _name(record: logging.LogRecord) -> str:
     return "uvicorn" if record.name == "uvicorn.error" else record.name
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def _timestamp(created: float) -> str:
-    whole = time.gmtime(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{int(created % 1 * 1000):03d}Z"
+    global _second
+    whole = int(created)
+    if whole != _second[0]:  # strftime once a second, not once a line
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int(created % 1 * 1000):03d}Z"
+
+
+def _access_message(method: str, route: str, status: int, ms: float, request_id: str) -> str:
+    return f"{method} {route} {status} {ms:.2f}ms request_id={request_id}"
 
 
 class TextFormatter(logging.Formatter):
+    def access_line(
+        self, created: float, method: str, route: str, status: int, ms: float, request_id: str
+    ) -> str:
+        """What ``format`` makes of ``access``'s record, without making the record."""
+        message = _access_message(method, route, status, ms, request_id)
+        return f"{_timestamp(created)} INFO skald.access: {message}"
+
     def format(self, record: logging.LogRecord) -> str:
         line = f"{_timestamp(record.created)} {record.levelname} {_name(record)}: {record.getMessage()}"
         extra = _extras(record)
@@ -65,6 +82,19 @@ class TextFormatter(logging.Formatter):
 
 class JSONFormatter(logging.Formatter):
     _encoder = msgspec.json.Encoder()
+
+    def access_line(
+        self, created: float, method: str, route: str, status: int, ms: float, request_id: str
+    ) -> str:
+        """What ``format`` makes of ``access``'s record, without making the record."""
+        out = {
+            "time": _timestamp(created),
+            "level": "info",
+            "logger": "skald.access",
+            "message": _access_message(method, route, status, ms, request_id),
+            **_access_fields(method, route, status, ms, request_id),
+        }
+        return self._encoder.encode(out).decode()
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -112,6 +142,61 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+_access = logging.getLogger("skald.access")
+#: The handler ``configure`` installed: ``access`` writes to it directly while it is the one
+#: handler the access logger's records reach.
+_direct: logging.StreamHandler[TextIO] | None = None
+
+
+def _access_fields(
+    method: str, route: str, status: int, ms: float, request_id: str
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": ms,
+        "request_id": request_id,
+    }
+
+
+def access(method: str, route: str, status: int, seconds: float, request_id: str) -> None:
+    """The access line of one answered request (``skald.access`` at info): method, route
+    template, status, duration and request id.
+
+    A record through ``logging`` costs about 100 µs (measured with ``timeit``: the record, the
+    caller lookup, the formatter), more than a small request's own work. While the handler
+    ``configure`` installed is the only one the line reaches, it is formatted by that handler's
+    formatter and written to its stream directly: the same line, a few µs. Otherwise (tests
+    capturing records, an embedding application's own logging) it goes through ``logging``."""
+    if not _access.isEnabledFor(logging.INFO):
+        return
+    ms = round(seconds * 1000, 2)
+    handler = _direct
+    root = logging.root
+    if (
+        handler is None
+        or _access.handlers
+        or not _access.propagate
+        or len(root.handlers) != 1
+        or root.handlers[0] is not handler
+        or handler.level > logging.INFO
+    ):
+        message = _access_message(method, route, status, ms, request_id)
+        fields = _access_fields(method, route, status, ms, request_id)
+        _access.info("%s", message, extra={"fields": fields})
+        return
+    formatter = handler.formatter
+    assert isinstance(formatter, TextFormatter | JSONFormatter)
+    line = formatter.access_line(time.time(), method, route, status, ms, request_id)
+    with handler.lock or _NO_LOCK:
+        handler.stream.write(line + handler.terminator)
+        handler.flush()
+
+
+_NO_LOCK = threading.Lock()
+
+
 def configure(
     level: str = "info",
     fmt: str = "text",
@@ -120,7 +205,8 @@ def configure(
     repeat_window: float = 60.0,
 ) -> logging.Handler:
     """Route every logger through one handler on the root logger; returns the handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    global _direct
+    handler = _direct = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RepeatFilter(repeat_window))
     root = logging.getLogger()
