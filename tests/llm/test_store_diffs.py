@@ -95,6 +95,13 @@ def test_one_extraction_adds_updates_and_deletes_and_records_the_diff(store: SQL
     summary = store.extraction_summary(ALICE, "s2")
     assert summary.by_category == {"events": 1, "profile": 1}
     assert (summary.usage.prompt_tokens, summary.usage.total_tokens) == (10, 15)
+    # the session's get reads the row and the same summary in one statement
+    found = store.session_and_extraction(ALICE, "s2")
+    assert found is not None
+    assert found[0] == store.get_session(ALICE, "s2") and found[1] == summary
+    plain = store.session_and_extraction(ALICE, "s1")  # extracted: its own summary
+    assert plain is not None and plain[1] == store.extraction_summary(ALICE, "s1")
+    assert store.session_and_extraction(ALICE, "no-such") is None
 
 
 def test_a_stale_claim_applies_no_deletes(store: SQLiteStore) -> None:

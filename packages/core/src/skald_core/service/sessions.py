@@ -243,15 +243,16 @@ class SessionService:
     def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
         ids.check_id(session_id)
         owner = owner_of(identity)
-        row = self.store.get_session(owner, session_id)
-        if row is None and auto_create:
+        found = self.store.session_and_extraction(owner, session_id)
+        if found is None and auto_create:
             require_writable(identity)
             row = self.store.append_messages(
                 owner, session_id, [], self.now(), auto_create=True, quota=self.limits.quota
             )
-        if row is None or row.deleted_at is not None:
+            found = (row, ExtractionSummary())  # new: nothing extracted yet
+        if found is None or found[0].deleted_at is not None:
             raise NotFoundError.of("session", session_id)
-        return session_meta(row, extraction=self.store.extraction_summary(owner, session_id))
+        return session_meta(found[0], extraction=found[1])
 
     def exists(self, identity: Identity, session_id: str) -> bool:
         try:
