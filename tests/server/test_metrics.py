@@ -113,3 +113,35 @@ def test_metrics_need_the_root_key_unless_public(make_server: MakeServer) -> Non
     public = make_server(root_api_key=ROOT_KEY, metrics_public=True)
     answered = public.client.get("/metrics")
     assert answered.status_code == 200 and "skald_build_info" in answered.text
+
+
+def test_the_fast_histogram_exposes_what_prometheus_client_would() -> None:
+    """``LabelledHistogram`` replaces prometheus_client's ``Histogram`` on the per-request paths:
+    for the same observations (bucket edges included) the scrape must be the same text."""
+    from prometheus_client import CollectorRegistry, Histogram
+    from prometheus_client.exposition import generate_latest
+
+    from skald_server.histograms import LabelledHistogram
+
+    buckets = (0.0005, 0.001, 0.0025, 0.005, 0.01, 1, 5)
+    theirs_registry, ours_registry = CollectorRegistry(), CollectorRegistry()
+    theirs = Histogram(
+        "op_seconds", "Time", ["operation"], buckets=buckets, registry=theirs_registry
+    )
+    ours = LabelledHistogram("op_seconds", "Time", ["operation"], buckets, ours_registry)
+    values = [0.0, 0.0005, 0.00050001, 0.001, 0.003, 0.01, 0.5, 1.0, 4.99, 5.0, 7.0, 1e9]
+    for i, value in enumerate(values):
+        label = "append" if i % 3 else "get"
+        theirs.labels(label).observe(value)
+        ours.labels(label).observe(value)
+    exposed = generate_latest(ours_registry)
+    assert b'op_seconds_bucket{le="0.001",operation="get"} 2.0' in exposed  # 0.0 and 0.001
+    assert _without_created(generate_latest(theirs_registry)) == exposed
+    with pytest.raises(ValueError):
+        ours.labels("a", "b")
+
+
+def _without_created(text: bytes) -> bytes:
+    """prometheus_client's own histogram adds ``_created`` samples; a collector's does not."""
+    lines = text.decode().splitlines(keepends=True)
+    return "".join(line for line in lines if "_created" not in line).encode()

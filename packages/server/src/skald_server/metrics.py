@@ -28,6 +28,8 @@ from skald_core import __version__, clock
 from skald_core.store.protocol import Store
 from skald_core.store.sql_store import WouldBlock
 
+from .histograms import LabelledHistogram
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Store methods not timed: lifecycle, the key store (a separate object), and ``inline`` (a
@@ -47,7 +49,7 @@ class Metrics:
             ["method", "route", "status"],
             registry=r,
         )
-        self.http_duration = Histogram(
+        self.http_duration = LabelledHistogram(
             "skald_http_request_duration_seconds",
             "Time to answer an HTTP request, by method and route template",
             ["method", "route"],
@@ -94,7 +96,7 @@ class Metrics:
             registry=r,
         )
         self.erasures = Counter("skald_user_erasures", "Users erased", registry=r)
-        self.store_latency = Histogram(
+        self.store_latency = LabelledHistogram(
             "skald_store_operation_duration_seconds",
             "Time of one store operation (a transaction), by operation",
             ["operation"],
