@@ -75,15 +75,29 @@ def identity_of(record: KeyRecord) -> Identity:
     )
 
 
+#: Who changes keys from outside the server (``skald keys``): the operator of the machine,
+#: recorded as such in the audit log.
+OPERATOR = Identity(account="system", user="operator", role="root")
+
+
 class KeyStore(Protocol):
+    """Every change (create, revoke) is audited in its own transaction, as ``actor``."""
+
     def create_key(
-        self, account: str, user: str, role: Role, read_only: bool, now: float
+        self,
+        account: str,
+        user: str,
+        role: Role,
+        read_only: bool,
+        now: float,
+        *,
+        actor: Identity = OPERATOR,
     ) -> NewKey: ...
 
     def find_key(self, key: str) -> KeyRecord | None:
         """The live (not revoked) record for a presented key, or None."""
         ...
 
-    def revoke_key(self, key_id: str, now: float) -> bool: ...
+    def revoke_key(self, key_id: str, now: float, *, actor: Identity = OPERATOR) -> bool: ...
 
     def list_keys(self, account: str | None = None) -> list[KeyRecord]: ...

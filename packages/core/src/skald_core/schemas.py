@@ -386,6 +386,8 @@ class AuditEntry(BaseStruct):
     user_id: str
     session_id: str | None
     counts: dict[str, int]
+    #: The API key a key change (``create_key``, ``revoke_key``) was about.
+    key_id: str | None = None
 
 
 # ---------------------------------------------------------------------------- session files

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from skald_core import __version__, clock, ids
 from skald_core.errors import InvalidArgumentError, SkaldError
-from skald_core.keys import KeyStore
+from skald_core.keys import OPERATOR, KeyStore
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
@@ -180,7 +180,7 @@ def _keys(args: argparse.Namespace) -> int:
                 ids.check_id(args.account, "account")
                 ids.check_id(args.user, "user")
                 new = keys.create_key(
-                    args.account, args.user, args.role, args.read_only, clock.now()
+                    args.account, args.user, args.role, args.read_only, clock.now(), actor=OPERATOR
                 )
                 r = new.record
                 print(new.key)
@@ -206,7 +206,7 @@ def _keys(args: argparse.Namespace) -> int:
                         f"\t{clock.iso_seconds(r.revoked_at) if r.revoked_at else '-'}"
                     )
             else:
-                if not keys.revoke_key(args.key_id, clock.now()):
+                if not keys.revoke_key(args.key_id, clock.now(), actor=OPERATOR):
                     print(f"no active key with id {args.key_id}", file=sys.stderr)
                     return 1
                 print(f"revoked {args.key_id}")

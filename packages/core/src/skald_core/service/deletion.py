@@ -10,7 +10,7 @@ round (or the call gives up with ABORTED) — never silently lost.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .. import clock, ids
 from ..errors import (
@@ -239,8 +239,14 @@ class DeletionService:
         by: CleanupBy = "created_at",
         options: DeleteOptions,
         dry_run: bool = False,
+        progress: Callable[[int, CleanupResult], bool] | None = None,
     ) -> CleanupResult:
-        """The seed's "delete sessions older than 30 days" as one call."""
+        """The seed's "delete sessions older than 30 days" as one call.
+
+        ``progress(processed, result)`` is called once the matching sessions are listed
+        (``processed`` 0) and after each one is dealt with (deleted, failed, or skipped
+        because it is gone or no longer that old); it returning False stops the run there,
+        every session after it untouched. Each session is deleted whole or not at all."""
         if not dry_run:
             require_writable(identity)
         if not (0 <= older_than_days <= MAX_AGE_DAYS):  # also refuses NaN
@@ -271,9 +277,9 @@ class DeletionService:
             deleted=[],
             failed=[],
         )
-        if dry_run:
+        if dry_run or (progress is not None and not progress(0, result)):
             return result
-        for row in rows:
+        for processed, row in enumerate(rows, 1):
             try:
                 result.deleted.append(
                     self.delete(
@@ -281,17 +287,17 @@ class DeletionService:
                     )
                 )
             except NotFoundError:
-                continue  # deleted by someone else meanwhile: it is gone, as asked
-            except FailedPreconditionError as exc:
-                if exc.details.get("reason") == "no_longer_expired":
-                    continue  # used or restored since it was listed: no longer what was asked
-                result.failed.append(
-                    BatchFailure(session_id=row.session_id, code=exc.wire_code, message=exc.message)
-                )
+                pass  # deleted by someone else meanwhile: it is gone, as asked
             except SkaldError as exc:
-                result.failed.append(
-                    BatchFailure(session_id=row.session_id, code=exc.wire_code, message=exc.message)
-                )
+                # A session used or restored since it was listed is no longer what was asked.
+                if exc.details.get("reason") != "no_longer_expired":
+                    result.failed.append(
+                        BatchFailure(
+                            session_id=row.session_id, code=exc.wire_code, message=exc.message
+                        )
+                    )
+            if progress is not None and not progress(processed, result):
+                break
         return result
 
     def sweep(self, *, retention_days: float | None, trash_days: float | None) -> int:
@@ -390,6 +396,7 @@ class DeletionService:
                 user_id=r.user,
                 session_id=r.session_id,
                 counts=r.counts,
+                key_id=r.key_id,
             )
             for r in rows
         ]

@@ -38,13 +38,13 @@ class KeyAdmin:
             raise InvalidArgumentError(
                 "role must be 'user' or 'admin'", {"field": "role", "value": role}
             )
-        return self.keys.create_key(account, user, role, read_only, self.now())  # type: ignore[arg-type]
+        return self.keys.create_key(account, user, role, read_only, self.now(), actor=identity)  # type: ignore[arg-type]
 
     def revoke(self, identity: Identity, key_id: str) -> KeyRecord:
         require_writable(identity)
         found = next((k for k in self.list(identity) if k.key_id == key_id), None)
         if found is None or found.revoked_at is not None:
             raise NotFoundError.of("key", key_id)
-        if not self.keys.revoke_key(key_id, self.now()):
+        if not self.keys.revoke_key(key_id, self.now(), actor=identity):
             raise NotFoundError.of("key", key_id)
         return found

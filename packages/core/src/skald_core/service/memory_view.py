@@ -13,6 +13,7 @@ from .. import clock, uris
 from ..errors import InvalidArgumentError
 from ..identity import Identity
 from ..schemas import FileNode
+from ..store.model import MemorySource, Owner, SessionRow
 from .files import FileService
 
 
@@ -20,6 +21,9 @@ class Provenance(msgspec.Struct, kw_only=True):
     session_id: str
     archive_id: str
     at: str
+    #: ``live``, ``trash``, or ``deleted``: the session it came from is gone (purged, or its
+    #: id now names a newer session), so there is nothing to link to.
+    session_state: str = "live"
 
 
 class MemoryView(msgspec.Struct, kw_only=True):
@@ -55,7 +59,11 @@ def memory_view(files: FileService, identity: Identity, uri: str) -> MemoryView:
         raise InvalidArgumentError(
             "Only memory files are shown here", {"uri": uri[:300], "expected": "memory"}
         )
-    sources = files.store.memory_sources(identity.account, path.key)
+    sources = [
+        s for s in files.store.memory_sources(identity.account, path.key) if s.user == identity.user
+    ]
+    owner = Owner(identity.account, identity.user)
+    sessions = {sid: files.store.get_session(owner, sid) for sid in {s.session_id for s in sources}}
     return MemoryView(
         uri=path.uri,
         category=category_of(path.uri),
@@ -65,8 +73,16 @@ def memory_view(files: FileService, identity: Identity, uri: str) -> MemoryView:
                 session_id=s.session_id,
                 archive_id=uris.archive_name(s.archive_no),
                 at=clock.iso_ms(s.created_at),
+                session_state=_state_of(sessions[s.session_id], s),
             )
             for s in sources
-            if s.user == identity.user
         ],
     )
+
+
+def _state_of(row: SessionRow | None, source: MemorySource) -> str:
+    """Whether the session a provenance row names is still there: a session created after
+    the provenance was written is a later one that reuses the id (the source was deleted)."""
+    if row is None or row.created_at > source.created_at:
+        return "deleted"
+    return "trash" if row.deleted_at is not None else "live"

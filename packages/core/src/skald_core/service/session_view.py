@@ -1,19 +1,23 @@
 """Everything a person reviewing one session wants on one page (the web console's view):
-its meta, the live transcript, and each archive with its summary, the state of its
-extraction and the memories that extraction added, updated and deleted.
+its meta, the live transcript, each archive with its summary, the state of its extraction
+and the memories that extraction added, updated and deleted, and its commit tasks; and, for
+the sessions list and the delete preview, the total count and the memories a deletion with
+``forget_memories`` would remove.
 
 Read through the same owner scoping as every session operation (``owner_of(identity)``):
 an identity sees its own sessions only, exactly as the API lets it."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from .. import clock, ids, uris
-from ..errors import NotFoundError
+from ..errors import InvalidArgumentError, NotFoundError
 from ..identity import Identity
 from ..schemas import Message, SessionMeta
-from ..store.model import DiffEntry, MemoryDiff
+from ..store.model import DiffEntry, MemoryDiff, TaskRow
 from .sessions import SessionService, decode_messages, owner_of, session_meta
 from .summaries import archive_abstract, archive_overview
 
@@ -32,6 +36,35 @@ class ArchiveView(msgspec.Struct, kw_only=True):
     diff: MemoryDiff
 
 
+class TaskView(msgspec.Struct, kw_only=True):
+    """One commit task (the extraction of one archive) as a record."""
+
+    task_id: str
+    task_type: str
+    archive_id: str | None
+    status: str  # pending | running | completed | failed | cancelled
+    created_at: str
+    finished_at: str | None  # when it completed, failed or was cancelled
+    attempts: int
+    error: str | None
+
+
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+def task_view(task: TaskRow) -> TaskView:
+    return TaskView(
+        task_id=task.task_id,
+        task_type=task.task_type,
+        archive_id=uris.archive_name(task.archive_no) if task.archive_no is not None else None,
+        status=task.status,
+        created_at=clock.iso_ms(task.created_at),
+        finished_at=clock.iso_ms(task.updated_at) if task.status in FINISHED else None,
+        attempts=task.attempts,
+        error=task.error,
+    )
+
+
 class SessionView(msgspec.Struct, kw_only=True):
     session_id: str
     uri: str
@@ -41,6 +74,7 @@ class SessionView(msgspec.Struct, kw_only=True):
     meta: SessionMeta
     messages: list[Message]  # live (not yet committed)
     archives: list[ArchiveView]
+    tasks: list[TaskView] = msgspec.field(default_factory=list)
 
 
 def memory_uri(entry: DiffEntry) -> str:
@@ -71,6 +105,7 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
         return view
     view.meta = session_meta(row, extraction=store.extraction_summary(owner, session_id))
     view.messages = decode_messages(store.messages(owner, session_id))
+    view.tasks = [task_view(t) for t in store.session_tasks(owner, session_id)]
     diffs = {x.archive_no: x.diff for x in store.archive_extractions(owner, session_id)}
     for a in store.archives(owner, session_id):
         msgs = decode_messages(store.messages(owner, session_id, archive_no=a.archive_no))
@@ -90,3 +125,32 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
             )
         )
     return view
+
+
+def count_sessions(
+    sessions: SessionService,
+    identity: Identity,
+    state: Literal["live", "trash", "all"] = "live",
+    *,
+    created_since: float | None = None,
+    created_before: float | None = None,
+) -> int:
+    """How many of ``identity``'s sessions a listing with these filters holds, in all."""
+    if state not in ("live", "trash", "all"):
+        raise InvalidArgumentError("state must be live, trash or all", {"field": "state"})
+    return sessions.store.count_sessions(
+        owner_of(identity),
+        state=state,
+        created_since=created_since,
+        created_before=created_before,
+    )
+
+
+def forgettable_memories(
+    sessions: SessionService, identity: Identity, session_id: str
+) -> list[str]:
+    """The URIs of the memories deleting ``session_id`` with ``forget_memories`` would remove
+    (those only it produced), sorted: the names behind the dry-run receipt's count."""
+    ids.check_id(session_id)
+    paths = sessions.store.forgettable_memories(owner_of(identity), session_id)
+    return [uris.SCHEME + p for p in paths]

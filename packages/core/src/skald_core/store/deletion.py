@@ -58,10 +58,14 @@ def audit(
     session_id: str | None,
     counts: dict[str, int],
     now: float,
+    *,
+    key_id: str | None = None,
 ) -> None:
+    """One audit row, in the caller's transaction: who did ``action`` to whose session (or,
+    ``key_id``, to which API key), when, and counts."""
     conn.execute(
         "INSERT INTO audit_log (at, actor_account, actor_user, actor_role, action, account, "
-        "user_name, session_id, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "user_name, session_id, counts, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             now,
             actor.account,
@@ -72,6 +76,7 @@ def audit(
             owner.user,
             session_id,
             msgspec.json.encode(counts).decode(),
+            key_id,
         ),
     )
 
@@ -149,16 +154,33 @@ def _forget_memories(conn: Conn, owner: Owner, row: SessionRow) -> int:
 
     "This session" is this incarnation of the id: provenance written since it was created. An
     earlier, deleted session with the same id counts as another source."""
-    mine = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
-    args = (owner.account, owner.user, row.session_id, row.created_at)
     gone = conn.execute(
-        f"DELETE FROM files WHERE pk IN (SELECT s.file_pk FROM memory_sources s WHERE {mine} "
-        "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
-        "AND (o.session_id <> s.session_id OR o.created_at < ?)))",
-        (*args, row.created_at),
+        f"DELETE FROM files WHERE pk IN ({_ONLY_MINE})", _only_mine_args(owner, row)
     ).rowcount
-    conn.execute(f"DELETE FROM memory_sources AS s WHERE {mine}", args)
+    conn.execute(f"DELETE FROM memory_sources AS s WHERE {_MINE}", _only_mine_args(owner, row)[:4])
     return max(int(gone), 0)
+
+
+def forgettable_paths(conn: Conn, owner: Owner, row: SessionRow) -> list[str]:
+    """The paths ``_forget_memories`` would remove for ``row``, sorted (nothing changes)."""
+    got = conn.execute(
+        f"SELECT path FROM files WHERE pk IN ({_ONLY_MINE}) ORDER BY path",
+        _only_mine_args(owner, row),
+    )
+    return [r[0] for r in got]
+
+
+#: Provenance rows of this incarnation of a session, and the memories only they support.
+_MINE = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
+_ONLY_MINE = (
+    f"SELECT s.file_pk FROM memory_sources s WHERE {_MINE} "
+    "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
+    "AND (o.session_id <> s.session_id OR o.created_at < ?))"
+)
+
+
+def _only_mine_args(owner: Owner, row: SessionRow) -> tuple[Any, ...]:
+    return (owner.account, owner.user, row.session_id, row.created_at, row.created_at)
 
 
 def delete(
@@ -378,7 +400,7 @@ def list_audit(
     """Newest first; ``before``: an audit id, for the next page."""
     sql = (
         "SELECT id, at, actor_account, actor_user, actor_role, action, account, user_name, "
-        "session_id, counts FROM audit_log WHERE 1 = 1"
+        "session_id, counts, key_id FROM audit_log WHERE 1 = 1"
     )
     args: list[Any] = []
     for column, value in (("account", account), ("action", action), ("session_id", session_id)):
@@ -389,4 +411,4 @@ def list_audit(
         sql += " AND id < ?"
         args.append(before)
     rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
-    return [AuditRow(*r[:9], msgspec.json.decode(r[9])) for r in rows]  # type: ignore[call-arg]
+    return [AuditRow(*r[:9], msgspec.json.decode(r[9]), r[10]) for r in rows]  # type: ignore[call-arg]

@@ -218,8 +218,9 @@ class MemorySource(Struct, kw_only=True):
     created_at: float
 
 
-class AuditRow(Struct):
-    """Built positionally (``deletion.list_audit``)."""
+class AuditRow(Struct, omit_defaults=True):
+    """Built positionally (``deletion.list_audit``); ``key_id`` only for key changes (and,
+    as plain data, only when set: rows written before it existed read the same)."""
 
     id: int
     at: float
@@ -231,6 +232,7 @@ class AuditRow(Struct):
     user: str
     session_id: str | None
     counts: dict[str, int]
+    key_id: str | None = None
 
 
 class ToolRecord(Struct, kw_only=True):

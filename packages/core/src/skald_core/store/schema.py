@@ -243,10 +243,16 @@ _V3 = (
     "FROM messages m WHERE m.session_pk = sessions.pk)",
 )
 
+_V4 = (
+    # The API key an audited key change (create_key, revoke_key) was about.
+    "ALTER TABLE audit_log ADD COLUMN key_id $text",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema (Skald 0.1)", _V1),
     Migration(2, "maintenance table", _V2),
     Migration(3, "file writers, session message bytes", _V3),
+    Migration(4, "audit of key changes", _V4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

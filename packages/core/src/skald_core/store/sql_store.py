@@ -37,7 +37,7 @@ from ..errors import (
     ResourceExhaustedError,
 )
 from ..identity import Identity, Role
-from ..keys import KeyRecord, NewKey, generate, key_record, matches, split
+from ..keys import OPERATOR, KeyRecord, NewKey, generate, key_record, matches, split
 from ..literals import SessionState
 from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
 from . import deletion
@@ -152,6 +152,11 @@ EXTRACTIONS = _under_live(
     f"x.archive_no, {prefixed(EXTRACTION_COLUMNS, 'x')}",
     "LEFT JOIN archive_extractions x ON x.session_pk = s.pk",
     "x.archive_no",
+)
+SESSION_TASKS = _under_live(
+    f"t.task_id, {prefixed(TASK_COLUMNS, 't')}",
+    "LEFT JOIN tasks t ON t.session_pk = s.pk",
+    "t.created_at, t.task_id",
 )
 SESSION_FILES = _under_live(
     "f.path, f.path, f.is_dir, COALESCE(octet_length(f.content), 0), f.created_at, "
@@ -437,6 +442,31 @@ class SQLStore:
         return self._tx(
             lambda c: [session_row(r) for r in c.execute(q, args)], write=False, single=True
         )
+
+    def count_sessions(
+        self,
+        owner: Owner,
+        *,
+        state: Literal["live", "trash", "all"] = "live",
+        created_since: float | None = None,
+        created_before: float | None = None,
+    ) -> int:
+        """How many sessions of ``owner`` are live, in the trash, or either (``state``), and
+        created in ``[created_since, created_before)`` when given: the total beside a page of
+        ``list_sessions``."""
+        sql = "SELECT COUNT(*) FROM sessions WHERE account = ? AND user_name = ?"
+        args: list[Any] = [owner.account, owner.user]
+        if state == "live":
+            sql += " AND deleted_at IS NULL"
+        elif state == "trash":
+            sql += " AND deleted_at IS NOT NULL"
+        if created_since is not None:
+            sql += " AND created_at >= ?"
+            args.append(created_since)
+        if created_before is not None:
+            sql += " AND created_at < ?"
+            args.append(created_before)
+        return int(self._tx(lambda c: c.one(sql, args), write=False, single=True))
 
     def append_messages(
         self,
@@ -1151,6 +1181,12 @@ class SQLStore:
         extractions = [r[width:] for r in rows if r[width] is not None]
         return session_row(rows[0][:width]), extraction_summary(extractions)
 
+    def session_tasks(self, owner: Owner, session_id: str) -> list[TaskRow]:
+        """The tasks (commit extractions) of the live session, oldest first; a task of an
+        earlier, deleted session with the same id is not among them."""
+        rows = self._under_live(owner, session_id, SESSION_TASKS)
+        return [task_row(r[1:]) for r in rows]
+
     def archive_extractions(self, owner: Owner, session_id: str) -> list[ArchiveExtraction]:
         """The recorded extraction (diff, counts, usage) of each extracted archive, in order."""
         rows = self._under_live(owner, session_id, EXTRACTIONS)
@@ -1438,6 +1474,18 @@ class SQLStore:
             single=True,
         )
 
+    def forgettable_memories(self, owner: Owner, session_id: str) -> list[str]:
+        """The paths of the memories that deleting the session with ``forget_memories`` would
+        remove (those only it produced), sorted; the same rule as the deletion itself."""
+
+        def run(conn: Conn) -> list[str]:
+            row = self._find(conn, owner, session_id)
+            if row is None:
+                raise NotFoundError.of("session", session_id)
+            return deletion.forgettable_paths(conn, owner, row)
+
+        return self._tx(run, write=False)
+
     def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
         sql = (
             "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
@@ -1524,7 +1572,14 @@ class SQLKeyStore:
         self._store = store
 
     def create_key(
-        self, account: str, user: str, role: Role, read_only: bool, now: float
+        self,
+        account: str,
+        user: str,
+        role: Role,
+        read_only: bool,
+        now: float,
+        *,
+        actor: Identity = OPERATOR,
     ) -> NewKey:
         key, key_id, secret_hash = generate()
         sql = (
@@ -1532,7 +1587,12 @@ class SQLKeyStore:
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         args = (key_id, secret_hash, account, user, role, read_only, now)
-        self._store._tx(lambda c: c.execute(sql, args), single=True)
+
+        def run(c: Conn) -> None:
+            c.execute(sql, args)
+            _audit_key(c, actor, "create_key", key_id, account, user, role, read_only, now)
+
+        self._store._tx(run)
         return NewKey(
             key=key, record=key_record((key_id, account, user, role, read_only, now, None))
         )
@@ -1547,11 +1607,20 @@ class SQLKeyStore:
         )
         return key_record(row) if row is not None and matches(parts[1], row[7]) else None
 
-    def revoke_key(self, key_id: str, now: float) -> bool:
-        sql = "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
-        return bool(
-            self._store._tx(lambda c: c.execute(sql, (now, key_id)).rowcount > 0, single=True)
+    def revoke_key(self, key_id: str, now: float, *, actor: Identity = OPERATOR) -> bool:
+        sql = (
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL "
+            "RETURNING account, user_name, role, read_only"
         )
+
+        def run(c: Conn) -> bool:
+            got = c.execute(sql, (now, key_id)).fetchone()
+            if got is None:
+                return False
+            _audit_key(c, actor, "revoke_key", key_id, got[0], got[1], got[2], bool(got[3]), now)
+            return True
+
+        return self._store._tx(run)
 
     def list_keys(self, account: str | None = None) -> list[KeyRecord]:
         where, args = (" WHERE account = ?", (account,)) if account is not None else ("", ())
@@ -1559,3 +1628,19 @@ class SQLKeyStore:
         return self._store._tx(
             lambda c: [key_record(r) for r in c.execute(sql, args)], write=False, single=True
         )
+
+
+def _audit_key(
+    conn: Conn,
+    actor: Identity,
+    action: str,
+    key_id: str,
+    account: str,
+    user: str,
+    role: str,
+    read_only: bool,
+    now: float,
+) -> None:
+    """The audit row of a key change: whose key, which, and what it may do (never a secret)."""
+    counts = {"admin": int(role == "admin"), "read_only": int(read_only)}
+    deletion.audit(conn, actor, action, Owner(account, user), None, counts, now, key_id=key_id)
