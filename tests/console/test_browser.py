@@ -28,6 +28,8 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT_KEY = "console-root-key-for-browser-tests"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
 SESSIONS = 250  # alice's, the tool session included
+OLD_SESSIONS = 40  # olga's, all cleaned up
+PHONE = {"width": 390, "height": 844}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 LAUNCH_ARGS = [
     "--headless",
@@ -159,6 +161,22 @@ def _seed(url: str, alice: str) -> None:
         post(f"{tools}/messages", {"role": "user", "content": "Remember that I prefer tea."})
         post(f"{tools}/commit", {"wait": True})
         post(f"{tools}/messages", {"role": "user", "content": "Still here, not committed."})
+        # A memory whose session is gone (purged, the memory kept): its provenance says so.
+        post(
+            "/sessions/gone/messages",
+            {"role": "user", "content": "Remember that the old boat was red."},
+        )
+        post("/sessions/gone/commit", {"wait": True})
+        assert http.delete("/sessions/gone").status_code == 200
+
+
+def _seed_old(url: str, olga: str) -> None:
+    """Olga's sessions, for a cleanup run."""
+    headers = {"X-API-Key": olga, "Content-Type": "application/json"}
+    with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=60) as http:
+        for n in range(OLD_SESSIONS):
+            r = http.post("/sessions", json={"session_id": f"old-{n:02d}"})
+            assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +190,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "admin": mint_key(data, "acme", "boss", "admin"),
         "alice": mint_key(data, "acme", "alice"),
         "bob": mint_key(data, "acme", "bob"),
+        "olga": mint_key(data, "acme", "olga"),
     }
     with running_skald(data, root_api_key=ROOT_KEY) as server:
         _seed(server.url, keys["alice"])
+        _seed_old(server.url, keys["olga"])
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             try:
@@ -246,6 +266,8 @@ def test_page_through_250_sessions(world: World) -> None:
         assert ids, f"page {pages} is empty"
         seen += ids
         if pages == 1:
+            assert page.locator("#total").get_attribute("data-total") == str(SESSIONS)
+            assert f"{SESSIONS} sessions · 50 on this page" in page.locator("caption").inner_text()
             shot(page, "02-sessions")
         nxt = page.get_by_role("link", name="Next page")
         if nxt.count() == 0:
@@ -281,6 +303,12 @@ def test_a_session_with_tool_calls_and_two_archives(world: World) -> None:
     assert "Nordmarka: 12 km loop" in tool.inner_text()
     assert "viking://user/alice/memories/preferences/hiking.md" in first.inner_text()
     assert "Still here, not committed." in page.locator("#h-live + .transcript").inner_text()
+    tasks = page.get_by_role("table", name="Commit tasks (2)").locator("tbody tr")
+    assert tasks.count() == 2  # one commit task per archive, as records
+    for n in range(2):
+        cells = tasks.nth(n).locator("td").all_inner_texts()
+        assert cells[1:3] == [f"archive_00{n + 1}", "completed"], cells
+        assert cells[3] and cells[4] != "not yet" and cells[6] == "", cells  # times, no error
     shot(page, "03-session")
     # The README's picture (docs/console.png is a copy): what fits in 1280×800, small.
     page.evaluate("window.scrollTo(0, 0)")
@@ -312,7 +340,7 @@ def test_memories_by_category_with_provenance_and_edit(world: World) -> None:
     page.get_by_role("link", name="Memories", exact=True).click()
     page.wait_for_url("**/console/memories")
     headings = page.locator("main h2").all_inner_texts()
-    assert {"facts (2)", "preferences (2)", "profile (1)"} <= set(headings), headings
+    assert {"facts (3)", "preferences (2)", "profile (1)"} <= set(headings), headings  # + gone's
     shot(page, "12-memories")
     ctx.close()
 
@@ -355,6 +383,9 @@ def test_purge_with_preview(world: World) -> None:
     page.wait_for_url("**forget_memories=1*")
     assert page.locator("td[data-k=memories]").inner_text() == "1"  # forget_memories would
     assert page.locator("td[data-k=kept]").inner_text() == "0"
+    assert page.locator("#forgettable li").all_inner_texts() == [  # which one, by name
+        "viking://user/alice/memories/facts/my-boat-is-called-kon-tiki.md"
+    ]
     shot(page, "08-purge-preview")
     page.get_by_role("button", name="Confirm: delete for good").click()
     expect(page.locator("h1")).to_contain_text("Deleted:")
@@ -422,6 +453,63 @@ def test_the_admin_creates_and_revokes_a_key(world: World) -> None:
     response = carol.goto(world.url + "/console/sessions")  # signed out at the next click
     assert response is not None and response.status == 401
     carol_ctx.close()
+    page.get_by_role("link", name="Audit log").click()  # both changes are audited
+    page.get_by_label("Action").select_option("create_key")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**action=create_key*")
+    row = page.locator("table.list tbody tr", has_text=key_id)
+    assert "acme/boss" in row.inner_text()
+    assert f"\tcreate_key\tacme/carol\tkey {key_id}\tuser key" in row.inner_text()
+    page.get_by_label("Action").select_option("revoke_key")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**action=revoke_key*")
+    expect(page.locator("table.list tbody tr", has_text=key_id)).to_contain_text("revoke_key")
+    assert secret not in page.content()
+    shot(page, "15-audit-keys")
+    ctx.close()
+
+
+def test_a_memory_of_a_deleted_session_says_so(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    page.get_by_role("link", name="the-old-boat-was-red.md").click()
+    page.wait_for_url("**/console/memory?*")
+    came_from = page.locator(".facts dd").nth(2)
+    expect(came_from).to_contain_text("deleted session gone · archive_001")
+    assert came_from.locator("a").count() == 0  # nothing to link to (it would be a 404)
+    ctx.close()
+
+
+def test_a_long_cleanup_shows_its_progress_to_the_end(world: World) -> None:
+    ctx, page = world.signed_in("olga")
+    page.get_by_role("link", name="Clean up old sessions…").click()
+    page.wait_for_url("**/console/cleanup*")
+    page.get_by_label("Older than (days)").fill("0")
+    page.get_by_label("By").select_option(label="creation")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_url("**older_than_days=0*")
+    table = page.get_by_role("table", name="Matched sessions")
+    assert table.locator("tbody tr").count() == OLD_SESSIONS
+    page.get_by_role("button", name=f"Confirm: move {OLD_SESSIONS} sessions to the trash").click()
+    page.wait_for_url("**/console/cleanup/runs/*")
+    progress = page.locator("#run-progress")
+    # The block polls itself (HTMX, every second) until the run has ended.
+    expect(progress).to_have_attribute("data-state", "done", timeout=60_000)
+    bar = page.locator("#run-bar")
+    assert bar.get_attribute("max") == bar.get_attribute("value") == str(OLD_SESSIONS)
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Done: all {OLD_SESSIONS} sessions dealt with: {OLD_SESSIONS} deleted, 0 failed"
+    )
+    shot(page, "16-cleanup-done")
+    page.get_by_role("link", name="Back to the sessions").click()
+    page.wait_for_url("**/console/sessions")
+    assert page.locator("#total").get_attribute("data-total") == "0"
+    page.goto(world.url + "/console/sessions?state=trash")
+    assert page.locator("#total").get_attribute("data-total") == str(OLD_SESSIONS)
+    page.goto(world.url + "/console/cleanup")  # the run stays listed for this sign-in
+    expect(page.get_by_role("table", name="Cleanup runs")).to_contain_text(
+        f"{OLD_SESSIONS} of {OLD_SESSIONS}"
+    )
     ctx.close()
 
 
@@ -469,6 +557,85 @@ def test_the_api_docs_page_works_offline(world: World) -> None:
     assert page.locator(".opblock").count() > 10
     shot(page, "10-api-docs")
     ctx.close()
+
+
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, progress')]
+  .filter(e => e.checkVisibility())
+  .filter(e => !(e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+    || (e.tagName === 'BUTTON' && e.textContent.trim())
+    || [...(e.labels || [])].some(l => l.textContent.trim())))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+FOCUSABLE = """() => {
+  const all = [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary')]
+    .filter(e => e.checkVisibility() && !e.disabled);
+  all.forEach((e, i) => e.dataset.tabCheck = String(i));
+  return all.length;
+}"""
+
+
+def _tab_through(page: Page, name: str) -> None:
+    """Tab alone reaches every visible control of the page, each with a visible focus ring."""
+    count = page.evaluate(FOCUSABLE)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached: set[str] = set()
+    for _ in range(2 * count + 10):  # a date field takes three stops (day, month, year)
+        if len(reached) == count:
+            break
+        page.keyboard.press("Tab")
+        got = page.evaluate(
+            "() => { const e = document.activeElement; return e && e.dataset.tabCheck"
+            " !== undefined ? [e.dataset.tabCheck, getComputedStyle(e).outlineStyle,"
+            " e.outerHTML.slice(0, 100)] : null }"
+        )
+        if got is not None:
+            reached.add(got[0])
+            assert got[1] != "none", f"{name}: no focus ring on {got[2]}"
+    missing = {str(i) for i in range(count)} - reached
+    unreached = page.evaluate(
+        "m => m.map(i => document.querySelector(`[data-tab-check='${i}']`).outerHTML.slice(0, 100))",
+        sorted(missing),
+    )
+    assert not missing, f"{name}: Tab never reached {unreached}"
+
+
+def test_pages_work_by_keyboard_are_labelled_and_fit_desktop_and_phone(world: World) -> None:
+    """The accessible basics of every page, at 1280×800 and at a phone's 390×844: each form
+    control has a label, one h1, Tab reaches every control (with a focus ring), nothing
+    scrolls sideways; and a screenshot of each at both sizes."""
+    memory = "/console/memory?uri=viking://user/alice/memories/profile/name.md"
+    pages = {
+        "alice": [
+            ("sessions", "/console/sessions?limit=25"),
+            ("session", "/console/sessions/tools"),
+            ("delete-preview", "/console/sessions/tools/delete?mode=hard&forget_memories=1"),
+            ("cleanup", "/console/cleanup?older_than_days=30&by=updated_at"),
+            ("memories", "/console/memories"),
+            ("memory", memory),
+        ],
+        "admin": [("audit", "/console/audit"), ("keys", "/console/keys")],
+        "olga": [("cleanup-runs", "/console/cleanup")],
+    }
+    for role, paths in pages.items():
+        for size, viewport in (("1280x800", {"width": 1280, "height": 800}), ("390x844", PHONE)):
+            ctx, page = world.signed_in(role, **viewport)
+            for name, path in paths:
+                response = page.goto(world.url + path)
+                assert response is not None and response.status == 200, (name, response)
+                if name == "cleanup-runs":  # olga's finished run
+                    page.get_by_role("table", name="Cleanup runs").locator("a").first.click()
+                    page.wait_for_url("**/console/cleanup/runs/*")
+                    name = "cleanup-run"
+                assert page.evaluate(UNLABELLED) == [], name
+                assert page.locator("h1").count() == 1, name
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], f"{name} scrolls sideways at {size}: {width}px"
+                if size == "1280x800":
+                    _tab_through(page, name)
+                shot(page, f"a11y-{name}-{size}")
+            ctx.close()
 
 
 def test_no_request_left_the_machine(world: World) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from litestar.testing import TestClient
 from skald_core import clock
 from skald_core.identity import Identity
 from skald_core.schemas import AddMessageRequest
-from skald_core.store.model import Owner
+from skald_core.service.session_view import task_view
+from skald_core.store.model import Owner, TaskRow
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 from skald_server.context import Services
@@ -300,6 +303,21 @@ def test_content_is_escaped(app: App) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def _run_page(http: Browser, location: str, *, until_finished: bool = True) -> str:
+    """The run page at ``location``; with ``until_finished``, polled (as the page's HTMX
+    does) until the run has ended (a guard against hanging, not a measurement)."""
+    deadline = time.monotonic() + 60
+    while True:
+        r = http.get(location)
+        assert r.status_code == 200, r.text
+        state = re.search(r'data-state="(\w+)"', r.text)
+        assert state is not None
+        if not until_finished or state.group(1) in ("done", "stopped", "failed"):
+            return r.text
+        assert time.monotonic() < deadline, "the cleanup run never ended"
+        time.sleep(0.05)
+
+
 def test_cleanup_lists_first_then_deletes_what_it_listed(app: App) -> None:
     key = app.key("oldie")
     for sid in ("o1", "o2"):
@@ -310,11 +328,103 @@ def test_cleanup_lists_first_then_deletes_what_it_listed(app: App) -> None:
     assert "<code>o1</code>" in r.text and "<code>o2</code>" in r.text
     assert _exists(app, key, "o1") and _exists(app, key, "o2")
     form = {"csrf": csrf, "older_than_days": "0", "by": "created_at", "mode": "soft"}
-    r = http.post("/console/cleanup", data=form, headers=SAME)
-    assert r.status_code == 200 and "Done: 2 deleted, 0 failed" in r.text
+    r = http.post("/console/cleanup", data=form, headers=SAME, follow_redirects=False)
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert location.startswith("/console/cleanup/runs/")
+    page = _run_page(http, location)
+    assert "<strong>Done</strong>: all 2 sessions dealt with: 2 deleted, 0 failed" in page
+    assert 'id="run-bar" max="2" value="2"' in page
+    assert "hx-trigger" not in page  # an ended run is not polled any more
     assert not _exists(app, key, "o1") and not _exists(app, key, "o2")
+    assert location in http.get("/console/cleanup").text  # listed under the sign-in's runs
     r = http.post("/console/cleanup", data=form | {"csrf": "nope"}, headers=SAME)
     assert r.status_code == 403
+    other, _ = app.browser(app.key("nosy"))
+    assert other.get(location).status_code == 404  # another user's run is not theirs to see
+
+
+def test_a_cleanup_run_shows_its_progress_and_stops_when_asked(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = app.key("slowpoke")
+    for n in range(5):
+        sid = f"p{n}"
+        assert app.api(key, "POST", "/sessions", json={"session_id": sid}).status_code == 200
+    deletion = app.services.deletion
+    real_delete = deletion.delete
+    reached, release = threading.Event(), threading.Event()
+
+    def delete(identity: Identity, session_id: str, *args: Any, **kw: Any) -> Any:
+        if session_id == "p2":  # the third: hold the run here until the test has looked
+            reached.set()
+            assert release.wait(30)
+        return real_delete(identity, session_id, *args, **kw)
+
+    monkeypatch.setattr(deletion, "delete", delete)
+    http, csrf = app.browser(key)
+    form = {"csrf": csrf, "older_than_days": "0", "by": "created_at", "mode": "hard"}
+    r = http.post("/console/cleanup", data=form, headers=SAME, follow_redirects=False)
+    location = r.headers["location"]
+    assert reached.wait(30)
+    poll = {"HX-Request": "true", "HX-Target": "run-progress"}
+    partial = http.get(location, headers=poll).text  # what the page's poll swaps in
+    assert "<html" not in partial
+    assert 'data-state="running"' in partial and 'hx-trigger="every 1s"' in partial
+    assert "<strong>2 of 5</strong> sessions dealt with (40%): 2 deleted" in partial
+    assert 'id="run-bar" max="5" value="2"' in partial
+    r = http.post(location + "/stop", data={"csrf": csrf}, headers=SAME, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Stopping after the current session" in http.get(location, headers=poll).text
+    release.set()
+    page = _run_page(http, location)
+    assert "Stopped at your request</strong> after 3 of 5 sessions: 3 deleted" in page
+    assert "The other <strong>2</strong> sessions were not touched" in page
+    assert [_exists(app, key, f"p{n}") for n in range(5)] == [False] * 3 + [True] * 2
+
+
+def test_a_cleanup_run_cut_short_by_an_error_says_what_is_left(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = app.key("unlucky")
+    for n in range(3):
+        assert app.api(key, "POST", "/sessions", json={"session_id": f"u{n}"}).status_code == 200
+    deletion = app.services.deletion
+    real_delete = deletion.delete
+
+    def delete(identity: Identity, session_id: str, *args: Any, **kw: Any) -> Any:
+        if session_id == "u1":
+            raise RuntimeError("the disk went away")
+        return real_delete(identity, session_id, *args, **kw)
+
+    monkeypatch.setattr(deletion, "delete", delete)
+    http, csrf = app.browser(key)
+    form = {"csrf": csrf, "older_than_days": "0", "by": "created_at", "mode": "soft"}
+    r = http.post("/console/cleanup", data=form, headers=SAME, follow_redirects=False)
+    page = _run_page(http, r.headers["location"])
+    assert "Stopped by an error</strong> after 1 of 3 sessions: 1 deleted" in page
+    assert "internal error (RuntimeError)" in page and "the disk went away" not in page
+    assert "The other <strong>2</strong> sessions were not touched" in page
+    assert [_exists(app, key, f"u{n}") for n in range(3)] == [False, True, True]
+
+
+def test_an_unknown_cleanup_run_is_explained_not_left_blank(app: App) -> None:
+    http, _ = app.browser(app.key("restarted"))
+    r = http.get("/console/cleanup/runs/gone-after-restart")
+    assert r.status_code == 404
+    assert "does not know cleanup run <code>gone-after-restart</code>" in r.text
+    assert "deleted whole or not at all" in r.text
+    poll = {"HX-Request": "true", "HX-Target": "run-progress"}
+    r = http.get("/console/cleanup/runs/gone-after-restart", headers=poll)
+    assert r.status_code == 200 and "does not know" in r.text  # the poll swaps it in, stops
+    assert "hx-trigger" not in r.text
+
+
+def test_a_read_only_key_cannot_start_a_cleanup(app: App) -> None:
+    http, csrf = app.browser(app.key("oldie", read_only=True))
+    form = {"csrf": csrf, "older_than_days": "0", "by": "created_at", "mode": "soft"}
+    r = http.post("/console/cleanup", data=form, headers=SAME)
+    assert r.status_code == 403 and "read-only" in r.text
 
 
 def test_a_batch_needs_a_selection_and_the_token(app: App, alice: str) -> None:
@@ -398,3 +508,116 @@ def test_only_console_routes_take_form_bodies(app: App, alice: str) -> None:
     plain = {"Content-Type": "text/plain", **SAME}
     r = http.post("/console/signout", content=f"csrf={csrf}".encode(), headers=plain)
     assert r.status_code == 415  # forms only, not any simple-request body
+
+
+def _commit(app: App, key: str, sid: str, *texts: str) -> None:
+    for text in texts:
+        body = {"role": "user", "content": text}
+        assert app.api(key, "POST", f"/sessions/{sid}/messages", json=body).status_code == 200
+    r = app.api(key, "POST", f"/sessions/{sid}/commit", json={"wait": True})
+    assert r.status_code == 200, r.text
+
+
+def test_the_sessions_list_says_how_many_in_all(app: App) -> None:
+    key = app.key("counted")
+    for n in range(4):
+        assert app.api(key, "POST", "/sessions", json={"session_id": f"c{n}"}).status_code == 200
+    assert app.api(key, "DELETE", "/sessions/c0", params={"mode": "soft"}).status_code == 200
+    http, _ = app.browser(key)
+
+    def total(query: str) -> int:
+        r = http.get("/console/sessions?" + query)
+        found = re.search(r'data-total="(\d+)"', r.text)
+        assert r.status_code == 200 and found is not None, r.text
+        return int(found.group(1))
+
+    assert total("") == 3
+    assert total("state=trash") == 1
+    assert total("state=all&limit=25") == 4
+    assert total("since=2000-01-01&until=2000-01-02") == 0
+    assert "3 sessions</strong> · 3 on this page" in http.get("/console/sessions").text
+
+
+def test_the_session_page_lists_its_commit_tasks(app: App) -> None:
+    key = app.key("tasker")
+    _commit(app, key, "t1", "My name is Tess.")
+    http, _ = app.browser(key)
+    html = http.get("/console/sessions/t1").text
+    assert "Commit tasks (1)" in html
+    row = re.search(r'<tr id="task-([^"]+)">(.*?)</tr>', html, re.S)
+    assert row is not None, html
+    record = app.api(key, "GET", f"/tasks/{row.group(1)}").json()["result"]
+    assert record["resource_id"] == "t1" and record["status"] == "completed"
+    assert 'href="#archive_001"' in row.group(2)
+    assert "st-completed" in row.group(2) and "not yet" not in row.group(2)
+    failed = task_view(
+        TaskRow("t-x", "acme", "u", "commit", "s", 2, "failed", None, "LLM said no", 1.0, 2.0, 3)
+    )
+    assert (failed.archive_id, failed.error, failed.attempts) == ("archive_002", "LLM said no", 3)
+    assert failed.finished_at is not None
+    pending = task_view(
+        TaskRow("t-y", "acme", "u", "commit", "s", 3, "pending", None, None, 1, 1, 0)
+    )
+    assert pending.finished_at is None
+
+
+def test_the_purge_preview_names_the_memories_forgetting_would_remove(app: App) -> None:
+    key = app.key("forgetful")
+    _commit(app, key, "f1", "Remember that my boat is called Kon-Tiki.", "My name is Fay.")
+    _commit(app, key, "f2", "My name is Fay.")  # name.md now has two sources
+    http, _ = app.browser(key)
+    page = http.get("/console/sessions/f1/delete?mode=hard&forget_memories=1").text
+    listed = re.findall(r'<li><a href="/console/memory\?uri=([^"]+)">([^<]+)</a></li>', page)
+    uris = [u for _, u in listed]
+    assert uris == ["viking://user/forgetful/memories/facts/my-boat-is-called-kon-tiki.md"]
+    assert "These would be removed" in page
+    count = re.search(r'data-k="memories">(\d+)<', page)
+    assert count is not None and int(count.group(1)) == len(uris)  # names match the count
+    unticked = http.get("/console/sessions/f1/delete?mode=hard").text
+    assert "Tick “Also forget” below and these would be removed" in unticked
+    assert uris[0] in unticked
+    assert (
+        "Memories only this session produced"
+        not in http.get("/console/sessions/f1/delete?mode=soft").text
+    )
+
+
+def test_provenance_of_a_deleted_session_says_so_instead_of_linking(app: App) -> None:
+    key = app.key("historian")
+    _commit(app, key, "h1", "My name is Hal.")
+    uri = "viking://user/historian/memories/profile/name.md"
+    http, _ = app.browser(key)
+    page = http.get(f"/console/memory?uri={uri}").text
+    assert 'href="/console/sessions/h1#archive_001"' in page
+    assert app.api(key, "DELETE", "/sessions/h1", params={"mode": "soft"}).status_code == 200
+    page = http.get(f"/console/memory?uri={uri}").text
+    assert 'href="/console/sessions/h1#archive_001"' in page and "(in the trash)" in page
+    r = app.api(key, "DELETE", "/sessions/h1")  # purged: the memory stays
+    assert r.status_code == 200, r.text
+    page = http.get(f"/console/memory?uri={uri}").text
+    assert "deleted session <code>h1</code> · archive_001" in page
+    assert "/console/sessions/h1" not in page
+    assert app.api(key, "POST", "/sessions", json={"session_id": "h1"}).status_code == 200
+    page = http.get(f"/console/memory?uri={uri}").text  # a new h1 is not where it came from
+    assert "deleted session <code>h1</code>" in page and "/console/sessions/h1" not in page
+
+
+def test_key_changes_are_in_the_audit_log(app: App) -> None:
+    admin, csrf = app.browser(app.key("keymaster", "admin"))
+    r = admin.post("/console/keys", data={"csrf": csrf, "user": "kim"}, headers=SAME)
+    assert r.status_code == 200
+    secret = re.search(r'id="new-key" readonly value="([^"]+)"', r.text)
+    assert secret is not None
+    key_id = secret.group(1).split("-")[1]
+    r = admin.post(f"/console/keys/{key_id}/revoke", data={"csrf": csrf}, headers=SAME)
+    assert r.status_code == 200
+    entries = app.api(ROOT, "GET", "/audit", params={"account": "acme"}).json()["result"]
+    mine = [e for e in entries if e.get("key_id") == key_id]
+    assert [(e["action"], e["user_id"], e["session_id"]) for e in mine] == [
+        ("revoke_key", "kim", None),
+        ("create_key", "kim", None),
+    ]
+    assert all(e["actor"]["role"] == "admin" and "keymaster" in e["actor"]["user_id"] for e in mine)
+    page = admin.get("/console/audit?action=create_key").text
+    assert f"key <code>{key_id}</code>" in page and "user key" in page
+    assert secret.group(1) not in page

@@ -264,7 +264,7 @@ def create_app(
             AdminController,
             openapi_json,
             metrics,
-            console_router(dev_mode=config.dev_mode),
+            console_router(dev_mode=config.dev_mode, deletion=svc.deletion),
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),

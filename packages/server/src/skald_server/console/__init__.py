@@ -19,7 +19,9 @@ from litestar.template.config import TemplateConfig
 
 from skald_core import clock
 from skald_core.errors import ForbiddenError, SkaldError
+from skald_core.service.deletion import DeletionService
 
+from .cleanup_runs import CleanupRuns
 from .logins import Logins
 from .views import ROUTES, SignInRequired
 
@@ -82,8 +84,9 @@ def _loopback_host(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         )
 
 
-def console_router(*, dev_mode: bool) -> Router:
+def console_router(*, dev_mode: bool, deletion: DeletionService) -> Router:
     logins = Logins()
+    runs = CleanupRuns(deletion)
     return Router(
         guards=[_loopback_host] if dev_mode else [],
         response_headers=SECURITY_HEADERS,
@@ -92,7 +95,10 @@ def console_router(*, dev_mode: bool) -> Router:
             *ROUTES,
             create_static_files_router(path="/static", directories=[STATIC], name="console-static"),
         ],
-        dependencies={"logins": Provide(lambda: logins, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "logins": Provide(lambda: logins, use_cache=True, sync_to_thread=False),
+            "runs": Provide(lambda: runs, use_cache=True, sync_to_thread=False),
+        },
         exception_handlers={SignInRequired: _sign_in_first, SkaldError: _error_page},
         include_in_schema=False,
     )

@@ -28,13 +28,15 @@ from skald_core.schemas import DeleteOptions, DeletionReceipt, SessionListItem
 from skald_core.service.deletion import MAX_BATCH_DELETE
 from skald_core.service.key_admin import KEY_ROLES, KeyAdmin
 from skald_core.service.memory_view import memories_by_category, memory_view
-from skald_core.service.session_view import session_view
+from skald_core.service.session_view import count_sessions, forgettable_memories, session_view
 
 from ..auth import identify
 from ..context import Services, ServicesDep
+from .cleanup_runs import CleanupRuns
 from .logins import COOKIE, LOGIN_TTL_SECONDS, Login, Logins, check_csrf, check_same_origin
 
 LoginsDep = NamedDependency[Logins]
+RunsDep = NamedDependency[CleanupRuns]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE = 50
@@ -237,6 +239,13 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
     since, until = query.get("since") or "", query.get("until") or ""
     created = (_day(since, "since"), _day(until, "until", end=True))
     rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor, created)
+    total = count_sessions(
+        services.sessions,
+        caller.identity,
+        state,  # type: ignore[arg-type]  # one of STATES
+        created_since=created[0],
+        created_before=created[1],
+    )
     partial = (
         request.headers.get("hx-request") == "true"
         and request.headers.get("hx-target") == "session-page"
@@ -245,6 +254,7 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
         "sessions_page.html" if partial else "sessions.html",
         caller,
         rows=rows,
+        total=total,
         state=state,
         limit=limit,
         cursor=cursor,
@@ -292,7 +302,19 @@ def delete_preview(
     options = _options(request.query_params)
     view = session_view(services.sessions, caller.identity, session_id)
     receipt = services.deletion.preview(caller.identity, session_id, options)
-    return page("delete_preview.html", caller, s=view, options=options, receipt=receipt)
+    forgettable = (
+        forgettable_memories(services.sessions, caller.identity, session_id)
+        if options.mode == "hard"
+        else []
+    )
+    return page(
+        "delete_preview.html",
+        caller,
+        s=view,
+        options=options,
+        receipt=receipt,
+        forgettable=forgettable,
+    )
 
 
 @post("/sessions/{session_id:str}/delete", sync_to_thread=True, include_in_schema=False)
@@ -374,11 +396,20 @@ def batch_delete(
     return page("batch_done.html", caller, result=result, options=options)
 
 
+def _days(raw: str | None) -> float:
+    try:
+        return float(raw or "")
+    except ValueError:
+        raise InvalidArgumentError(
+            "older_than_days must be a number", {"field": "older_than_days"}
+        ) from None
+
+
 @get("/cleanup", sync_to_thread=True, include_in_schema=False)
 def cleanup_preview(
-    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep
+    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, runs: RunsDep
 ) -> Template:
-    """Sessions older than N days: the dry-run table first."""
+    """Sessions older than N days: the dry-run table first; this sign-in's runs below."""
     caller = who(request, services, logins)
     query = request.query_params
     days_raw = query.get("older_than_days")
@@ -386,42 +417,81 @@ def cleanup_preview(
     options = _options(query) if query.get("mode") else DeleteOptions(mode="soft")
     result = None
     if days_raw:
-        try:
-            days = float(days_raw)
-        except ValueError:
-            raise InvalidArgumentError(
-                "older_than_days must be a number", {"field": "older_than_days"}
-            ) from None
         result = services.deletion.cleanup(
             caller.identity,
-            older_than_days=days,
+            older_than_days=_days(days_raw),
             by=by,  # type: ignore[arg-type]  # checked by the service
             options=options,
             dry_run=True,
         )
-    return page("cleanup.html", caller, result=result, by=by, days=days_raw or "", options=options)
-
-
-@post("/cleanup", sync_to_thread=True, include_in_schema=False, status_code=200)
-def cleanup_run(
-    request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep, data: Form
-) -> Template:
-    caller = _mutating(request, services, logins, data)
-    try:
-        days = float(data.get("older_than_days") or "")
-    except ValueError:
-        raise InvalidArgumentError(
-            "older_than_days must be a number", {"field": "older_than_days"}
-        ) from None
-    by = data.get("by") or "updated_at"
-    options = _options(data)
-    result = services.deletion.cleanup(
-        caller.identity,
-        older_than_days=days,
-        by=by,  # type: ignore[arg-type]  # checked by the service
+    return page(
+        "cleanup.html",
+        caller,
+        result=result,
+        by=by,
+        days=days_raw or "",
         options=options,
+        runs=runs.of(caller.identity),
     )
-    return page("cleanup.html", caller, result=result, by=by, days=str(days), options=options)
+
+
+@post("/cleanup", sync_to_thread=True, include_in_schema=False)
+def cleanup_run(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    runs: RunsDep,
+    data: Form,
+) -> Redirect:
+    """Start the confirmed cleanup in the background and go to its progress page."""
+    caller = _mutating(request, services, logins, data)
+    run = runs.start(
+        caller.identity,
+        older_than_days=_days(data.get("older_than_days")),
+        by=data.get("by") or "updated_at",  # type: ignore[arg-type]  # checked by the service
+        options=_options(data),
+    )
+    return Redirect(f"/console/cleanup/runs/{run.run_id}{caller.q()}", status_code=303)
+
+
+@get("/cleanup/runs/{run_id:str}", sync_to_thread=True, include_in_schema=False)
+def cleanup_progress(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    runs: RunsDep,
+    run_id: FromPath[str],
+) -> Template:
+    """A run's progress: the whole page, or (HTMX polling) the progress block alone."""
+    caller = who(request, services, logins)
+    run = runs.find(caller.identity, run_id)
+    partial = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-target") == "run-progress"
+    )
+    response = page(
+        "cleanup_progress.html" if partial else "cleanup_run.html",
+        caller,
+        run=run,
+        run_id=run_id,
+    )
+    if run is None and not partial:  # a poll gets 200, so HTMX swaps the explanation in
+        response.status_code = 404
+    return response
+
+
+@post("/cleanup/runs/{run_id:str}/stop", sync_to_thread=True, include_in_schema=False)
+def cleanup_stop(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    logins: LoginsDep,
+    runs: RunsDep,
+    run_id: FromPath[str],
+    data: Form,
+) -> Redirect:
+    caller = _mutating(request, services, logins, data)
+    runs.stop(caller.identity, run_id)
+    return Redirect(f"/console/cleanup/runs/{run_id}{caller.q()}", status_code=303)
 
 
 # ----------------------------------------------------------------------------- memories
@@ -551,6 +621,8 @@ ROUTES = [
     batch_delete,
     cleanup_preview,
     cleanup_run,
+    cleanup_progress,
+    cleanup_stop,
     session,
     delete_preview,
     delete_session,
