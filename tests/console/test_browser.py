@@ -632,9 +632,9 @@ def test_pages_work_by_keyboard_are_labelled_and_fit_desktop_and_phone(world: Wo
                 assert page.locator("h1").count() == 1, name
                 width = page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"], f"{name} scrolls sideways at {size}: {width}px"
+                shot(page, f"a11y-{name}-{size}")
                 if size == "1280x800":
                     _tab_through(page, name)
-                shot(page, f"a11y-{name}-{size}")
             ctx.close()
 
 
