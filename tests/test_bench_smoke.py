@@ -142,3 +142,35 @@ def test_sizes_bench_smoke_run_prints_every_row() -> None:
     lines = done.stdout.split("\ncall", 1)[-1].splitlines()
     for row in SIZES_ROWS:
         assert any(line.startswith(row) for line in lines), (row, done.stdout)
+
+
+SEARCH_BENCH = BENCH.with_name("search_bench.py")
+SEARCH_ROWS = [
+    "index build: memories (1 write each)",
+    "append: messages (batches of 100)",
+    "store size (search index part)",
+    "find, 1 word, 100 memories",
+    "find, 2 words, 100 memories",
+    "find, a question, 100 memories",
+    "find, 2 characters (scan), 100 memories",
+    "find in u0's conversations",
+]
+
+
+def test_search_bench_smoke_run_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SEARCH_BENCH), "--scale", "0.001", "--queries", "20"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    table = done.stdout.split("\noperation", 1)
+    assert len(table) == 2, done.stdout
+    lines = table[1].splitlines()
+    for row in SEARCH_ROWS:
+        assert any(line.startswith(row) for line in lines), (row, done.stdout)
+    # Every find case found something (the vocabulary makes each query word occur).
+    finds = [line for line in lines if line.startswith("find")]
+    assert finds and all(" 0.0 hits" not in line for line in finds), done.stdout

@@ -172,3 +172,25 @@ def test_errors_are_the_same_classes(run: Run[Any]) -> None:
         return raised
 
     assert run(scenario) == [skald.InvalidArgumentError, skald.InvalidURIError, skald.NotFoundError]
+
+
+def test_find_search_grep_glob_over_async(run: Run[Any]) -> None:
+    async def scenario(client: Any) -> tuple[Any, ...]:
+        uri = "viking://user/default/memories/events/run.md"
+        await client.write(uri, "Ran the Jungfrau marathon.", mode="create")
+        await client.add_message("s-find", "user", "The jungfrau view was great.")
+        found = await client.find("jungfrau marathon")
+        talk = await client.search(
+            "jungfrau", session_id="s-find", target_uri="viking://user/default/sessions"
+        )
+        grepped = await client.grep("viking://user/default/memories", "Jungfrau")
+        globbed = await client.glob("**/run.md")
+        return (
+            [h["uri"] for h in found["memories"]],
+            [h["session_id"] for h in talk["resources"]],
+            grepped["count"],
+            globbed["matches"],
+        )
+
+    uri = "viking://user/default/memories/events/run.md"
+    assert run(scenario) == ([uri], ["s-find"], 1, [uri])

@@ -10,7 +10,7 @@ import httpx
 
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
-from skald_core.literals import CleanupBy, DeleteMode, ListOrder, WriteMode
+from skald_core.literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
 from skald_core.sdk.arguments import checked_client
 from skald_core.sdk.session import AsyncSession
 
@@ -264,6 +264,47 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
 
     async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return await self._run(calls.mv(from_uri, to_uri))
+
+    async def find(
+        self,
+        query: str,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(calls.find(query, target_uri, limit, score_threshold, context_type))
+
+    async def search(
+        self,
+        query: str,
+        session_id: str | None = None,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(
+            calls.search(query, session_id, target_uri, limit, score_threshold, context_type)
+        )
+
+    async def grep(
+        self,
+        uri: str,
+        pattern: str,
+        case_insensitive: bool = False,
+        node_limit: int = 256,
+        *,
+        exclude_uri: str | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(calls.grep(uri, pattern, case_insensitive, node_limit, exclude_uri))
+
+    async def glob(
+        self, pattern: str, uri: str = "viking://", node_limit: int = 256
+    ) -> dict[str, Any]:
+        return await self._run(calls.glob(pattern, uri, node_limit))
 
 
 class AsyncHTTPVikingFS:

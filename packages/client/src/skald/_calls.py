@@ -386,3 +386,47 @@ def mv(from_uri: str, to_uri: str) -> Call[Dict]:
         body={"from_uri": from_uri, "to_uri": to_uri},
         idempotent=False,
     )
+
+
+def _options(**options: Any) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def find(
+    query: str,
+    target_uri: str | list[str],
+    limit: int,
+    score_threshold: float | None,
+    context_type: Any,
+) -> Call[Dict]:
+    body = {"query": query, "target_uri": target_uri, "limit": limit}
+    body |= _options(score_threshold=score_threshold, context_type=context_type)
+    return Call(method="POST", path=f"{API}/search/find", body=body)
+
+
+def search(
+    query: str,
+    session_id: str | None,
+    target_uri: str | list[str],
+    limit: int,
+    score_threshold: float | None,
+    context_type: Any,
+) -> Call[Dict]:
+    body = {"query": query, "target_uri": target_uri, "limit": limit}
+    body |= _options(
+        session_id=session_id, score_threshold=score_threshold, context_type=context_type
+    )
+    return Call(method="POST", path=f"{API}/search/search", body=body)
+
+
+def grep(
+    uri: str, pattern: str, case_insensitive: bool, node_limit: int, exclude_uri: str | None
+) -> Call[Dict]:
+    body = {"uri": uri, "pattern": pattern, "case_insensitive": case_insensitive}
+    body |= {"node_limit": node_limit} | _options(exclude_uri=exclude_uri)
+    return Call(method="POST", path=f"{API}/search/grep", body=body)
+
+
+def glob(pattern: str, uri: str, node_limit: int) -> Call[Dict]:
+    body = {"pattern": pattern, "uri": uri, "node_limit": node_limit}
+    return Call(method="POST", path=f"{API}/search/glob", body=body)

@@ -14,11 +14,15 @@ from typing import Any
 from . import clock, uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
-from .literals import CleanupBy, DeleteMode, ListOrder, WriteMode
+from .literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
 from .schemas import (
     AddMessageRequest,
     BatchMessagesRequest,
     DeleteOptions,
+    FindRequest,
+    GlobRequest,
+    GrepRequest,
+    SearchRequest,
     WriteRequest,
     to_dict,
     to_dicts,
@@ -368,6 +372,76 @@ class OpenViking:
     def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return to_dict(self.services.files.mv(self._ctx, from_uri, to_uri))
 
+    # ------------------------------------------------------------------ search
+    def find(
+        self,
+        query: str,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        request = convert(
+            {
+                "query": query,
+                "target_uri": target_uri,
+                "limit": limit,
+                "score_threshold": score_threshold,
+                "context_type": context_type,
+            },
+            FindRequest,
+        )
+        return to_dict(self.services.search.find(self._ctx, request))
+
+    def search(
+        self,
+        query: str,
+        session_id: str | None = None,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        request = convert(
+            {
+                "query": query,
+                "session_id": session_id,
+                "target_uri": target_uri,
+                "limit": limit,
+                "score_threshold": score_threshold,
+                "context_type": context_type,
+            },
+            SearchRequest,
+        )
+        return to_dict(self.services.search.search(self._ctx, request))
+
+    def grep(
+        self,
+        uri: str,
+        pattern: str,
+        case_insensitive: bool = False,
+        node_limit: int = 256,
+        *,
+        exclude_uri: str | None = None,
+    ) -> dict[str, Any]:
+        request = convert(
+            {
+                "uri": uri,
+                "pattern": pattern,
+                "case_insensitive": case_insensitive,
+                "node_limit": node_limit,
+                "exclude_uri": exclude_uri,
+            },
+            GrepRequest,
+        )
+        return to_dict(self.services.search.grep(self._ctx, request))
+
+    def glob(self, pattern: str, uri: str = "viking://", node_limit: int = 256) -> dict[str, Any]:
+        request = convert({"pattern": pattern, "uri": uri, "node_limit": node_limit}, GlobRequest)
+        return to_dict(self.services.search.glob(self._ctx, request))
+
 
 @checked_client
 class AsyncOpenViking:
@@ -617,3 +691,59 @@ class AsyncOpenViking:
 
     async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.mv, from_uri, to_uri)
+
+    async def find(
+        self,
+        query: str,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.find,
+            query,
+            target_uri,
+            limit,
+            score_threshold=score_threshold,
+            context_type=context_type,
+        )
+
+    async def search(
+        self,
+        query: str,
+        session_id: str | None = None,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.search,
+            query,
+            session_id,
+            target_uri,
+            limit,
+            score_threshold=score_threshold,
+            context_type=context_type,
+        )
+
+    async def grep(
+        self,
+        uri: str,
+        pattern: str,
+        case_insensitive: bool = False,
+        node_limit: int = 256,
+        *,
+        exclude_uri: str | None = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._sync.grep, uri, pattern, case_insensitive, node_limit, exclude_uri=exclude_uri
+        )
+
+    async def glob(
+        self, pattern: str, uri: str = "viking://", node_limit: int = 256
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.glob, pattern, uri, node_limit)

@@ -19,6 +19,8 @@ __all__ = [
     "ListOrder",
     "MessageKind",
     "Role",
+    "SearchMode",
+    "SearchType",
     "SessionState",
     "TaskStatus",
     "WriteMode",
@@ -31,6 +33,12 @@ Role = Literal["root", "admin", "user"]
 MessageKind = Literal["user_query", "assistant_step", "tool_transport", "checkpoint"]
 #: What a context part points at.
 ContextType = Literal["memory", "resource", "skill"]
+
+# ---------------------------------------------------------------------------- search
+#: How a find/search was answered (Skald's addition to the result).
+SearchMode = Literal["full_text"]
+#: ``search``'s ``search_type`` as the OpenViking client sends it.
+SearchType = Literal["semantic", "keywords"]
 
 # ---------------------------------------------------------------------------- sessions
 #: Session listings: ``desc`` newest first (the default), ``asc`` oldest first.

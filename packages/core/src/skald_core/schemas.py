@@ -22,6 +22,8 @@ from .literals import (
     DeleteMode,
     ExtractStatus,
     MessageKind,
+    SearchMode,
+    SearchType,
     TaskStatus,
     WriteMode,
 )
@@ -539,3 +541,115 @@ def to_dict(value: Struct) -> dict[str, Any]:
 def to_dicts(values: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = msgspec.to_builtins(values)
     return out
+
+
+# ---------------------------------------------------------------------------- search
+
+
+class FindRequest(Request):
+    """``POST /api/v1/search/find``. ``target_uri``: one ``viking://`` tree or several (empty:
+    everything the caller may read except conversations; a tree at or below
+    ``viking://user/{me}/sessions`` searches conversations). ``limit`` bounds the hits in all.
+    The OpenViking client's other options are accepted; ``context_type`` and
+    ``score_threshold`` are applied, the rest (filters, tags, time ranges, levels, images,
+    provenance) are accepted and ignored."""
+
+    query: Annotated[str, Meta(max_length=4096)] = ""
+    target_uri: str | list[str] = ""
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 10
+    node_limit: Annotated[int, Meta(ge=1)] | None = None
+    score_threshold: float | None = None
+    context_type: ContextType | list[ContextType] | None = None
+    filter: dict[str, Any] | None = None
+    include_provenance: bool | None = None
+    tags: list[str] | None = None
+    since: str | None = None
+    until: str | None = None
+    time_field: str | None = None
+    level: Any = None
+    read_content: bool | None = None
+    events_time_decay_protection: str | None = None
+    image_url: Any = None
+
+
+class SearchRequest(FindRequest):
+    """``POST /api/v1/search/search``: ``find`` plus ``session_id`` (conversation hits come
+    from that session only) and ``search_type`` (accepted; full text answers either)."""
+
+    session_id: str | None = None
+    search_type: SearchType | None = None
+
+
+class SearchHit(BaseStruct):
+    """One hit. ``level`` 2: a whole file (or message). ``score`` in (0, 1]: the share of the
+    query's words the hit holds, weighted by the index's rank (BM25 / ``ts_rank_cd``) as
+    ``share * (0.5 + 0.5 * rank / (1 + rank))``. A hit in a conversation carries
+    ``session_id``, ``message_id`` and ``role``; its ``uri`` is the ``messages.jsonl`` that
+    holds the message (the live one or an archive's)."""
+
+    context_type: ContextType
+    uri: str
+    level: int
+    score: float
+    abstract: str
+    tags: list[str] = msgspec.field(default_factory=list)
+    session_id: str | UnsetType = UNSET
+    message_id: str | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+
+
+class FindResult(BaseStruct):
+    """Hits by kind, best first in each; ``total`` counts them all. ``search_mode``
+    (Skald's addition) says how the query was answered."""
+
+    memories: list[SearchHit]
+    resources: list[SearchHit]
+    skills: list[SearchHit]
+    total: int
+    search_mode: SearchMode = "full_text"
+
+
+class GrepRequest(Request):
+    """``POST /api/v1/search/grep``: a regular expression (Python syntax) matched line by
+    line in every file under ``uri`` (conversation files included)."""
+
+    uri: str
+    pattern: Annotated[str, Meta(min_length=1, max_length=1024)]
+    case_insensitive: bool = False
+    node_limit: Annotated[int, Meta(ge=1, le=10_000)] = 256
+    exclude_uri: str | None = None
+    tags: list[str] | None = None
+    include_tags: bool | None = None
+    level_limit: Annotated[int, Meta(ge=1)] | None = None
+
+
+class GrepMatch(BaseStruct):
+    line: int
+    uri: str
+    content: str
+
+
+class GrepResult(BaseStruct):
+    """``count``: the matches returned (at most ``node_limit``); ``match_count``: all found."""
+
+    matches: list[GrepMatch]
+    count: int
+    match_count: int
+    files_scanned: int
+
+
+class GlobRequest(Request):
+    """``POST /api/v1/search/glob``: ``pattern`` relative to ``uri`` (``*`` and ``?`` within a
+    name, ``**`` across directories)."""
+
+    pattern: Annotated[str, Meta(min_length=1, max_length=1024)]
+    uri: str = "viking://"
+    node_limit: Annotated[int, Meta(ge=1, le=10_000)] = 256
+    extra_fields: list[str] | None = None
+    tags: list[str] | None = None
+    include_tags: bool | None = None
+
+
+class GlobResult(BaseStruct):
+    matches: list[str]
+    count: int

@@ -14,6 +14,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .service.deletion import DeletionService
 from .service.extraction import AnyExtractor
 from .service.files import FileService
+from .service.search import SearchService
 from .service.sessions import SessionService
 from .service.tasks import TaskRunner
 from .store.protocol import Store
@@ -24,13 +25,15 @@ __all__ = ["Services", "build_services"]
 class Services(Struct, frozen=True, kw_only=True):
     """The core services over one store. ``runner`` runs extraction tasks (in the background
     once started); ``sessions`` holds sessions, messages, commits and tasks; ``deletion``
-    deletion, retention, erasure and the audit log; ``files`` the ``viking://`` tree."""
+    deletion, retention, erasure and the audit log; ``files`` the ``viking://`` tree;
+    ``search`` find/search/grep/glob over it."""
 
     store: Store
     runner: TaskRunner
     sessions: SessionService
     deletion: DeletionService
     files: FileService
+    search: SearchService
 
     def start(self, poll_seconds: float = 1.0) -> None:
         """Start the background worker; it resumes extraction left over from earlier runs."""
@@ -62,6 +65,7 @@ def build_services(
     ``limits`` (quotas and page sizes)."""
     runner = TaskRunner(store, extractor, lease_seconds=lease_seconds, now=now)
     sessions = SessionService(store, runner, now=now, limits=limits)
+    files = FileService(store, sessions, now=now, limits=limits)
     return Services(
         store=store,
         runner=runner,
@@ -69,5 +73,6 @@ def build_services(
         deletion=DeletionService(
             store, runner, sessions, extraction_timeout=extraction_timeout, now=now
         ),
-        files=FileService(store, sessions, now=now, limits=limits),
+        files=files,
+        search=SearchService(store, files),
     )

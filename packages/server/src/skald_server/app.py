@@ -35,6 +35,7 @@ from .controllers.admin import AdminController
 from .controllers.content import ContentController
 from .controllers.fs import FsController
 from .controllers.metrics import metrics
+from .controllers.search import SearchController
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
 from .controllers.tasks import TaskController
@@ -261,6 +262,7 @@ def create_app(
             TaskController,
             ContentController,
             FsController,
+            SearchController,
             AdminController,
             openapi_json,
             metrics,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..identity import Identity
-from ..literals import CleanupBy, DeleteMode, ListOrder, WriteMode
+from ..literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
 
 if TYPE_CHECKING:
     from .session import AsyncSession, Session
@@ -112,6 +112,37 @@ class ClientAPI(Protocol):
     def mkdir(self, uri: str) -> dict[str, Any]: ...
     def rm(self, uri: str, *, recursive: bool = False) -> dict[str, Any]: ...
     def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]: ...
+    def find(
+        self,
+        query: str,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]: ...
+    def search(
+        self,
+        query: str,
+        session_id: str | None = None,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]: ...
+    def grep(
+        self,
+        uri: str,
+        pattern: str,
+        case_insensitive: bool = False,
+        node_limit: int = 256,
+        *,
+        exclude_uri: str | None = None,
+    ) -> dict[str, Any]: ...
+    def glob(
+        self, pattern: str, uri: str = "viking://", node_limit: int = 256
+    ) -> dict[str, Any]: ...
 
 
 class AsyncClientAPI(Protocol):
@@ -215,3 +246,34 @@ class AsyncClientAPI(Protocol):
     async def mkdir(self, uri: str) -> dict[str, Any]: ...
     async def rm(self, uri: str, *, recursive: bool = False) -> dict[str, Any]: ...
     async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]: ...
+    async def find(
+        self,
+        query: str,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]: ...
+    async def search(
+        self,
+        query: str,
+        session_id: str | None = None,
+        target_uri: str | list[str] = "",
+        limit: int = 10,
+        *,
+        score_threshold: float | None = None,
+        context_type: ContextType | list[ContextType] | None = None,
+    ) -> dict[str, Any]: ...
+    async def grep(
+        self,
+        uri: str,
+        pattern: str,
+        case_insensitive: bool = False,
+        node_limit: int = 256,
+        *,
+        exclude_uri: str | None = None,
+    ) -> dict[str, Any]: ...
+    async def glob(
+        self, pattern: str, uri: str = "viking://", node_limit: int = 256
+    ) -> dict[str, Any]: ...

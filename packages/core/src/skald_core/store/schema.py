@@ -19,11 +19,13 @@ its indexes brought to ``_V1``'s, then version 1 is recorded as applied.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from string import Template
 
 from ..errors import StorageUnavailableError
-from .dialect import SQLITE, Conn, Dialect
+from .dialect import POSTGRES, SQLITE, Conn, Dialect
+from .search_sql import POSTGRES_SEARCH, SQLITE_SEARCH
 
 MIGRATIONS_TABLE = "skald_schema_migrations"
 
@@ -37,6 +39,9 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    #: Statements for one backend only (by ``Dialect.name``), run after ``statements``: DDL
+    #: that has no common form (see search_sql.py).
+    per_dialect: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _V1 = (
@@ -253,6 +258,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "maintenance table", _V2),
     Migration(3, "file writers, session message bytes", _V3),
     Migration(4, "audit of key changes", _V4),
+    Migration(
+        5,
+        "full-text search index",
+        (),
+        per_dialect={SQLITE.name: SQLITE_SEARCH.ddl, POSTGRES.name: POSTGRES_SEARCH.ddl},
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -269,7 +280,8 @@ _SQLITE_USER_TABLES = (
 
 def statements(migration: Migration, d: Dialect) -> list[str]:
     """The migration's statements in ``d``'s types."""
-    return [Template(s).substitute(d.types) for s in migration.statements]
+    own = migration.per_dialect.get(d.name, ())
+    return [Template(s).substitute(d.types) for s in (*migration.statements, *own)]
 
 
 def current_version(conn: Conn) -> int:

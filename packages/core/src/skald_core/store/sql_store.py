@@ -40,7 +40,7 @@ from ..identity import Identity, Role
 from ..keys import OPERATOR, KeyRecord, NewKey, generate, key_record, matches, split
 from ..literals import SessionState
 from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
-from . import deletion
+from . import deletion, search
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
 from .extraction_apply import INSERT_TASK, Applied, apply_diff, requeue
@@ -880,6 +880,8 @@ class SQLStore:
 
         def run(conn: Conn) -> ErasedCounts:
             counts = deletion.erase_user(conn, account, user, now, actor=actor)
+            for statement in search.sql_for(conn).after_erasure:
+                conn.execute(statement)
             # Owed in the same transaction: a crash before compaction finishes is made good
             # when the store is next opened.
             conn.execute(
@@ -1486,6 +1488,32 @@ class SQLStore:
 
         return self._tx(run, write=False)
 
+    # ------------------------------------------------------------------ search
+    def search_files(
+        self, account: str, prefixes: Sequence[str], query: str, limit: int
+    ) -> list[search.FileHit]:
+        """Full-text search of the account's files (memories, resources, skills; never a
+        session's own files) under any of the storage ``prefixes`` (``''``: all), best first.
+        The index is kept by triggers in the transaction of every write and delete."""
+        return self._tx(
+            lambda conn: search.search_files(conn, account, prefixes, query, limit),
+            write=False,
+            single=True,
+        )
+
+    def search_messages(
+        self, owner: Owner, session_id: str | None, query: str, limit: int
+    ) -> list[search.MessageHit]:
+        """Search of the text parts of the owner's messages, live and archived, in live
+        sessions (or in ``session_id`` only), best first: a scan of the owner's messages (they
+        carry no index, so appends, commits and deletes pay nothing for search), at most
+        ``search.SCAN_CANDIDATES`` matching ones ranked, newest first."""
+        return self._tx(
+            lambda conn: search.search_messages(conn, owner, session_id, query, limit),
+            write=False,
+            single=True,
+        )
+
     def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
         sql = (
             "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
@@ -1540,6 +1568,8 @@ class SQLStore:
                 "AND session_pk IS NOT NULL GROUP BY session_pk, archive_no HAVING COUNT(*) > 1"
             ):
                 problems.append(f"archive {r[0]}/{r[1]} extracted by {r[2]} completed tasks")
+            for statement in search.sql_for(conn).integrity:
+                problems += [f"search index: {r[0]} {r[1]}" for r in conn.execute(statement)]
             return problems
 
         return self._tx(run, write=False)
