@@ -621,3 +621,35 @@ def test_key_changes_are_in_the_audit_log(app: App) -> None:
     page = admin.get("/console/audit?action=create_key").text
     assert f"key <code>{key_id}</code>" in page and "user key" in page
     assert secret.group(1) not in page
+
+
+def test_the_sessions_list_finds_sessions_by_what_was_said(app: App) -> None:
+    key = app.key("searcher")
+    other = app.key("neighbour")
+    said = {
+        "hike": "We planned a hike up the quagga ridge.",
+        "diet": "No more coffee after noon.",
+        "both": "The quagga ridge, then coffee.",
+    }
+    for sid, text in said.items():
+        body = {"role": "user", "content": text}
+        assert app.api(key, "POST", f"/sessions/{sid}/messages", json=body).status_code == 200
+    _commit(app, key, "archived", "An archived talk about quagga herds.")
+    body = {"role": "user", "content": "quagga in someone else's session"}
+    assert app.api(other, "POST", "/sessions/theirs/messages", json=body).status_code == 200
+    assert app.api(key, "DELETE", "/sessions/diet", params={"mode": "soft"}).status_code == 200
+    http, _ = app.browser(key)
+
+    def found(query: str) -> set[str]:
+        r = http.get("/console/sessions?" + query)
+        assert r.status_code == 200, r.text
+        return set(re.findall(r'name="ids" value="([^"]+)"', r.text))
+
+    assert found("q=quagga") == {"hike", "both", "archived"}  # archived messages too
+    assert found("q=coffee") == {"both"}  # "diet" is in the trash
+    assert found("q=zebra") == set()
+    assert found("q=quagga&until=2000-01-01") == set()  # the date range still applies
+    page = http.get("/console/sessions?q=coffee").text
+    assert 'data-total="1"' in page and "<q>coffee</q>" in page
+    assert 'name="q" value="coffee"' in page  # the form keeps the filter
+    assert http.get("/console/sessions?q=quagga&state=trash").status_code == 400

@@ -98,6 +98,10 @@ def session_meta(
     return meta
 
 
+#: Message hits read for ``matching``: the sessions of the best ones are shown.
+SEARCH_HITS = 1000
+
+
 def _list_item(r: SessionRow) -> SessionListItem:
     """One row of a listing (listings make thousands: the updated time is split once)."""
     updated = clock.iso_ms(r.updated_at)
@@ -260,6 +264,24 @@ class SessionService:
         except NotFoundError:
             return False
         return True
+
+    def matching(self, identity: Identity, query: str, limit: int) -> list[SessionListItem]:
+        """The caller's live sessions whose messages (live or archived) hold the words of
+        ``query``, the session of the best hit first, at most ``limit`` (the console's text
+        filter; the search routes rank the messages themselves)."""
+        if not query.strip():
+            raise InvalidArgumentError("the text to look for is empty", {"field": "q"})
+        owner = owner_of(identity)
+        found: list[str] = []
+        for hit in self.store.search_messages(owner, None, query, SEARCH_HITS):
+            if hit.session_id not in found:
+                found.append(hit.session_id)
+        items = []
+        for session_id in found[:limit]:
+            row = self.store.get_session(owner, session_id)
+            if row is not None and row.deleted_at is None:
+                items.append(_list_item(row))
+        return items
 
     def messages(self, identity: Identity, session_id: str) -> list[Message]:
         ids.check_id(session_id)

@@ -227,6 +227,18 @@ def _page_of(
         after = batch[limit - 1].session_id
 
 
+#: Sessions shown for a text search (the best matches; no further pages).
+SEARCH_LIMIT = 100
+
+
+def _created_within(created_at: str, created: tuple[float | None, float | None]) -> bool:
+    since, before = created
+    if since is None and before is None:
+        return True
+    at = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+    return (since is None or at >= since) and (before is None or at < before)
+
+
 @get("/sessions", sync_to_thread=True, include_in_schema=False)
 def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
     caller = who(request, services, logins)
@@ -238,14 +250,27 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
     cursor = query.get("cursor") or None
     since, until = query.get("since") or "", query.get("until") or ""
     created = (_day(since, "since"), _day(until, "until", end=True))
-    rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor, created)
-    total = count_sessions(
-        services.sessions,
-        caller.identity,
-        state,  # type: ignore[arg-type]  # one of STATES
-        created_since=created[0],
-        created_before=created[1],
-    )
+    text = (query.get("q") or "").strip()
+    if text:  # live sessions whose messages hold the words, best first, one page
+        if state != "live":
+            raise InvalidArgumentError(
+                "text search looks in live sessions only: choose Live", {"field": "q"}
+            )
+        rows = [
+            r
+            for r in services.sessions.matching(caller.identity, text, SEARCH_LIMIT)
+            if _created_within(r.created_at, created)
+        ]
+        next_cursor, total = None, len(rows)
+    else:
+        rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor, created)
+        total = count_sessions(
+            services.sessions,
+            caller.identity,
+            state,  # type: ignore[arg-type]  # one of STATES
+            created_since=created[0],
+            created_before=created[1],
+        )
     partial = (
         request.headers.get("hx-request") == "true"
         and request.headers.get("hx-target") == "session-page"
@@ -262,9 +287,8 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
         since=since,
         until=until,
         page_sizes=PAGE_SIZES,
-        # Issue 14 (search): a text filter goes here once the search service exists; the
-        # form already has the slot (``q``), the list ignores it until then.
-        search_available=False,
+        text=text,
+        search_limit=SEARCH_LIMIT,
     )
 
 
