@@ -284,6 +284,17 @@ def test_page_through_250_sessions(world: World) -> None:
     ctx.close()
 
 
+def test_find_a_session_by_what_was_said(world: World) -> None:
+    ctx, page = world.signed_in("alice")
+    page.get_by_label("Messages containing").fill("hiking")  # said in "tools", archived since
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**q=hiking**")
+    assert page.locator("table.list tbody td a").all_inner_texts() == ["tools"]
+    assert "whose messages contain" in page.locator("caption").inner_text()
+    shot(page, "17-sessions-search")
+    ctx.close()
+
+
 def test_a_session_with_tool_calls_and_two_archives(world: World) -> None:
     ctx, page = world.signed_in("alice")
     page.get_by_role("link", name="Next page").wait_for()
