@@ -653,3 +653,18 @@ def test_the_sessions_list_finds_sessions_by_what_was_said(app: App) -> None:
     assert 'data-total="1"' in page and "<q>coffee</q>" in page
     assert 'name="q" value="coffee"' in page  # the form keeps the filter
     assert http.get("/console/sessions?q=quagga&state=trash").status_code == 400
+
+
+def test_a_memory_change_whose_memory_is_gone_is_not_a_link(app: App) -> None:
+    key = app.key("changer")
+    _commit(app, key, "m1", "My name is Mo.")
+    uri = "viking://user/changer/memories/profile/name.md"
+    http, _ = app.browser(key)
+    link = f'<a href="/console/memory?uri={uri.replace(":", "%3A").replace("/", "%2F")}'
+    page = http.get("/console/sessions/m1").text
+    assert "added <code>profile</code>" in page and "(deleted since)" not in page
+    assert link in page or f'<a href="/console/memory?uri={uri}' in page
+    assert app.api(key, "DELETE", "/fs", params={"uri": uri}).status_code == 200
+    page = http.get("/console/sessions/m1").text
+    assert 'user/changer/memories/profile/name.md <span class="hint">(deleted since)</span>' in page
+    assert link not in page and f'<a href="/console/memory?uri={uri}' not in page

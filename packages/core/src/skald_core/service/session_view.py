@@ -34,6 +34,8 @@ class ArchiveView(msgspec.Struct, kw_only=True):
     done_at: str | None
     messages: list[Message]
     diff: MemoryDiff
+    #: Paths in ``diff`` (added or updated) whose memory is gone since (deleted or forgotten).
+    gone: list[str] = msgspec.field(default_factory=list)
 
 
 class TaskView(msgspec.Struct, kw_only=True):
@@ -121,7 +123,12 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
                 error=a.error,
                 done_at=clock.iso_ms(a.done_at) if a.done_at is not None else None,
                 messages=msgs,
-                diff=diffs.get(a.archive_no, MemoryDiff()),
+                diff=(diff := diffs.get(a.archive_no, MemoryDiff())),
+                gone=[
+                    e.path
+                    for e in (*diff.adds, *diff.updates)
+                    if store.get_file(owner.account, e.path) is None
+                ],
             )
         )
     return view
