@@ -207,6 +207,30 @@ def test_users_see_only_their_own_and_admins_their_accounts(app: App, alice: str
     assert root.get("/console/sessions/keep-me?account=acme&user=alice").status_code == 200
 
 
+def test_every_user_view_matches_the_api_and_is_for_admins(app: App, alice: str) -> None:
+    """``/console/sessions?user=*`` is ``GET /api/v1/sessions?user=*``: admins and root see
+    every user's sessions of the account (with the owner, linking to that user's page), a
+    user key gets 403 as from the API."""
+    boss = app.key("boss2", "admin")
+    api_rows = app.api(boss, "GET", "/sessions", params={"user": "*"}).json()["result"]
+    assert ("alice", "keep-me") in {(r["user"], r["session_id"]) for r in api_rows}
+    admin, _ = app.browser(boss)
+    page = admin.get("/console/sessions?user=*")
+    assert page.status_code == 200
+    for r in api_rows:
+        link = f"/console/sessions/{r['session_id']}?user={r['user']}"
+        assert link in page.text
+    assert 'name="ids"' not in page.text  # no batch actions across users
+    root, _ = app.browser(ROOT)
+    assert (
+        "/console/sessions/keep-me?account=acme&amp;user=alice"
+        in root.get("/console/sessions?account=acme&user=*").text
+    )
+    user, _ = app.browser(alice)
+    assert user.get("/console/sessions?user=*").status_code == 403
+    assert app.api(alice, "GET", "/sessions", params={"user": "*"}).status_code == 403
+
+
 def test_the_preview_changes_nothing_and_audits_nothing(app: App, alice: str) -> None:
     http, _ = app.browser(alice)
     before = app.api(ROOT, "GET", "/audit", params={"account": "acme"}).json()["result"]

@@ -92,7 +92,12 @@ def test_session_commit_waits_and_memories_survive_delete(run: Run[Any]) -> None
     assert committed["memories_extracted"] == 2
     assert receipt["deleted"]["messages"] == 4
     assert receipt["deleted"]["archives"] == 1
-    assert receipt["kept"] == {"memories": 2}
+    assert receipt["kept"]["memories"] == 2
+    assert receipt["kept"]["memory_uris"] == [
+        "viking://user/default/memories/preferences/likes-hiking.md",
+        "viking://user/default/memories/profile/name.md",
+    ]
+    assert "forget_memories" in receipt["kept"]["reason"]
     assert sorted(kept.values()) == ["The user likes hiking.", "The user's name is Ada."]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -38,7 +39,12 @@ def test_delete_returns_what_it_removed_and_kept(client: Any, committed_session:
     assert receipt["deleted"]["archives"] == 1
     assert receipt["deleted"]["files"] == 1
     assert receipt["deleted"]["tool_records"] == 1
-    assert receipt["kept"] == {"memories": 2}
+    assert receipt["kept"]["memories"] == 2
+    assert receipt["kept"]["memory_uris"] == [
+        "viking://user/default/memories/preferences/likes-hiking.md",
+        "viking://user/default/memories/profile/name.md",
+    ]
+    assert "forget_memories" in receipt["kept"]["reason"]
 
 
 def test_memories_stay_readable_after_delete(client: Any, committed_session: Any) -> None:
@@ -125,3 +131,58 @@ def test_a_deleted_id_can_be_used_again_from_scratch(client: Any, committed_sess
         client.stat(f"{SESSION_DIR}/history/archive_001")
     with pytest.raises(skald.NotFoundError):
         client.read(f"{SESSION_DIR}/notes.md")
+
+
+def _readme_round(client: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The README's curl block once: append to ``demo``, commit with wait, delete. Returns the
+    commit answer, that archive's memory_diff.json and the delete receipt."""
+    client.add_message("demo", "user", "Hi, my name is Ada and I love hiking.")
+    committed = client.commit_session("demo", wait=True)
+    diff = json.loads(client.read(committed["archive_uri"] + "/memory_diff.json"))
+    return committed, diff, client.delete_session("demo")
+
+
+def test_repeating_the_readme_block_counts_what_the_diff_shows(client: Any) -> None:
+    """Issue 16 item 5: the second round re-states the same two memories. Its commit reports
+    what it wrote (nothing: the diff is empty), its task says two were confirmed unchanged,
+    and its receipt keeps the two memories the second session supports, naming them."""
+    names = [
+        "viking://user/default/memories/preferences/likes-hiking.md",
+        "viking://user/default/memories/profile/name.md",
+    ]
+    first, diff1, receipt1 = _readme_round(client)
+    assert first["memories_extracted"] == 2 == diff1["summary"]["total_adds"]
+    assert receipt1["kept"]["memories"] == 2 and receipt1["kept"]["memory_uris"] == names
+
+    second, diff2, receipt2 = _readme_round(client)
+    assert diff2["summary"] == {"total_adds": 0, "total_updates": 0, "total_deletes": 0}
+    assert second["memories_extracted"] == 0
+    task = client.get_task(second["task_id"])
+    assert task["result"]["memories_extracted"] == {"total": 0}
+    assert task["result"]["memories_unchanged"] == 2
+    assert task["result"]["memory_uris"] == []
+    assert receipt2["kept"]["memories"] == 2 and receipt2["kept"]["memory_uris"] == names
+    assert "forget_memories" in receipt2["kept"]["reason"]
+    assert (
+        sorted(
+            n["uri"]
+            for n in client.ls("viking://user/default/memories", recursive=True)
+            if not n["isDir"]
+        )
+        == names
+    )
+
+    # A third round that says something new: one memory written, one confirmed.
+    client.add_message("demo", "user", "Hi, my name is Ada and I love climbing.")
+    third = client.commit_session("demo", wait=True)
+    diff3 = json.loads(client.read(third["archive_uri"] + "/memory_diff.json"))
+    assert third["memories_extracted"] == 1 == diff3["summary"]["total_adds"]
+    assert client.get_task(third["task_id"])["result"]["memories_unchanged"] == 1
+    assert client.get_session("demo")["memories_extracted"]["total"] == 1
+    # forget_memories removes only what this session alone supports: climbing, not the name
+    # (which the earlier, deleted "demo" sessions support too).
+    receipt3 = client.delete_session("demo", forget_memories=True)
+    assert receipt3["deleted"]["memories"] == 1
+    assert receipt3["kept"]["memories"] == 1
+    assert receipt3["kept"]["memory_uris"] == [names[1]]
+    assert "another session" in receipt3["kept"]["reason"]

@@ -168,3 +168,13 @@ def test_session_load_sees_messages_added_later(client: Any) -> None:
 
     assert session.messages == []
     assert [m.parts for m in session.load().messages] == [[skald.TextPart(text="Late news.")]]
+
+
+def test_list_sessions_all_users_names_each_owner(client: Any) -> None:
+    """``list_sessions(all_users=True)`` (``?user=*``; every client here acts as root): the
+    sessions of every user of the account, each naming its account and user."""
+    client.add_message("mine", "user", "hello")
+    rows = client.list_sessions(all_users=True)
+    assert [(r["session_id"], r["user"]) for r in rows] == [("mine", "default")]
+    assert rows[0]["account"]
+    assert "user" not in client.list_sessions()[0]

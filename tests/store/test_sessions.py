@@ -6,9 +6,12 @@ Scenarios told through ``skald_core.store.protocol.Store`` alone, on every backe
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from skald_core.errors import AlreadyExistsError
+from skald_core.schemas import DeleteOptions
 from skald_core.store.protocol import Store
 
 from .helpers import ALICE, ALICE_AT_GLOBEX, BOB, T0, add
@@ -77,3 +80,33 @@ def test_listing_shows_only_the_owners_sessions(store: Store) -> None:
     store.create_session(ALICE_AT_GLOBEX, "elsewhere", T0)
 
     assert [r.session_id for r in store.list_sessions(ALICE, limit=None, after=None)] == ["mine"]
+
+
+def test_listing_across_users_pages_by_time_then_owner(store: Store) -> None:
+    """``list_sessions_across``: every user's sessions of one account (or of all accounts),
+    ordered by (created_at, account, user, id), paged by that key, trash only on request."""
+    store.create_session(ALICE, "a1", T0)
+    store.create_session(BOB, "b1", T0)  # same time as a1: the owner breaks the tie
+    store.create_session(ALICE, "a2", T0 + 1)
+    store.create_session(ALICE_AT_GLOBEX, "g1", T0 + 2)
+    store.create_session(BOB, "b2", T0 + 3)
+    store.delete_session(BOB, "b2", T0 + 4, DeleteOptions(mode="soft"))
+
+    def keys(rows: list[Any]) -> list[tuple[str, str, str]]:
+        return [(r.account, r.user, r.session_id) for r in rows]
+
+    acme = store.list_sessions_across("acme", limit=None, after=None)
+    assert keys(acme) == [("acme", "alice", "a2"), ("acme", "bob", "b1"), ("acme", "alice", "a1")]
+    everyone = store.list_sessions_across(None, limit=None, after=None, include_deleted=True)
+    assert [k[2] for k in keys(everyone)] == ["b2", "g1", "a2", "b1", "a1"]
+    # Paging one at a time, oldest first, visits each once.
+    seen: list[tuple[str, str, str]] = []
+    after = None
+    while True:
+        page = store.list_sessions_across("acme", limit=1, after=after, newest_first=False)
+        if not page:
+            break
+        seen += keys(page)
+        r = page[-1]
+        after = (r.created_at, r.account, r.user, r.session_id)
+    assert seen == list(reversed(keys(acme)))

@@ -112,8 +112,11 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        all_users: bool = False,
     ) -> list[dict[str, Any]]:
-        return await self._run(calls.list_sessions(limit, cursor, include_deleted, order))
+        return await self._run(
+            calls.list_sessions(limit, cursor, include_deleted, order, all_users)
+        )
 
     async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:
         return await self._run(calls.get_session(session_id, auto_create))

@@ -88,7 +88,7 @@ def create_session(session_id: str | None) -> Call[Dict]:
 
 
 def list_sessions(
-    limit: int | None, cursor: str | None, include_deleted: bool, order: str
+    limit: int | None, cursor: str | None, include_deleted: bool, order: str, all_users: bool
 ) -> Call[Rows]:
     return Call(
         method="GET",
@@ -98,6 +98,7 @@ def list_sessions(
             cursor=cursor,
             include_deleted=True if include_deleted else None,
             order=None if order == "desc" else order,
+            user="*" if all_users else None,
         ),
     )
 

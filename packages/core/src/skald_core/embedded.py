@@ -11,6 +11,8 @@ import asyncio
 import os
 from typing import Any
 
+import msgspec
+
 from . import clock, uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
@@ -161,14 +163,18 @@ class OpenViking:
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        all_users: bool = False,
     ) -> list[dict[str, Any]]:
+        # In-process callers own the store: every user's sessions are theirs to list.
+        ctx = msgspec.structs.replace(self._ctx, role="root") if all_users else self._ctx
         return to_dicts(
             self.services.sessions.list_sessions(
-                self._ctx,
+                ctx,
                 limit=limit,
                 cursor=cursor,
                 include_deleted=include_deleted,
                 order=order,
+                all_users=all_users,
             )
         )
 
@@ -506,6 +512,7 @@ class AsyncOpenViking:
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        all_users: bool = False,
     ) -> list[dict[str, Any]]:
         return await asyncio.to_thread(
             self._sync.list_sessions,
@@ -513,6 +520,7 @@ class AsyncOpenViking:
             cursor=cursor,
             include_deleted=include_deleted,
             order=order,
+            all_users=all_users,
         )
 
     async def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:

@@ -156,6 +156,9 @@ class SessionListItem(BaseStruct):
     message_count: int
     deleted_at: str | UnsetType = UNSET
     deleted_by: str | UnsetType = UNSET
+    #: Whose session it is: set in a cross-user listing (``?user=*``, ``?account=*``).
+    account: str | UnsetType = UNSET
+    user: str | UnsetType = UNSET
 
 
 class TokenUsage(BaseStruct):
@@ -279,8 +282,20 @@ class DeletedCounts(BaseStruct):
     memories: int = 0
 
 
+#: At most this many kept memories are named in a delete receipt (``kept.memory_uris``).
+KEPT_URIS_LISTED = 50
+
+
 class KeptCounts(BaseStruct):
+    """The memories a deletion leaves: the ones this session's extractions wrote or stated
+    again (its provenance), all kept unless ``forget_memories`` removed those no other session
+    supports."""
+
     memories: int
+    #: The kept memories' URIs, by path, the first ``KEPT_URIS_LISTED`` of them.
+    memory_uris: list[str] = msgspec.field(default_factory=list)
+    #: Why they stay, in a sentence.
+    reason: str = ""
 
 
 class DeletionReceipt(BaseStruct):
@@ -483,9 +498,15 @@ class ExtractionTaskResult(BaseStruct):
 
     session_id: str = ""
     archive_uri: str = ""
-    #: Memories written, per category, with their ``total``.
+    #: Memories written (created or changed), per category, with their ``total``: the
+    #: ``adds`` and ``updates`` of the archive's ``memory_diff.json``.
     memories_extracted: dict[str, int] | UnsetType = UNSET
+    #: Memories removed: the diff's ``deletes``.
     memories_deleted: int | UnsetType = UNSET
+    #: Memories the extraction stated again with the text they had: not written, not in the
+    #: diff; the session now supports them too (it counts in its delete receipt's ``kept``).
+    memories_unchanged: int | UnsetType = UNSET
+    #: The memories written (created or changed).
     memory_uris: list[str] | UnsetType = UNSET
     memory_diff_uri: str | UnsetType = UNSET
     extractor: str = ""

@@ -33,6 +33,7 @@ class ClientAPI(Protocol):
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        all_users: bool = False,
     ) -> list[dict[str, Any]]: ...
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]: ...
     def session_exists(self, session_id: str) -> bool: ...
@@ -159,6 +160,7 @@ class AsyncClientAPI(Protocol):
         cursor: str | None = None,
         include_deleted: bool = False,
         order: ListOrder = "desc",
+        all_users: bool = False,
     ) -> list[dict[str, Any]]: ...
     async def get_session(
         self, session_id: str, *, auto_create: bool = False

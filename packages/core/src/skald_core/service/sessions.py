@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import msgspec
 
@@ -102,8 +103,9 @@ def session_meta(
 SEARCH_HITS = 1000
 
 
-def _list_item(r: SessionRow) -> SessionListItem:
-    """One row of a listing (listings make thousands: the updated time is split once)."""
+def _list_item(r: SessionRow, owner: bool = False) -> SessionListItem:
+    """One row of a listing (listings make thousands: the updated time is split once);
+    ``owner``: name its account and user (a cross-user listing)."""
     updated = clock.iso_ms(r.updated_at)
     item = SessionListItem(
         session_id=r.session_id,
@@ -117,6 +119,9 @@ def _list_item(r: SessionRow) -> SessionListItem:
     if r.deleted_at is not None:
         item.deleted_at = clock.iso_ms(r.deleted_at)
         item.deleted_by = r.deleted_by or ""
+    if owner:
+        item.account = r.account
+        item.user = r.user
     return item
 
 
@@ -194,9 +199,16 @@ class SessionService:
         order: ListOrder = "desc",
         created_since: float | None = None,
         created_before: float | None = None,
+        all_users: bool = False,
+        all_accounts: bool = False,
     ) -> list[SessionListItem]:
         """A page of the sessions, by creation time; ``created_since``/``created_before``
-        (epoch seconds, the second exclusive) keep only those created in that range."""
+        (epoch seconds, the second exclusive) keep only those created in that range.
+
+        ``all_users`` (root and admins): every user's sessions of the caller's account, each
+        item naming its ``account`` and ``user``; ``all_accounts`` (root): of every account.
+        Their cursor is ``user/session_id`` (``account/user/session_id`` across accounts) of
+        the last item of the previous page."""
         most = self.limits.list_max
         if limit is None:
             limit = self.limits.list_default
@@ -209,10 +221,20 @@ class SessionService:
                 "order must be 'desc' (newest first) or 'asc' (oldest first)",
                 {"field": "order", "value": order},
             )
-        owner = owner_of(identity)
-        after = None
-        if cursor:
-            ref = self.store.get_session(owner, ids.check_id(cursor, "cursor"))
+        if all_accounts and identity.role != "root":
+            raise ForbiddenError(
+                "Only the root key lists the sessions of every account",
+                {"reason": "root_required"},
+            )
+        if all_users and identity.role not in ("root", "admin"):
+            raise ForbiddenError(
+                "Only root and admin keys list the sessions of every user",
+                {"reason": "admin_required"},
+            )
+        across = all_users or all_accounts
+        after: Any = self._after(identity, cursor, all_accounts) if across else None
+        if cursor and not across:
+            ref = self.store.get_session(owner_of(identity), ids.check_id(cursor, "cursor"))
             if ref is None:
                 raise InvalidArgumentError(
                     "cursor must be the session_id of the last session of the previous page",
@@ -220,29 +242,64 @@ class SessionService:
                 )
             after = (ref.created_at, ref.session_id)
         # The range's far end starts the listing when no cursor did (the store pages by
-        # (created_at, session_id), and "" sorts before every id).
+        # (created_at, ...), and "" sorts before every id).
+        blank: tuple[str, ...] = ("", "", "") if across else ("",)
         if created_before is not None and order == "desc":
             if after is None or after[0] >= created_before:
-                after = (created_before, "")
+                after = (created_before, *blank)
         elif (
             created_since is not None
             and order == "asc"
             and (after is None or after[0] < created_since)
         ):
-            after = (created_since, "")
-        rows = self.store.list_sessions(
-            owner,
-            limit=limit,
-            after=after,
-            include_deleted=include_deleted,
-            newest_first=order == "desc",
-        )
+            after = (created_since, *blank)
+        if across:
+            rows = self.store.list_sessions_across(
+                None if all_accounts else identity.account,
+                limit=limit,
+                after=after,
+                include_deleted=include_deleted,
+                newest_first=order == "desc",
+            )
+        else:
+            rows = self.store.list_sessions(
+                owner_of(identity),
+                limit=limit,
+                after=after,
+                include_deleted=include_deleted,
+                newest_first=order == "desc",
+            )
         return [
-            _list_item(r)
+            _list_item(r, across)
             for r in rows
             if (created_since is None or r.created_at >= created_since)
             and (created_before is None or r.created_at < created_before)
         ]
+
+    def _after(
+        self, identity: Identity, cursor: str | None, all_accounts: bool
+    ) -> tuple[float, str, str, str] | None:
+        """The paging key of a cross-user listing's cursor (``[account/]user/session_id``)."""
+        if not cursor:
+            return None
+        parts = cursor.split("/")
+        shape = "account/user/session_id" if all_accounts else "user/session_id"
+        if len(parts) != shape.count("/") + 1:
+            raise InvalidArgumentError(
+                f"cursor must be the {shape} of the last session of the previous page",
+                {"field": "cursor", "value": cursor},
+            )
+        account = parts[0] if all_accounts else identity.account
+        user, session_id = parts[-2], parts[-1]
+        for value, field in ((account, "cursor"), (user, "cursor"), (session_id, "cursor")):
+            ids.check_id(value, field)
+        ref = self.store.get_session(Owner(account, user), session_id)
+        if ref is None:
+            raise InvalidArgumentError(
+                f"cursor must be the {shape} of the last session of the previous page",
+                {"field": "cursor", "value": cursor},
+            )
+        return (ref.created_at, ref.account, ref.user, ref.session_id)
 
     def get(self, identity: Identity, session_id: str, *, auto_create: bool = False) -> SessionMeta:
         ids.check_id(session_id)

@@ -35,7 +35,7 @@ from ..schemas import (
     TokenUsage,
     message_decoder,
 )
-from ..store.model import ClaimedTask, MemoryFact, MemoryRef, Owner, TaskRow
+from ..store.model import ClaimedTask, ExtractionOutcome, MemoryFact, MemoryRef, Owner, TaskRow
 from ..store.protocol import Store
 from ..store.sql_store import MessageBatches
 from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
@@ -165,23 +165,30 @@ class TaskRunner:
                 MemoryRef(path=memory_path(task.user, d.category, d.slug), category=d.category)
                 for d in found.deletes
             ]
-            counts: dict[str, int] = {}
-            for f in writes.values():
-                counts[f.category] = counts.get(f.category, 0) + 1
-            by_category = {"total": len(writes)}
-            by_category.update((k, n) for k, n in sorted(counts.items()) if k != "total")
-            result = msgspec.json.encode(
-                ExtractionTaskResult(
-                    session_id=task.session_id,
-                    archive_uri=archive_uri,
-                    memories_extracted=by_category,
-                    memories_deleted=len(deletes),
-                    memory_uris=sorted("viking://" + p for p in writes),
-                    memory_diff_uri=archive_uri + "/memory_diff.json",
-                    extractor=self.extractor.name,
-                    token_usage=token_usage(found.usage),
+
+            def result(applied: ExtractionOutcome) -> bytes:
+                """The task's result, counted from what the store applied: the numbers are the
+                memory diff's (a memory stated again unchanged is ``memories_unchanged``)."""
+                by_category = {"total": applied.memories}
+                by_category.update(
+                    (k, n) for k, n in sorted(applied.by_category.items()) if k != "total"
                 )
-            )
+                diff = applied.diff
+                changed = [e.path for e in (*diff.adds, *diff.updates)] if diff else []
+                return msgspec.json.encode(
+                    ExtractionTaskResult(
+                        session_id=task.session_id,
+                        archive_uri=archive_uri,
+                        memories_extracted=by_category,
+                        memories_deleted=applied.deleted,
+                        memories_unchanged=applied.unchanged,
+                        memory_uris=sorted("viking://" + p for p in changed),
+                        memory_diff_uri=archive_uri + "/memory_diff.json",
+                        extractor=self.extractor.name,
+                        token_usage=token_usage(found.usage),
+                    )
+                )
+
             outcome = self.store.complete_extraction(
                 task_id,
                 claimed.claim,

@@ -20,7 +20,13 @@ import msgspec
 from ..errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from ..identity import Identity
 from ..literals import SessionState
-from ..schemas import DeletedCounts, DeletionReceipt, ErasedCounts, KeptCounts
+from ..schemas import (
+    KEPT_URIS_LISTED,
+    DeletedCounts,
+    DeletionReceipt,
+    ErasedCounts,
+    KeptCounts,
+)
 from .deletion_rules import (
     CANCELLED,
     check_still_old,
@@ -106,19 +112,55 @@ def _check_committed(conn: Conn, row: SessionRow, require_extracted: bool) -> No
             )
 
 
-def _receipt(conn: Conn, owner: Owner, row: SessionRow, soft: bool) -> DeletionReceipt:
+#: This incarnation's provenance (``s``): written since the session was created, so an
+#: earlier, deleted session that used the same id keeps its own (older) rows.
+_MINE = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.session_created_at >= ?"
+#: ... and supported by another session too (or an earlier one with this id).
+_ALSO_ELSEWHERE = (
+    " AND EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
+    "AND (o.session_id <> s.session_id OR o.session_created_at < ?))"
+)
+_KEPT_REASON = {
+    "soft": "a soft delete keeps everything; restore the session or purge it",
+    "hard": "memories outlive the session that produced them; delete with "
+    "forget_memories=true to also remove the ones only this session supports",
+    "forget": "also supported by another session (or an earlier session with this id)",
+}
+
+
+def _kept(conn: Conn, owner: Owner, row: SessionRow, how: str) -> KeptCounts:
+    """The memories this session supports that a deletion ``how`` leaves, and why."""
+    mine: tuple[object, ...] = (owner.account, owner.user, row.session_id, row.created_at)
+    where, args = _MINE, mine
+    if how == "forget":
+        where, args = _MINE + _ALSO_ELSEWHERE, (*mine, row.created_at)
+    count = int(
+        conn.one(f"SELECT COUNT(DISTINCT s.file_pk) FROM memory_sources s WHERE {where}", args)
+    )
+    uris: list[str] = []
+    if count:
+        uris = [
+            "viking://" + r[0]
+            for r in conn.execute(
+                "SELECT f.path FROM files f WHERE f.pk IN (SELECT s.file_pk FROM "
+                f"memory_sources s WHERE {where}) ORDER BY f.path LIMIT {KEPT_URIS_LISTED}",
+                args,
+            )
+        ]
+    return KeptCounts(memories=count, memory_uris=uris, reason=_KEPT_REASON[how])
+
+
+def _receipt(
+    conn: Conn, owner: Owner, row: SessionRow, soft: bool, forget: bool = False
+) -> DeletionReceipt:
     """What a deletion of ``row`` removes and keeps (before tasks are cancelled and memories
     forgotten)."""
     got = conn.execute(
         (
             "SELECT (SELECT COUNT(*) FROM archives WHERE session_pk = ?), "
-            "(SELECT COUNT(*) FROM files WHERE session_pk = ? AND NOT is_dir), "
-            # Provenance written since this session was created: an earlier, deleted session
-            # that used the same id keeps its own (older) provenance rows.
-            "(SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
-            "AND user_name = ? AND session_id = ? AND created_at >= ?)"
+            "(SELECT COUNT(*) FROM files WHERE session_pk = ? AND NOT is_dir)"
         ),
-        (row.pk, row.pk, owner.account, owner.user, row.session_id, row.created_at),
+        (row.pk, row.pk),
     ).fetchone()
     deleted = DeletedCounts(
         messages=row.total_message_count,  # kept with the rows; check_integrity verifies it
@@ -131,7 +173,7 @@ def _receipt(conn: Conn, owner: Owner, row: SessionRow, soft: bool) -> DeletionR
         session_id=row.session_id,
         mode="soft" if soft else "hard",
         deleted=deleted,
-        kept=KeptCounts(memories=int(got[2])),
+        kept=_kept(conn, owner, row, "soft" if soft else "forget" if forget else "hard"),
     )
 
 
@@ -171,11 +213,10 @@ def forgettable_paths(conn: Conn, owner: Owner, row: SessionRow) -> list[str]:
 
 
 #: Provenance rows of this incarnation of a session, and the memories only they support.
-_MINE = "s.account = ? AND s.user_name = ? AND s.session_id = ? AND s.created_at >= ?"
+#: The memories only this session supports (what forget_memories removes).
 _ONLY_MINE = (
     f"SELECT s.file_pk FROM memory_sources s WHERE {_MINE} "
-    "AND NOT EXISTS (SELECT 1 FROM memory_sources o WHERE o.file_pk = s.file_pk "
-    "AND (o.session_id <> s.session_id OR o.created_at < ?))"
+    f"AND NOT{_ALSO_ELSEWHERE.removeprefix(' AND')}"
 )
 
 
@@ -217,7 +258,7 @@ def delete(
     # a session trashed - or deleted, re-created and trashed - since it committed it.
     if require_committed and (row.deleted_at is None or require_extracted):
         _check_committed(conn, row, require_extracted)
-    receipt = _receipt(conn, owner, row, soft)
+    receipt = _receipt(conn, owner, row, soft, forget_memories)
     if soft:
         conn.execute(
             "UPDATE sessions SET deleted_at = ?, deleted_by = ? WHERE pk = ?",
@@ -236,7 +277,6 @@ def delete(
         if forget_memories:
             lock_owner(conn, owner.account, owner.user)  # memory writes of this user wait
             receipt.deleted.memories = _forget_memories(conn, owner, row)
-            receipt.kept.memories -= receipt.deleted.memories
             # Task results name the memory files they wrote; those names go with the memories.
             conn.execute("UPDATE tasks SET result = NULL WHERE session_pk = ?", (row.pk,))
         drop_messages(conn, "session_pk = ?", (row.pk,))

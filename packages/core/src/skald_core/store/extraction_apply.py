@@ -2,8 +2,8 @@
 backends.
 
 ``apply_diff`` runs inside the caller's transaction: it writes new and updated memory files with
-provenance (``memory_sources``), removes deleted ones (their provenance goes with them by
-``ON DELETE CASCADE``) and records what it did — the diff with before and after texts, the
+provenance (``memory_sources``; a memory stated again unchanged gains provenance only), removes
+deleted ones (their provenance goes with them by ``ON DELETE CASCADE``) and records what it did — the diff with before and after texts, the
 per-category counts and the token usage — in ``archive_extractions``, keyed by the archive (and
 removed with it). ``requeue`` queues failed archives for extraction again.
 """
@@ -27,10 +27,18 @@ class Applied(msgspec.Struct, kw_only=True):
     created: int = 0
     updated: int = 0
     deleted: int = 0
-    #: Memories written (created, changed or re-stated), the number an archive "extracted".
-    written: int = 0
+    #: Memories stated again with the text they already had: not written, not in the diff,
+    #: but this archive now supports them too (provenance).
+    unchanged: int = 0
     diff: MemoryDiff = msgspec.field(default_factory=MemoryDiff)
+    #: Memories written (created or changed) per category: what the diff shows.
     by_category: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        """Memories created or changed: the number an archive "extracted", as its diff shows
+        (``adds`` + ``updates``)."""
+        return self.created + self.updated
 
 
 _RECORDED = ", ".join(
@@ -45,8 +53,9 @@ INSERT_FILE = (
 UPDATE_FILE = "UPDATE files SET content = ?, updated_at = ? WHERE pk = ?"
 ADD_SOURCE = (
     "INSERT INTO memory_sources (file_pk, account, user_name, session_id, archive_no, "
-    "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "session_created_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+SESSION_CREATED = "SELECT created_at FROM sessions WHERE pk = ?"
 DELETE_FILE = "DELETE FROM files WHERE account = ? AND path = ? AND NOT is_dir RETURNING content"
 RECORD = (
     "INSERT INTO archive_extractions (session_pk, archive_no, extracted_at, memory_diff, "
@@ -93,6 +102,7 @@ def apply_diff(
     ignored (a defence: callers build the paths)."""
     root = f"user/{user}/memories/"
     out = Applied()
+    (incarnation,) = conn.execute(SESSION_CREATED, (session_pk,)).fetchone()
     for fact in upserts:
         if not fact.path.startswith(root):
             continue
@@ -100,6 +110,7 @@ def apply_diff(
         existing = conn.execute(FIND_FILE, (account, fact.path)).fetchone()
         if existing is not None and existing[1]:
             continue  # a directory stands where the fact would go; skip it
+        changed = True
         if existing is None:
             ensure_parents(conn, account, fact.path, now)
             (file_pk,) = conn.execute(
@@ -112,7 +123,10 @@ def apply_diff(
         else:
             file_pk = existing[0]
             before = bytes(existing[2] or b"")
-            if before != data:
+            changed = before != data
+            if not changed:
+                out.unchanged += 1
+            else:
                 conn.execute(UPDATE_FILE, (data, now, file_pk))
                 out.updated += 1
                 out.diff.updates.append(
@@ -123,9 +137,9 @@ def apply_diff(
                         after=fact.content,
                     )
                 )
-        conn.execute(ADD_SOURCE, (file_pk, account, user, session_id, archive_no, now))
-        out.written += 1
-        out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1
+        conn.execute(ADD_SOURCE, (file_pk, account, user, session_id, archive_no, incarnation, now))
+        if changed:
+            out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1
     for ref in deletes:
         if not ref.path.startswith(root):
             continue

@@ -197,6 +197,10 @@ class ExtractionOutcome(Struct, kw_only=True):
     updated: int
     reason: str | None = None
     deleted: int = 0
+    #: Memories stated again with their text unchanged (provenance added, nothing written).
+    unchanged: int = 0
+    #: ``memories`` (created or changed) per category.
+    by_category: dict[str, int] = msgspec.field(default_factory=dict)
     diff: MemoryDiff | None = None
 
 

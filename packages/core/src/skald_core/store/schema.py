@@ -253,6 +253,37 @@ _V4 = (
     "ALTER TABLE audit_log ADD COLUMN key_id $text",
 )
 
+_V6 = (
+    # Provenance names the incarnation of a session id, not only the id: a session deleted
+    # and made again under the same id extracts into archive_001 again, and its support of a
+    # memory is a row of its own (under the old key it was dropped as a duplicate, so the
+    # new session's receipt kept nothing and forget_memories missed it). Rows written before
+    # take their own time as the incarnation's: it is at or after that session's creation,
+    # and before any later session of the same id.
+    """
+    CREATE TABLE memory_sources_v6 (
+        file_pk $ref NOT NULL REFERENCES files (pk) ON DELETE CASCADE,
+        session_id $text NOT NULL,
+        archive_no $int NOT NULL,
+        session_created_at $real NOT NULL,
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        created_at $real NOT NULL,
+        PRIMARY KEY (file_pk, session_id, archive_no, session_created_at)
+    )$without_rowid
+    """,
+    "INSERT INTO memory_sources_v6 (file_pk, session_id, archive_no, session_created_at, "
+    "account, user_name, created_at) SELECT file_pk, session_id, archive_no, created_at, "
+    "account, user_name, created_at FROM memory_sources",
+    "DROP TABLE memory_sources",
+    "ALTER TABLE memory_sources_v6 RENAME TO memory_sources",
+    "CREATE INDEX IF NOT EXISTS memory_sources_by_session "
+    "ON memory_sources (account, user_name, session_id)",
+    # An admin's listing of every user's sessions of an account, newest first.
+    "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions "
+    "(account, created_at DESC, user_name DESC, session_id DESC)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema (Skald 0.1)", _V1),
     Migration(2, "maintenance table", _V2),
@@ -264,6 +295,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         per_dialect={SQLITE.name: SQLITE_SEARCH.ddl, POSTGRES.name: POSTGRES_SEARCH.ddl},
     ),
+    Migration(6, "memory provenance per session incarnation; sessions by account", _V6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -468,6 +468,44 @@ class SQLStore:
             args.append(created_before)
         return int(self._tx(lambda c: c.one(sql, args), write=False, single=True))
 
+    def list_sessions_across(
+        self,
+        account: str | None,
+        *,
+        limit: int | None,
+        after: tuple[float, str, str, str] | None,
+        include_deleted: bool = False,
+        newest_first: bool = True,
+    ) -> list[SessionRow]:
+        """Every user's sessions of ``account`` (None: of every account), by (created_at,
+        account, user, session_id), newest first unless not ``newest_first``; ``after`` is
+        the last row of the previous page as that key. Trashed sessions only with
+        ``include_deleted``. For root and admins (the caller checks)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if account is not None:
+            where.append("account = ?")
+            args.append(account)
+        if not include_deleted:
+            where.append("deleted_at IS NULL")
+        beyond, direction = ("<", "DESC") if newest_first else (">", "ASC")
+        if after is not None:
+            where.append(f"(created_at, account, user_name, session_id) {beyond} (?, ?, ?, ?)")
+            args += list(after)
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += (
+            f" ORDER BY created_at {direction}, account {direction}, user_name {direction}, "
+            f"session_id {direction}"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self._tx(
+            lambda c: [session_row(r) for r in c.execute(sql, args)], write=False, single=True
+        )
+
     def append_messages(
         self,
         owner: Owner,
@@ -1024,7 +1062,7 @@ class SQLStore:
         task_id: str,
         claim: str,
         facts: Sequence[MemoryFact],
-        result: bytes,
+        result: bytes | Callable[[ExtractionOutcome], bytes],
         now: float,
         *,
         deletes: Sequence[MemoryRef] = (),
@@ -1032,8 +1070,9 @@ class SQLStore:
     ) -> ExtractionOutcome:
         """Apply an extraction: write ``facts`` (new or updated memories) with provenance,
         remove ``deletes`` (their provenance goes with them), record the diff, per-category
-        counts and token ``usage`` with the archive, mark it done and the task completed — or
-        nothing at all if the claim is stale or the session has gone."""
+        counts and token ``usage`` with the archive, mark it done and the task completed with
+        ``result`` (or what ``result`` makes of the outcome, so the task's counts are the
+        diff's) — or nothing at all if the claim is stale or the session has gone."""
         d = self.d
         stale = ExtractionOutcome(
             status="stale",
@@ -1105,19 +1144,22 @@ class SQLStore:
                     "UPDATE sessions SET memories_extracted = memories_extracted + ? WHERE pk = ?",
                     (applied.written, session_pk),
                 )
-            conn.execute(
-                "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
-                "updated_at = ? WHERE task_id = ?",
-                (result, now, task_id),
-            )
-            return ExtractionOutcome(
+            outcome = ExtractionOutcome(
                 status="completed",
                 memories=applied.written,
                 created=applied.created,
                 updated=applied.updated,
                 deleted=applied.deleted,
+                unchanged=applied.unchanged,
+                by_category=applied.by_category,
                 diff=applied.diff if archive[0] == "pending" else None,
             )
+            conn.execute(
+                "UPDATE tasks SET status = 'completed', result = ?, claim = NULL, "
+                "updated_at = ? WHERE task_id = ?",
+                (result if isinstance(result, bytes) else result(outcome), now, task_id),
+            )
+            return outcome
 
         return self._tx(run)
 

@@ -41,6 +41,8 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE = 50
 STATES = ("live", "trash", "all")
+#: The ``user`` that means every user of the account (root and admins), as in the API.
+ALL_USERS = "*"
 
 
 class SignInRequired(Exception):
@@ -60,6 +62,11 @@ class Who:
     def is_admin(self) -> bool:
         return self.identity.role in ("root", "admin")
 
+    @property
+    def all_users(self) -> bool:
+        """Looking at every user's sessions (``user=*``, as ``GET /api/v1/sessions?user=*``)."""
+        return self.scope.get("user") == ALL_USERS
+
     def q(self, **extra: Any) -> str:
         """A query string keeping who is being looked at, plus ``extra`` (None dropped)."""
         params = {**self.scope, **{k: v for k, v in extra.items() if v not in (None, "")}}
@@ -71,7 +78,9 @@ def _scope(query: Mapping[str, str]) -> dict[str, str]:
     (``identify``), exactly as for the ``X-OpenViking-Account``/``-User`` headers."""
     scope: dict[str, str] = {}
     for name in ("account", "user"):
-        if query.get(name):
+        if name == "user" and query.get(name) == ALL_USERS:
+            scope[name] = ALL_USERS
+        elif query.get(name):
             scope[name] = ids.check_id(query[name], name)
     return scope
 
@@ -85,7 +94,7 @@ def who(request: Request[Any, Any, Any], services: Services, logins: Logins) -> 
         services,
         login.key,
         account=scope.get("account"),
-        user=scope.get("user"),
+        user=None if scope.get("user") == ALL_USERS else scope.get("user"),
         method=request.method,
     )
     return Who(login=login, identity=identity, scope=scope, dev_mode=services.config.dev_mode)
@@ -190,10 +199,16 @@ def _page_of(
     limit: int,
     cursor: str | None,
     created: tuple[float | None, float | None] = (None, None),
+    all_users: bool = False,
 ) -> tuple[list[SessionListItem], str | None]:
     """One page of the list, and the cursor of the next (None: last page). The trash view
-    reads pages of the full list until it has ``limit`` trashed sessions."""
+    reads pages of the full list until it has ``limit`` trashed sessions. ``all_users``:
+    every user's sessions (the API's ``user=*``, cursors ``user/session_id``)."""
     since, before = created
+
+    def key(item: SessionListItem) -> str:
+        return f"{item.user}/{item.session_id}" if all_users else item.session_id
+
     if state == "live":
         rows = services.sessions.list_sessions(
             identity,
@@ -201,10 +216,11 @@ def _page_of(
             cursor=cursor,
             created_since=since,
             created_before=before,
+            all_users=all_users,
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, (rows[-1].session_id if more and rows else None)
+        return rows, (key(rows[-1]) if more and rows else None)
     got: list[SessionListItem] = []
     after = cursor
     while True:
@@ -215,16 +231,17 @@ def _page_of(
             include_deleted=True,
             created_since=since,
             created_before=before,
+            all_users=all_users,
         )
         for item in batch[:limit]:
             if state == "all" or item.deleted_at:
                 got.append(item)
                 if len(got) == limit:
                     rest = batch[batch.index(item) + 1 :]
-                    return got, (item.session_id if rest else None)
+                    return got, (key(item) if rest else None)
         if len(batch) <= limit:
             return got, None
-        after = batch[limit - 1].session_id
+        after = key(batch[limit - 1])
 
 
 #: Sessions shown for a text search (the best matches; no further pages).
@@ -251,10 +268,12 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
     since, until = query.get("since") or "", query.get("until") or ""
     created = (_day(since, "since"), _day(until, "until", end=True))
     text = (query.get("q") or "").strip()
+    total: int | None
     if text:  # live sessions whose messages hold the words, best first, one page
-        if state != "live":
+        if state != "live" or caller.all_users:
             raise InvalidArgumentError(
-                "text search looks in live sessions only: choose Live", {"field": "q"}
+                "text search looks in one user's live sessions: choose Live and a user",
+                {"field": "q"},
             )
         rows = [
             r
@@ -263,13 +282,20 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
         ]
         next_cursor, total = None, len(rows)
     else:
-        rows, next_cursor = _page_of(services, caller.identity, state, limit, cursor, created)
-        total = count_sessions(
-            services.sessions,
-            caller.identity,
-            state,  # type: ignore[arg-type]  # one of STATES
-            created_since=created[0],
-            created_before=created[1],
+        rows, next_cursor = _page_of(
+            services, caller.identity, state, limit, cursor, created, caller.all_users
+        )
+        # The total counts one user's sessions; the every-user view shows none.
+        total = (
+            None
+            if caller.all_users
+            else count_sessions(
+                services.sessions,
+                caller.identity,
+                state,  # type: ignore[arg-type]  # one of STATES
+                created_since=created[0],
+                created_before=created[1],
+            )
         )
     partial = (
         request.headers.get("hx-request") == "true"

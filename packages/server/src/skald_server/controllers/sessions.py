@@ -73,6 +73,9 @@ class SessionController(Controller):
         operation_id="listSessions",
         responses=errors(),
         summary="List sessions, newest first (order=asc: oldest first)",
+        description="user=* (root and admin keys): every user's sessions of the account, each "
+        "item naming its account and user, the cursor being user/session_id; account=* (the "
+        "root key): every account's, the cursor being account/user/session_id.",
     )
     @store_call
     def list_sessions(
@@ -84,7 +87,16 @@ class SessionController(Controller):
         cursor: FromQuery[str | None] = None,
         include_deleted: FromQuery[bool] = False,
         order: FromQuery[ListOrder] = "desc",
+        user: FromQuery[str | None] = None,
+        account: FromQuery[str | None] = None,
     ) -> Ok[list[SessionListItem]]:
+        for name, value in (("user", user), ("account", account)):
+            if value is not None and value != "*":
+                raise InvalidArgumentError(
+                    f"{name} must be '*' (every {name}); to act for one {name}, send the "
+                    f"X-OpenViking-{name.title()} header",
+                    {"field": name, "value": value},
+                )
         return ok(
             request,
             services.sessions.list_sessions(
@@ -93,6 +105,8 @@ class SessionController(Controller):
                 cursor=cursor,
                 include_deleted=include_deleted,
                 order=order,
+                all_users=user == "*",
+                all_accounts=account == "*",
             ),
         )
 
