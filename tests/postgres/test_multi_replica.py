@@ -450,11 +450,13 @@ def _check(schema: str, ops: list[Op], log_path: Path, slow_task: str, holder: R
     assert ("slow-1", 1) in {(r[1], r[2]) for r in name}, name
 
     # Provenance: every archive that wrote memories is recorded as their source, never twice
-    # (rows of deleted sessions stay, by design; the key is (memory, session id, archive)).
+    # (rows of deleted sessions stay, by design; the key is (memory, session id, archive,
+    # the session's creation): a re-created id is a source of its own).
     sources = query(
         schema,
         "SELECT session_id, archive_no, COUNT(*), COUNT(DISTINCT file_pk) FROM memory_sources "
-        "WHERE account = %s AND user_name = %s GROUP BY session_id, archive_no",
+        "WHERE account = %s AND user_name = %s "
+        "GROUP BY session_id, archive_no, session_created_at",
         (ACCOUNT, USER),
     )
     recorded = {(r[0], r[1]) for r in sources}

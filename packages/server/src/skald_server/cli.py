@@ -16,7 +16,7 @@ from skald_core.keys import OPERATOR, KeyStore
 from skald_core.store.protocol import Store
 
 from . import config as config_mod
-from . import logs, operator_cli, single_server
+from . import logs, operator_cli, single_server, transfer_cli
 
 
 def _open_store(args: argparse.Namespace) -> Store:
@@ -289,6 +289,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_db)
 
     operator_cli.add_commands(sub)
+    transfer_cli.add_commands(sub)
     return p
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -36,11 +36,12 @@ from ..errors import (
     NotFoundError,
     ResourceExhaustedError,
 )
+from ..export_format import End, Record
 from ..identity import Identity, Role
 from ..keys import OPERATOR, KeyRecord, NewKey, generate, key_record, matches, split
 from ..literals import SessionState
 from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
-from . import deletion, search
+from . import deletion, search, transfer
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
 from .extraction_apply import INSERT_TASK, Applied, apply_diff, requeue
@@ -1566,6 +1567,48 @@ class SQLStore:
                 lambda c: c.execute(sql, (owner.account, owner.user, session_id)).fetchone()[0],
                 write=False,
                 single=True,
+            )
+        )
+
+    # ------------------------------------------------------------------ export / import
+    def export_records(
+        self, owner: Owner, session_id: str | None, emit: Callable[[Record], None]
+    ) -> None:
+        """Hand ``emit`` every record of ``owner`` (or of its session ``session_id``, live or
+        trashed, with the memories it supports) from one consistent snapshot, in the order
+        ``import_records`` follows (``skald_core.export_format``). ``NotFoundError`` for a
+        missing session."""
+        self._tx(lambda c: transfer.export(c, owner, session_id, emit), write=False)
+
+    def import_records(
+        self,
+        owner: Owner,
+        records: Iterable[Record | End],
+        now: float,
+        *,
+        actor: Identity,
+        new_task_id: Callable[[], str],
+    ) -> dict[str, int]:
+        """Write an export's records for ``owner`` in one transaction — all or nothing — and
+        an audit row; the counts per record type. A session id that exists already, a file
+        that exists with other content, records out of order, counts that disagree or a
+        missing end record refuse the whole import (``AlreadyExistsError``,
+        ``InvalidArgumentError``). Archives waiting for extraction get a new task."""
+
+        def ensure(conn: Conn, account: str, path: str, at: float) -> None:
+            # The session directory (4 segments) and the fixed directories (3) are never rows.
+            depth = 4 if path.split("/")[2:3] == ["sessions"] else 3
+            self._ensure_parents(conn, account, path, at, None, stop_at=depth)
+
+        return self._tx(
+            lambda c: transfer.import_records(
+                c,
+                owner,
+                records,
+                now,
+                actor=actor,
+                new_task_id=new_task_id,
+                ensure_parents=ensure,
             )
         )
 
