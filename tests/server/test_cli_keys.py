@@ -73,12 +73,13 @@ def test_keys_create_list_revoke(
     assert code == 0, err
     header, *lines = out.strip().splitlines()
     assert header.split("\t") == [
-        "KEY_ID", "ACCOUNT", "USER", "ROLE", "ACCESS", "STATE", "CREATED", "REVOKED"
+        "KEY_ID", "ACCOUNT", "USER", "ROLE", "ACCESS", "STATE", "CREATED", "LAST_USED",
+        "REVOKED",
     ]  # fmt: skip
     assert len(lines) == 2
     row = next(line.split("\t") for line in lines if line.startswith(key_id))
     assert row[:6] == [key_id, "a", "u", "user", "read-write", "active"]
-    assert row[6].endswith("Z") and row[7] == "-"
+    assert row[6].endswith("Z") and row[7] == row[8] == "-"
     assert any("\tadmin\tread-only\tactive" in line for line in lines)
     secret = key.split("-", 2)[2]
     assert secret not in out and key not in out
@@ -110,7 +111,7 @@ def test_keys_create_list_revoke(
 
     code, out, _ = run_cli(capsys, "keys", "list", "--path", str(data))
     row = next(line.split("\t") for line in out.splitlines() if line.startswith(key_id))
-    assert row[5] == "revoked" and row[7].endswith("Z")
+    assert row[5] == "revoked" and row[7].endswith("Z") and row[8].endswith("Z")
 
     # revoking again (or an unknown id) fails
     code, _, err = run_cli(capsys, "keys", "revoke", "--path", str(data), key_id)
@@ -203,3 +204,57 @@ def test_skald_console_script(tmp_path: Path) -> None:
     )
     assert listed.returncode == 0
     assert key.split("-")[1] in listed.stdout and key not in listed.stdout
+
+
+def test_keys_list_shows_when_each_key_was_last_used(
+    tmp_path: Path, make_server: MakeServer
+) -> None:
+    """The entry point in a subprocess: ``--role read-only`` makes a read-only user key;
+    ``keys list`` has a header row and a LAST_USED column that a request fills in."""
+    from support.server import run_skald
+
+    data = tmp_path / "d"
+    made = run_skald("keys", "create", "--path", str(data), "--account", "a", "--user", "u",
+                     "--role", "read-only")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert "role=user read-only" in made.stderr
+
+    def row() -> dict[str, str]:
+        listed = run_skald("keys", "list", "--path", str(data))
+        assert listed.returncode == 0, listed.stderr
+        header, *lines = listed.stdout.strip().splitlines()
+        return dict(zip(header.split("\t"), lines[0].split("\t"), strict=True))
+
+    before = row()
+    assert (before["ACCESS"], before["LAST_USED"]) == ("read-only", "-")
+    server = make_server(path=str(data), root_api_key=ROOT_KEY)
+    caller = server.caller(key)
+    assert_ok(caller.get("/api/v1/sessions"))
+    assert_error(
+        caller.post("/api/v1/sessions/s1/messages", json={"role": "user", "content": "x"}),
+        403,
+        "FORBIDDEN",
+    )
+    after = row()
+    assert after["LAST_USED"].endswith("Z") and after["LAST_USED"] >= after["CREATED"]
+
+
+def test_every_subcommand_describes_itself() -> None:
+    """Each ``skald`` command and subcommand has a description for its ``--help``, and every
+    flag a help text."""
+
+    def walk(p: object, name: str) -> list[str]:
+        import argparse
+
+        assert isinstance(p, argparse.ArgumentParser)
+        missing = [] if p.description else [f"{name}: no description"]
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    missing += walk(sub, f"{name} {sub_name}")
+            elif not action.help:
+                missing.append(f"{name} {action.dest}: no help")
+        return missing
+
+    assert walk(cli.parser(), "skald") == []

@@ -50,3 +50,43 @@ def test_its_key_store_keeps_hashes_and_revocations(store: Store) -> None:
     assert keys.revoke_key(made.record.key_id, T0 + 3) is False  # already revoked
     assert keys.find_key(made.key) is None
     assert keys.list_keys("acme")[0].revoked_at == T0 + 2
+
+
+def test_a_keys_last_use_is_written_at_most_once_a_minute(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``find_key`` notes the use in ``last_used_at``, but writes it only when the stored time
+    is a minute old: many requests a minute cost one write, not one each."""
+    from skald_core import clock
+
+    keys = store.key_store()
+    made = keys.create_key("acme", "alice", "user", False, T0)
+    now = [T0 + 10.0]
+    monkeypatch.setattr(clock, "now", lambda: now[0])
+    writes: list[str] = []
+    real_tx = store._tx  # type: ignore[attr-defined]
+
+    def counting_tx(fn: object, *, write: bool = True, single: bool = False) -> object:
+        if write:
+            writes.append("w")
+        return real_tx(fn, write=write, single=single)
+
+    monkeypatch.setattr(store, "_tx", counting_tx)
+
+    def last_used() -> float | None:
+        return keys.list_keys("acme")[0].last_used_at
+
+    assert last_used() is None
+    assert keys.find_key(made.key) is not None
+    assert last_used() == T0 + 10 and len(writes) == 1
+    for step in (1.0, 30.0, 59.0):  # within the minute: read, never written
+        now[0] = T0 + 10 + step
+        assert keys.find_key(made.key) is not None
+    assert last_used() == T0 + 10 and len(writes) == 1
+    now[0] = T0 + 71
+    keys.find_key(made.key)
+    assert last_used() == T0 + 71 and len(writes) == 2
+    # Another process (a fresh key store) that sees a recent stored time does not write either.
+    now[0] = T0 + 100
+    assert store.key_store().find_key(made.key) is not None
+    assert last_used() == T0 + 71 and len(writes) == 2

@@ -26,11 +26,17 @@ class KeyRecord(Struct, kw_only=True):
     read_only: bool
     created_at: float
     revoked_at: float | None = None
+    #: When a request last presented it, to the minute (None: never).
+    last_used_at: float | None = None
+
+
+#: A key's ``last_used_at`` is written at most this often (seconds): not at every request.
+LAST_USED_RESOLUTION = 60.0
 
 
 def key_record(row: Sequence[Any]) -> KeyRecord:
     """A record from a row of ``key_id, account, user, role, read_only, created_at,
-    revoked_at`` (both backends select these columns in this order)."""
+    revoked_at, last_used_at`` (both backends select these columns in this order)."""
     return KeyRecord(
         key_id=row[0],
         account=row[1],
@@ -39,6 +45,7 @@ def key_record(row: Sequence[Any]) -> KeyRecord:
         read_only=bool(row[4]),
         created_at=row[5],
         revoked_at=row[6],
+        last_used_at=row[7],
     )
 
 
@@ -95,7 +102,8 @@ class KeyStore(Protocol):
     ) -> NewKey: ...
 
     def find_key(self, key: str) -> KeyRecord | None:
-        """The live (not revoked) record for a presented key, or None."""
+        """The live (not revoked) record for a presented key, or None; notes the use (its
+        ``last_used_at``, written at most once per ``LAST_USED_RESOLUTION`` per key)."""
         ...
 
     def revoke_key(self, key_id: str, now: float, *, actor: Identity = OPERATOR) -> bool: ...

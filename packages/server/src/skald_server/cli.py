@@ -179,8 +179,11 @@ def _keys(args: argparse.Namespace) -> int:
             if args.keys_command == "create":
                 ids.check_id(args.account, "account")
                 ids.check_id(args.user, "user")
+                # --role read-only is --role user --read-only.
+                role = "user" if args.role == "read-only" else args.role
+                read_only = args.read_only or args.role == "read-only"
                 new = keys.create_key(
-                    args.account, args.user, args.role, args.read_only, clock.now(), actor=OPERATOR
+                    args.account, args.user, role, read_only, clock.now(), actor=OPERATOR
                 )
                 r = new.record
                 print(new.key)
@@ -196,14 +199,17 @@ def _keys(args: argparse.Namespace) -> int:
 
                     print(msgspec.json.encode(listed).decode())
                     return 0
-                print("KEY_ID\tACCOUNT\tUSER\tROLE\tACCESS\tSTATE\tCREATED\tREVOKED")
+                print("KEY_ID\tACCOUNT\tUSER\tROLE\tACCESS\tSTATE\tCREATED\tLAST_USED\tREVOKED")
+
+                def when(at: float | None) -> str:
+                    return clock.iso_seconds(at) if at else "-"
+
                 for r in listed:
                     state = "revoked" if r.revoked_at else "active"
                     print(
                         f"{r.key_id}\t{r.account}\t{r.user}\t{r.role}"
                         f"\t{'read-only' if r.read_only else 'read-write'}\t{state}"
-                        f"\t{clock.iso_seconds(r.created_at)}"
-                        f"\t{clock.iso_seconds(r.revoked_at) if r.revoked_at else '-'}"
+                        f"\t{when(r.created_at)}\t{when(r.last_used_at)}\t{when(r.revoked_at)}"
                     )
             else:
                 if not keys.revoke_key(args.key_id, clock.now(), actor=OPERATOR):
@@ -242,17 +248,21 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser(
         "keys",
         help="manage API keys",
-        description="Create, list and revoke API keys in the store (works while servers run).",
+        description="Create, list and revoke API keys in the store (works while servers run). "
+        "A key acts as one user of one account (role user), or for any user of its account "
+        "(role admin: also keys, audit and erasure there); either may be read-only. The root "
+        "key is not stored: it is a server setting (root_api_key_file).",
     )
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     for name, summary in (
         ("create", "create a key and print it once (stdout); what it is goes to stderr"),
         (
             "list",
-            "list keys with a header row: id, account, user, role, access, state, "
-            "created and revoked dates (never the secrets; tab-separated)",
+            "list keys with a header row: id, account, user, role, access, state, created, "
+            "last-used and revoked dates (never the secrets; tab-separated; last use is "
+            "recorded to the minute)",
         ),
-        ("revoke", "revoke a key by its id"),
+        ("revoke", "revoke a key by its id: requests presenting it get 401 at once"),
     ):
         k = ksub.add_parser(name, help=summary, description=summary)
         config_mod.add_flags(k, ("store",))
@@ -261,12 +271,16 @@ def parser() -> argparse.ArgumentParser:
             k.add_argument("--user", required=True, help="the user the key acts as")
             k.add_argument(
                 "--role",
-                choices=["user", "admin"],
+                choices=["user", "admin", "read-only"],
                 default="user",
-                help="user: its own sessions; admin: any user of its account (default user)",
+                help="user: its own sessions, memories and files; admin: any user of its "
+                "account (X-OpenViking-User), its keys, audit log and erasures; read-only: "
+                "a user key that may read but never write (default user)",
             )
             k.add_argument(
-                "--read-only", action="store_true", help="the key may read but never write"
+                "--read-only",
+                action="store_true",
+                help="the key may read but never write (with --role admin: a read-only admin)",
             )
         elif name == "list":
             k.add_argument("--account", help="only the keys of this account")

@@ -279,6 +279,8 @@ _V6 = (
     "ALTER TABLE memory_sources_v6 RENAME TO memory_sources",
     "CREATE INDEX IF NOT EXISTS memory_sources_by_session "
     "ON memory_sources (account, user_name, session_id)",
+    # When each API key was last used (written at most once a minute per key).
+    "ALTER TABLE api_keys ADD COLUMN last_used_at $real",
     # An admin's listing of every user's sessions of an account, newest first.
     "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions "
     "(account, created_at DESC, user_name DESC, session_id DESC)",
@@ -295,7 +297,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         per_dialect={SQLITE.name: SQLITE_SEARCH.ddl, POSTGRES.name: POSTGRES_SEARCH.ddl},
     ),
-    Migration(6, "memory provenance per session incarnation; sessions by account", _V6),
+    Migration(
+        6, "memory provenance per session incarnation; sessions by account; key last use", _V6
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

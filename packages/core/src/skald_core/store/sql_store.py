@@ -21,6 +21,7 @@ SQLite, one writer at a time, needs none of them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
+from .. import clock
 from ..errors import (
     AlreadyExistsError,
     ConflictError,
@@ -35,10 +37,20 @@ from ..errors import (
     InvalidArgumentError,
     NotFoundError,
     ResourceExhaustedError,
+    SkaldError,
 )
 from ..export_format import End, Record
 from ..identity import Identity, Role
-from ..keys import OPERATOR, KeyRecord, NewKey, generate, key_record, matches, split
+from ..keys import (
+    LAST_USED_RESOLUTION,
+    OPERATOR,
+    KeyRecord,
+    NewKey,
+    generate,
+    key_record,
+    matches,
+    split,
+)
 from ..literals import SessionState
 from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
 from . import deletion, search, transfer
@@ -87,6 +99,7 @@ from .rows import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("skald.store")
 
 
 def is_shared(path: str) -> bool:
@@ -1681,10 +1694,12 @@ class SQLKeyStore:
     secrets). Every process sharing the database sees a key, or its revocation, as soon as
     the transaction that made it has committed."""
 
-    COLUMNS = "key_id, account, user_name, role, read_only, created_at, revoked_at"
+    COLUMNS = "key_id, account, user_name, role, read_only, created_at, revoked_at, last_used_at"
 
     def __init__(self, store: SQLStore) -> None:
         self._store = store
+        #: key_id -> when this process last wrote its last_used_at (saves the read's check).
+        self._noted: dict[str, float] = {}
 
     def create_key(
         self,
@@ -1709,7 +1724,8 @@ class SQLKeyStore:
 
         self._store._tx(run)
         return NewKey(
-            key=key, record=key_record((key_id, account, user, role, read_only, now, None))
+            key=key,
+            record=key_record((key_id, account, user, role, read_only, now, None, None)),
         )
 
     def find_key(self, key: str) -> KeyRecord | None:
@@ -1720,7 +1736,30 @@ class SQLKeyStore:
         row = self._store._tx(
             lambda c: c.execute(sql, (parts[0],)).fetchone(), write=False, single=True
         )
-        return key_record(row) if row is not None and matches(parts[1], row[7]) else None
+        if row is None or not matches(parts[1], row[8]):
+            return None
+        record = key_record(row)
+        self._note_use(record)
+        return record
+
+    def _note_use(self, record: KeyRecord) -> None:
+        """Write the key's ``last_used_at`` when it is older than the resolution: one small
+        write per key a minute at most, whatever the request rate (the WHERE keeps processes
+        sharing the database from writing it twice). Best effort: a busy database skips it."""
+        now = clock.now()
+        noted = max(record.last_used_at or 0.0, self._noted.get(record.key_id, 0.0))
+        if now - noted < LAST_USED_RESOLUTION:
+            return
+        self._noted[record.key_id] = now
+        sql = (
+            "UPDATE api_keys SET last_used_at = ? WHERE key_id = ? AND "
+            "(last_used_at IS NULL OR last_used_at < ?)"
+        )
+        args = (now, record.key_id, now - LAST_USED_RESOLUTION)
+        try:
+            self._store._tx(lambda c: c.execute(sql, args), single=True)
+        except SkaldError as exc:
+            log.debug("could not note the use of key %s: %s", record.key_id, exc)
 
     def revoke_key(self, key_id: str, now: float, *, actor: Identity = OPERATOR) -> bool:
         sql = (
