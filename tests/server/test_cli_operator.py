@@ -93,7 +93,8 @@ def test_cleanup_dry_run_then_for_real(store: Store, tmp_path: Path) -> None:
             client.add_message("old", "user", "hello")
         client.add_message("new", "user", "hello")
     dry = ok(store.skald("cleanup", "--older-than", "30d", "--dry-run"))
-    assert dry.splitlines() == [dry.splitlines()[0], "  old"] and "would delete 1" in dry
+    assert dry.splitlines()[1:] == ["  old: 1 messages, 0 archives, 0 files; 0 memories kept"]
+    assert "would delete 1" in dry
     with store.client() as c:
         assert c.session_exists("old")
     result = json.loads(ok(store.skald("cleanup", "--older-than", "30d", "--json")))
@@ -102,6 +103,31 @@ def test_cleanup_dry_run_then_for_real(store: Store, tmp_path: Path) -> None:
         assert [s["session_id"] for s in c.list_sessions()] == ["new"]
     bad = store.skald("cleanup", "--older-than", "soon")
     assert bad.returncode == 2 and "not a duration" in bad.stderr
+
+
+def test_cleanup_draws_progress_on_stderr_only_when_asked_or_on_a_terminal(
+    store: Store,
+) -> None:
+    """A long cleanup shows a progress bar on stderr: not when stderr is a pipe (as here), so
+    scripts see none, but with ``--progress``; stdout stays the same either way."""
+    from support.clock import TestClock
+
+    clock = TestClock()
+    with skald.OpenViking(**store.open_client, now=clock) as client, clock.days_ago(40):  # type: ignore[arg-type]
+        for n in range(25):
+            client.add_message(f"old-{n:02d}", "user", "hello")
+    quiet = store.skald("cleanup", "--older-than", "30d", "--dry-run")
+    assert ok(quiet).startswith("would delete 25 sessions") and quiet.stderr == ""
+    shown = store.skald("cleanup", "--older-than", "30d", "--dry-run", "--progress")
+    assert ok(shown).splitlines()[1:] == quiet.stdout.splitlines()[1:]  # (the cutoff moves)
+    lines = shown.stderr.splitlines()
+    assert lines and all(line.startswith("cleanup (dry run) [") for line in lines)
+    assert lines[-1] == f"cleanup (dry run) [{'#' * 30}] 25/25"
+    real = store.skald("cleanup", "--older-than", "30d", "--progress")
+    assert ok(real).startswith("deleted 25 sessions")
+    assert real.stderr.splitlines()[-1] == f"cleanup [{'#' * 30}] 25/25"
+    with store.client() as c:
+        assert c.list_sessions() == []
 
 
 def test_erase_user_needs_yes(store: Store) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from skald_core import __version__, clock, ids
 from skald_core.errors import InvalidArgumentError, SkaldError
+from skald_core.identity import Role
 from skald_core.keys import OPERATOR, KeyStore
 from skald_core.store.protocol import Store
 
@@ -180,7 +181,7 @@ def _keys(args: argparse.Namespace) -> int:
                 ids.check_id(args.account, "account")
                 ids.check_id(args.user, "user")
                 # --role read-only is --role user --read-only.
-                role = "user" if args.role == "read-only" else args.role
+                role: Role = "user" if args.role == "read-only" else args.role
                 read_only = args.read_only or args.role == "read-only"
                 new = keys.create_key(
                     args.account, args.user, role, read_only, clock.now(), actor=OPERATOR

@@ -32,6 +32,7 @@ from skald_core.store.protocol import Store
 
 from . import config as config_mod
 from . import single_server
+from .progress import Progress
 
 DB_FILENAME = "skald.db"
 CLI_PRINCIPAL = "skald command line"
@@ -186,15 +187,37 @@ def _duration_days(text: str) -> float:
 
 def _cleanup(args: argparse.Namespace) -> int:
     def work(svc: core.Services, who: Identity) -> int:
-        result = svc.deletion.cleanup(
-            who,
-            older_than_days=args.older_than,
-            by=args.by,
-            options=DeleteOptions(
-                mode="soft" if args.soft else "hard", commit_first=args.commit_first
-            ),
-            dry_run=args.dry_run,
+        options = DeleteOptions(
+            mode="soft" if args.soft else "hard", commit_first=args.commit_first
         )
+        bar = Progress("cleanup (dry run)" if args.dry_run else "cleanup", force=args.progress)
+        try:
+            result = svc.deletion.cleanup(
+                who,
+                older_than_days=args.older_than,
+                by=args.by,
+                options=options,
+                dry_run=args.dry_run,
+                progress=lambda done, so_far: bar.step(done, len(so_far.matched)),
+            )
+            # A dry run previews each session's deletion (the same transaction, rolled back):
+            # what it would remove and keep.
+            previews: dict[str, str] = {}
+            if result.dry_run and not args.json:
+                for done, m in enumerate(result.matched):
+                    bar(done, len(result.matched))
+                    try:
+                        r = svc.deletion.preview(who, m.session_id, options)
+                    except SkaldError as exc:
+                        previews[m.session_id] = f"would fail: {exc.wire_code} {exc.message}"
+                        continue
+                    previews[m.session_id] = (
+                        f"{r.deleted.messages} messages, {r.deleted.archives} archives, "
+                        f"{r.deleted.files} files; {r.kept.memories} memories kept"
+                    )
+                bar(len(result.matched), len(result.matched))
+        finally:
+            bar.close()
         if args.json:
             _json(result)
             return 0 if not result.failed else 1
@@ -205,7 +228,7 @@ def _cleanup(args: argparse.Namespace) -> int:
             f"{result.cutoff}"
         )
         for m in result.matched if result.dry_run else []:
-            print(f"  {m.session_id}")
+            print(f"  {m.session_id}: {previews.get(m.session_id, '')}".rstrip(": "))
         for f in result.failed:
             print(f"  failed {f.session_id}: {f.code} {f.message}", file=sys.stderr)
         return 0 if not result.failed else 1
@@ -433,7 +456,17 @@ def add_commands(sub: Any) -> None:
         default="created_at",
         help="which age (default created_at; updated_at: last activity)",
     )
-    cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
+    cleanup.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only list what would go, with what each deletion would remove and keep",
+    )
+    cleanup.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw the progress bar on stderr even when it is not a terminal (on a terminal "
+        "it is drawn anyway)",
+    )
     cleanup.add_argument("--soft", action="store_true", help="into the trash instead")
     cleanup.add_argument(
         "--commit-first", action="store_true", help="commit and extract each one first"
