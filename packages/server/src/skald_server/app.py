@@ -27,6 +27,7 @@ from skald_core.store.backends import open_store
 from skald_core.store.protocol import Store
 from skald_core.validation import invalid_utf8
 
+from . import tracing
 from .auth import resolve_identity, scope_header
 from .config import ServerConfig
 from .console import SWAGGER_URL, console_router, template_config
@@ -220,6 +221,7 @@ def create_app(
     *,
     services: Services | None = None,
     start_worker: bool = True,
+    tracer_provider: Any = None,
 ) -> Litestar:
     config = config or ServerConfig()
     svc = services or build_services(config)
@@ -273,7 +275,7 @@ def create_app(
             "identity": Provide(resolve_identity, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_exception},
-        before_send=[_stamp_headers],
+        before_send=[_stamp_headers, *([tracing.name_span] if config.tracing else [])],
         before_request=_utf8_body,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
@@ -298,6 +300,7 @@ def create_app(
         debug=False,
         logging_config=None,  # the server's one log format is set up by ``logs.configure``
         state=State({"metrics": collected}),
+        plugins=[p for p in [tracing.plugin(config.tracing, tracer_provider)] if p is not None],
     )
     app.dev_mode = config.dev_mode
     app.metrics = collected

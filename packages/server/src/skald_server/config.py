@@ -31,6 +31,8 @@ from skald_core.limits import DEFAULT_LIMITS, Limits
 from skald_core.service.llm_extractor import LLMConfig, make_config
 from skald_core.validation import MAX_BODY_BYTES
 
+from . import tracing
+
 ENV_PREFIX = "SKALD_"
 
 #: Command-line groups: ``store`` settings are on every command that opens the store; the
@@ -119,6 +121,15 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         Setting(
             "serve /metrics without a key (default: the root key only; in dev mode anyone), "
             "e.g. when only a private network reaches the port",
+            "logging",
+        ),
+    ] = False
+    tracing: Annotated[
+        bool,
+        Setting(
+            "OpenTelemetry tracing: a span per request, named by its route (needs pip install "
+            "opentelemetry-sdk opentelemetry-instrumentation-asgi; spans go where "
+            "OpenTelemetry's configuration sends them, e.g. under opentelemetry-instrument)",
             "logging",
         ),
     ] = False
@@ -505,6 +516,7 @@ def load(
         )
     _check_connections(config)
     _check_cors(config)
+    tracing.check(config.tracing)
     if config.dev_mode and not is_loopback(config.host):
         raise InvalidArgumentError(
             f"Refusing to start in dev mode (no root API key) on non-loopback address "
