@@ -139,6 +139,7 @@ def test_subcommands_describe_themselves() -> None:
     top = run_skald("--help").stdout
     for name in ("serve", "keys", "db"):
         assert name in top
-    keys = run_skald("keys", "create", "--help").stdout
+    keys = " ".join(run_skald("keys", "create", "--help").stdout.split())  # unwrapped
     assert "--role" in keys and "admin: any user of its account" in keys
+    assert "read-only: a user key that may read but never write" in keys
     assert "--read-only" in keys and "may read but never write" in keys
