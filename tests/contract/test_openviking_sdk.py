@@ -14,14 +14,19 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import openviking_sdk
 import pytest
-from openviking_sdk.errors import AlreadyExistsError, NotFoundError, OpenVikingError
-from support.server import SkaldServer
+from openviking_sdk.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    OpenVikingError,
+    PermissionDeniedError,
+)
+from support.server import SkaldServer, mint_key, running_skald
 
 TASK_TIMEOUT = 60.0
 
@@ -245,7 +250,7 @@ def test_dev_mode_ignores_a_presented_key(dev_server: SkaldServer) -> None:
 
 
 def test_api_key_mode_refusals_reach_the_client(apikey_server: SkaldServer) -> None:
-    """Missing key → UNAUTHENTICATED; a user key naming another user → FORBIDDEN (§3)."""
+    """Missing key → UNAUTHENTICATED; a user key naming another user is its own user (§3)."""
     anonymous = openviking_sdk.SyncHTTPClient(url=apikey_server.url, api_key=None)
     anonymous.initialize()
     try:
@@ -257,12 +262,56 @@ def test_api_key_mode_refusals_reach_the_client(apikey_server: SkaldServer) -> N
         anonymous.close()
 
     impostor = openviking_sdk.SyncHTTPClient(
-        url=apikey_server.url, api_key=apikey_server.api_key, user="mallory"
+        url=apikey_server.url,
+        api_key=apikey_server.api_key,
+        account="elsewhere",
+        user="mallory",
     )
     impostor.initialize()
     try:
-        with pytest.raises(OpenVikingError) as forbidden:
-            impostor.create_session()
-        assert forbidden.value.code in ("FORBIDDEN", "PERMISSION_DENIED")
+        created = impostor.create_session()
+        assert created["user"] == {
+            "account_id": apikey_server.account,
+            "user_id": apikey_server.user,
+        }
+        impostor.delete_session(created["session_id"])
     finally:
         impostor.close()
+
+
+@pytest.fixture(scope="module")
+def openviking_codes_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SkaldServer]:
+    """A key-mode server with ``SKALD_ERROR_CODES=openviking`` and two users' keys."""
+    data = tmp_path_factory.mktemp("skald-ov-codes") / "data"
+    data.mkdir()
+    key = mint_key(data, "acme", "alice", "user")
+    other = mint_key(data, "acme", "bob", "user")
+    env = {"SKALD_ERROR_CODES": "openviking"}
+    with running_skald(data, root_api_key="ov-codes-root-" + uuid.uuid4().hex, env=env) as server:
+        server.api_key, server.account, server.user = key, "acme", "alice"
+        server.other_key = other  # type: ignore[attr-defined]
+        yield server
+
+
+def test_permission_denied_is_caught_by_the_published_clients_class(
+    openviking_codes_server: SkaldServer,
+) -> None:
+    """Under ``error_codes=openviking`` another user's file raises the real client's
+    ``PermissionDeniedError`` (the seed's FORBIDDEN would be a bare ``OpenVikingError``)."""
+    server = openviking_codes_server
+    bob = openviking_sdk.SyncHTTPClient(url=server.url, api_key=server.other_key)  # type: ignore[attr-defined]
+    bob.initialize()
+    try:
+        bob.write("viking://user/bob/resources/secret.md", "bob's")
+    finally:
+        bob.close()
+    alice = openviking_sdk.SyncHTTPClient(url=server.url, api_key=server.api_key)
+    alice.initialize()
+    try:
+        with pytest.raises(PermissionDeniedError) as denied:
+            alice.read("viking://user/bob/resources/secret.md")
+        assert denied.value.code == "PERMISSION_DENIED"
+        with pytest.raises(PermissionDeniedError):
+            alice.write("viking://user/bob/resources/secret.md", "alice's")
+    finally:
+        alice.close()

@@ -17,6 +17,7 @@ from skald_core.errors import (
     error_from_wire,
     http_status_for,
 )
+from skald_core.identity import Identity
 from skald_core.schemas import (
     AddMessageRequest,
     BatchMessagesRequest,
@@ -25,7 +26,9 @@ from skald_core.schemas import (
     Part,
     TextPart,
     ToolPart,
+    message_decoder,
 )
+from skald_core.service.messages import build_message
 from skald_core.validation import convert, decode_json
 
 # Contract §2, copied from the table: code → HTTP status.
@@ -188,7 +191,7 @@ def test_a_message_encodes_its_parts_with_their_tags() -> None:
     wire = msgspec.to_builtins(message)
 
     assert [p["type"] for p in wire["parts"]] == ["text", "tool"]
-    assert msgspec.json.decode(msgspec.json.encode(message), type=Message) == message
+    assert message_decoder.decode(msgspec.json.encode(message)) == message
 
 
 # ---------------------------------------------------------------------------- validation errors
@@ -205,13 +208,26 @@ def validation_error_of(call) -> dict:
     return {**entry, "error_message": err.message}
 
 
-def test_an_unknown_part_type_names_where_it_is() -> None:
-    found = validation_error_of(
-        lambda: decode_json(b'{"role":"user","parts":[{"type":"image"}]}', AddMessageRequest)
+def test_a_part_of_an_unknown_type_is_kept_as_given() -> None:
+    request = decode_json(
+        b'{"role":"user","parts":[{"type":"image","url":"u","n":[1,{"x":null}]}]}',
+        AddMessageRequest,
     )
 
-    assert found["loc"] == ["body", "parts", 0, "type"]
-    assert "parts.0.type" in found["error_message"]
+    message = build_message(request, Identity(), 0.0)
+
+    body = msgspec.json.decode(message.body)
+    assert body["parts"] == [{"type": "image", "url": "u", "n": [1, {"x": None}]}]
+    assert message_decoder.decode(message.body).parts == body["parts"]
+
+
+def test_a_part_without_a_type_names_where_it_is() -> None:
+    request = decode_json(b'{"role":"user","parts":[{"text":"untyped"}]}', AddMessageRequest)
+
+    found = validation_error_of(lambda: build_message(request, Identity(), 0.0))
+
+    assert found["loc"] == ["body", "parts", 0]
+    assert "parts.0" in found["error_message"]
     assert found["type"] == "value_error"
 
 
@@ -235,22 +251,22 @@ def test_malformed_json_is_reported_as_json_invalid() -> None:
     assert found["loc"] == ["body"]
 
 
-def test_sdk_dicts_are_validated_the_same_way_as_json_bodies() -> None:
-    found = validation_error_of(
-        lambda: convert({"role": "user", "parts": [{"type": "tool"}]}, AddMessageRequest)
-    )
+def test_a_known_part_is_checked_when_the_message_is_built() -> None:
+    request = convert({"role": "user", "parts": [{"type": "tool"}]}, AddMessageRequest)
+
+    found = validation_error_of(lambda: build_message(request, Identity(), 0.0))
 
     assert found["loc"] == ["body", "parts", 0]
     assert "tool_id" in found["message"] and "tool_id" in found["error_message"]
 
 
-@pytest.mark.parametrize("count", [0, 101])
-def test_a_batch_holds_between_1_and_100_messages(count: int) -> None:
-    body = msgspec.json.encode({"messages": [{"role": "user", "content": "x"}] * count})
+def test_a_batch_holds_at_most_100_messages() -> None:
+    body = msgspec.json.encode({"messages": [{"role": "user", "content": "x"}] * 101})
 
     found = validation_error_of(lambda: decode_json(body, BatchMessagesRequest))
 
     assert found["loc"] == ["body", "messages"]
+    assert decode_json(b'{"messages":[]}', BatchMessagesRequest).messages == []
 
 
 def test_requests_tolerate_the_optional_extras_openviking_clients_send() -> None:

@@ -43,7 +43,12 @@ def post_routes(app: App) -> list[Route]:
 
 
 def fill(route: Route, session_id: str = "s-hostile") -> str:
-    return route.fill(session_id=session_id, archive_id="archive_001", task_id=str(uuid.uuid4()))
+    return route.fill(
+        session_id=session_id,
+        archive_id="archive_001",
+        task_id=str(uuid.uuid4()),
+        tool_result_id="t1",
+    )
 
 
 def session_with_an_archive(app: App, headers: dict[str, str]) -> tuple[str, str, str]:
@@ -126,15 +131,24 @@ def test_head_answers_wherever_get_does(app: App) -> None:
         "/api/v1/fs/ls": {"uri": f"viking://session/{sid}"},
         "/api/v1/fs/stat": {"uri": f"viking://session/{sid}"},
         "/api/v1/fs/tree": {"uri": f"viking://session/{sid}"},
+        "/api/v1/fs/attrs": {"uri": f"viking://session/{sid}"},
+        "/api/v1/content/abstract": {"uri": f"viking://session/{sid}"},
+        "/api/v1/content/overview": {"uri": f"viking://session/{sid}"},
+        "/api/v1/content/download": {"uri": f"viking://session/{sid}/messages.jsonl"},
+    }
+    # Skald never externalizes a tool output: reading one is always 404 (as for a missing one).
+    missing = {
+        "/api/v1/sessions/{session_id:str}/tool-results/{tool_result_id:str}",
+        "/api/v1/sessions/{session_id:str}/tool-results/{tool_result_id:str}/search",
     }
     gets = [r for r in routes(app.app) if "GET" in r.methods]
     assert any(r.path == "/health" for r in gets)
     for route in gets:
-        path = route.fill(session_id=sid, archive_id=archive, task_id=task)
+        path = route.fill(session_id=sid, archive_id=archive, task_id=task, tool_result_id="t1")
         params = query.get(route.path)
         got = app.request("GET", path, params=params, headers=headers)
         head = app.request("HEAD", path, params=params, headers=headers)
-        assert got.status_code == 200, (path, got.text[:300])
+        assert got.status_code == (404 if route.path in missing else 200), (path, got.text[:300])
         assert head.status_code == got.status_code, (path, head.status_code)
         assert head.content == b"", path
         assert head.headers["content-type"] == got.headers["content-type"], path

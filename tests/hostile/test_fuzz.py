@@ -100,7 +100,8 @@ def requests(draw: st.DrawFn, table: list[Route]) -> dict[str, Any]:
     methods = sorted(route.methods)
     method = draw(st.sampled_from(methods * 4 + ["HEAD", "PUT"]))
     values = {
-        name: draw(SEGMENT) for name in ("session_id", "archive_id", "task_id", "account", "user")
+        name: draw(SEGMENT)
+        for name in ("session_id", "archive_id", "task_id", "tool_result_id", "account", "user")
     }
     query = "&".join(
         f"{draw(QUERY_NAMES)}={draw(QUERY_VALUES)}" for _ in range(draw(st.integers(0, 3)))

@@ -11,6 +11,11 @@ import skald
 NOTES = "viking://user/default/resources/notes"
 
 
+def written(result: dict) -> dict:
+    """A write's answer without OpenViking's extra fields (root_uri, statuses, ...)."""
+    return {k: result[k] for k in ("uri", "mode", "written_bytes")}
+
+
 def names(nodes: list[dict[str, Any]]) -> list[str]:
     return [n["name"] for n in nodes]
 
@@ -18,7 +23,7 @@ def names(nodes: list[dict[str, Any]]) -> list[str]:
 def test_write_create_then_read(client: Any) -> None:
     result = client.write(f"{NOTES}/trail.md", "Ridge trail, 12 km.", mode="create")
 
-    assert result == {"uri": f"{NOTES}/trail.md", "mode": "create", "written_bytes": 19}
+    assert written(result) == {"uri": f"{NOTES}/trail.md", "mode": "create", "written_bytes": 19}
     assert client.read(f"{NOTES}/trail.md") == "Ridge trail, 12 km."
 
 
@@ -47,11 +52,19 @@ def test_create_refuses_an_existing_file(client: Any) -> None:
     assert client.read(f"{NOTES}/once.md") == "1"
 
 
-def test_replace_needs_an_existing_file(client: Any) -> None:
-    with pytest.raises(skald.NotFoundError) as caught:
-        client.write(f"{NOTES}/missing.md", "x", mode="replace")
+def test_replace_and_append_create_a_missing_file_and_its_parents(client: Any) -> None:
+    replaced = client.write(f"{NOTES}/new/replaced.md", "x")
+    appended = client.write(f"{NOTES}/other/appended.md", "y", mode="append")
 
-    assert caught.value.details["type"] == "file"
+    assert written(replaced) == {
+        "uri": f"{NOTES}/new/replaced.md",
+        "mode": "replace",
+        "written_bytes": 1,
+    }
+    assert appended["mode"] == "append"
+    assert client.read(f"{NOTES}/new/replaced.md") == "x"
+    assert client.read(f"{NOTES}/other/appended.md") == "y"
+    assert client.stat(f"{NOTES}/other")["isDir"] is True
 
 
 def test_ls_lists_children_and_recursive_lists_descendants(client: Any) -> None:

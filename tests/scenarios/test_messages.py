@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -132,8 +133,65 @@ def test_batch_with_one_bad_message_adds_nothing(client: Any) -> None:
     assert len(client.session("s-batch-bad").messages) == 1
 
 
-def test_empty_batch_is_refused(client: Any) -> None:
-    with pytest.raises(skald.InvalidArgumentError):
-        client.batch_add_messages("s-batch-empty", [])
+def test_an_empty_batch_adds_nothing_and_creates_the_session(client: Any) -> None:
+    result = client.batch_add_messages("s-batch-empty", [])
 
-    assert not client.session_exists("s-batch-empty")
+    assert result == {
+        "session_id": "s-batch-empty",
+        "message_count": 0,
+        "added": 0,
+        "pending_tokens": 0,
+    }
+    assert client.get_session("s-batch-empty")["message_count"] == 0
+
+
+def test_empty_parts_add_nothing(client: Any) -> None:
+    client.add_message("s-empty-parts", "user", "one")
+
+    result = client.add_message("s-empty-parts", "user", parts=[])
+
+    assert result["message_count"] == 1
+    assert len(client.session("s-empty-parts").messages) == 1
+
+
+IMAGE_PART = {
+    "type": "image_url",
+    "image_url": {"url": "https://example.com/cat.png", "detail": "low"},
+}
+FILE_PART = {"type": "file", "file": {"file_id": "file-1", "filename": "report.pdf"}}
+FUTURE_PART = {"type": "hologram", "beam": [1, 2.5], "meta": {"k": None, "deep": [{"x": True}]}}
+
+
+def test_every_part_type_is_stored_and_returned_as_given(client: Any) -> None:
+    parts = [IMAGE_PART, {"type": "text", "text": "what is this?"}, FILE_PART, FUTURE_PART]
+    client.add_message("s-parts", "user", parts=parts)
+    client.batch_add_messages("s-parts", [{"role": "user", "parts": [FUTURE_PART]}])
+
+    context = client.get_session_context("s-parts")
+    assert [m["parts"] for m in context["messages"]] == [parts, [FUTURE_PART]]
+    lines = client.read("viking://session/s-parts/messages.jsonl").splitlines()
+    assert [json.loads(line)["parts"] for line in lines] == [parts, [FUTURE_PART]]
+    messages = client.session("s-parts").messages
+    assert messages[0].parts == [
+        IMAGE_PART,
+        skald.TextPart(text="what is this?"),
+        FILE_PART,
+        FUTURE_PART,
+    ]
+    client.commit_session("s-parts", wait=True)
+    archive = client.get_session_archive("s-parts", "archive_001")
+    assert [m["parts"] for m in archive["messages"]] == [parts, [FUTURE_PART]]
+
+
+def test_the_published_clients_image_part_is_stored_in_its_wire_form(client: Any) -> None:
+    from openviking_sdk.message import ImagePart, TextPart
+
+    client.add_message(
+        "s-ov-parts", "user", parts=[ImagePart(url="https://x/y.png"), TextPart(text="hi")]
+    )
+
+    (message,) = client.get_session_context("s-ov-parts")["messages"]
+    assert message["parts"] == [
+        {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+        {"type": "text", "text": "hi"},
+    ]

@@ -178,3 +178,17 @@ def test_list_sessions_all_users_names_each_owner(client: Any) -> None:
     assert [(r["session_id"], r["user"]) for r in rows] == [("mine", "default")]
     assert rows[0]["account"]
     assert "user" not in client.list_sessions()[0]
+
+
+def test_tasks_are_listed_and_summaries_read(client: Any) -> None:
+    client.add_message("s-tasks", "user", "My name is Ada.")
+    committed = client.commit_session("s-tasks", wait=True)
+
+    tasks = client.list_tasks(resource_id="s-tasks")
+    assert [t["task_id"] for t in tasks] == [committed["task_id"]]
+    assert tasks[0]["status"] == "completed"
+    assert client.list_tasks(resource_id="s-tasks", status="failed") == []
+    session = "viking://session/s-tasks"
+    assert client.abstract(session) == client.read(f"{session}/.abstract.md") != ""
+    assert client.overview(session) == client.read(f"{session}/.overview.md") != ""
+    assert client.abstract("viking://user/default/resources") == ""

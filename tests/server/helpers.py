@@ -9,6 +9,8 @@ import httpx
 from litestar.testing import TestClient
 
 ENVELOPE_KEYS = {"status", "result", "error", "time"}
+#: Listings (``fs/ls``, ``fs/tree``) also say whether they were cut short, as OpenViking does.
+PAGE_KEYS = {"has_more"}
 
 
 def assert_headers(resp: httpx.Response) -> None:
@@ -21,7 +23,8 @@ def assert_ok(resp: httpx.Response, status: int = 200) -> Any:
     """A success envelope; returns ``result``."""
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert set(body) == ENVELOPE_KEYS, body
+    assert ENVELOPE_KEYS <= set(body) <= ENVELOPE_KEYS | PAGE_KEYS, body
+    assert isinstance(body.get("has_more", False), bool), body
     assert body["status"] == "ok", body
     assert body["error"] is None, body
     assert isinstance(body["time"], float), body
@@ -89,6 +92,11 @@ class Caller:
 
     def post(self, url: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
         return self.client.post(url, headers=self._h(headers), **kw)
+
+    def patch(
+        self, url: str, *, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        return self.client.patch(url, headers=self._h(headers), **kw)
 
     def delete(
         self, url: str, *, headers: dict[str, str] | None = None, **kw: Any

@@ -144,7 +144,7 @@ def test_malformed_json_is_invalid_argument(client: Caller, path: str) -> None:
         ("/api/v1/sessions/s1/messages", {"content": "hi"}, "role"),
         ("/api/v1/sessions/s1/messages", {"role": 5, "content": "hi"}, "role"),
         ("/api/v1/sessions/s1/messages", {"role": "user", "content": 7}, "content"),
-        ("/api/v1/sessions/s1/messages", {"role": "user", "parts": [{"type": "bogus"}]}, "parts"),
+        ("/api/v1/sessions/s1/messages", {"role": "user", "parts": [{"kind": "bogus"}]}, "parts"),
         ("/api/v1/sessions/s1/messages", {"role": "user", "parts": [{"type": "text"}]}, "parts"),
         ("/api/v1/sessions/s1/messages", {"role": "", "content": "x"}, "role"),
         ("/api/v1/sessions/s1/messages/batch", {"messages": "nope"}, "messages"),

@@ -7,7 +7,16 @@ import pytest
 from .helpers import Caller, assert_error, assert_not_found, assert_ok, assert_validation
 
 ME = "viking://user/default"
-NODE_KEYS = {"name", "uri", "size", "isDir", "modTime"}
+NODE_KEYS = {"name", "uri", "size", "isDir", "modTime", "mode", "abstract"}
+#: Recursive listings and trees also say where each node is below the listed directory.
+TREE_KEYS = NODE_KEYS | {"rel_path"}
+#: ``fs/stat``: a node, ``isLocked`` and a directory's ``count`` or a file's ``id``.
+STAT_KEYS = NODE_KEYS | {"isLocked"}
+
+
+def written(result: dict) -> dict:
+    """A write's answer without OpenViking's extra fields (root_uri, statuses, ...)."""
+    return {k: result[k] for k in ("uri", "mode", "written_bytes")}
 
 
 def ls(c: Caller, uri: str, **params: object) -> list:
@@ -25,7 +34,11 @@ def read(c: Caller, uri: str, **params: object):
 # ------------------------------------------------------------------------------------ write
 def test_write_create_makes_parents_and_reads_back(client: Caller) -> None:
     result = assert_ok(write(client, f"{ME}/resources/notes/a/b.md", "hello"))
-    assert result == {"uri": f"{ME}/resources/notes/a/b.md", "mode": "create", "written_bytes": 5}
+    assert written(result) == {
+        "uri": f"{ME}/resources/notes/a/b.md",
+        "mode": "create",
+        "written_bytes": 5,
+    }
     assert client.read(f"{ME}/resources/notes/a/b.md") == "hello"
     assert client.read("viking://~/resources/notes/a/b.md") == "hello"
     node = assert_ok(client.get("/api/v1/fs/stat", params={"uri": f"{ME}/resources/notes/a"}))
@@ -44,7 +57,7 @@ def test_write_replace_and_append(client: Caller) -> None:
     assert assert_ok(write(client, f"{ME}/x.md", "two", "replace"))["mode"] == "replace"
     assert client.read(f"{ME}/x.md") == "two"
     result = assert_ok(write(client, f"{ME}/x.md", "+three", "append"))
-    assert result == {"uri": f"{ME}/x.md", "mode": "append", "written_bytes": 6}
+    assert written(result) == {"uri": f"{ME}/x.md", "mode": "append", "written_bytes": 6}
     assert client.read(f"{ME}/x.md") == "two+three"
 
 
@@ -56,10 +69,15 @@ def test_write_default_mode_is_replace(client: Caller) -> None:
 
 
 @pytest.mark.parametrize("mode", ["replace", "append"])
-def test_write_replace_or_append_missing_is_404(client: Caller, mode: str) -> None:
-    err = assert_not_found(write(client, f"{ME}/nope.md", "x", mode), "file", f"{ME}/nope.md")
-    assert err["details"]["type"] == "file"
-    assert_not_found(read(client, f"{ME}/nope.md"), "file", f"{ME}/nope.md")
+def test_write_replace_or_append_creates_a_missing_file(client: Caller, mode: str) -> None:
+    result = assert_ok(write(client, f"{ME}/resources/new/nope.md", "x", mode))
+    assert written(result) == {
+        "uri": f"{ME}/resources/new/nope.md",
+        "mode": mode,
+        "written_bytes": 1,
+    }
+    assert client.read(f"{ME}/resources/new/nope.md") == "x"
+    assert ls(client, f"{ME}/resources/new")[0]["name"] == "nope.md"
 
 
 def test_write_unicode_byte_count(client: Caller) -> None:
@@ -233,9 +251,32 @@ def test_ls_files_and_sessions(client: Caller) -> None:
             "size": 3,
             "isDir": False,
             "modTime": nodes[0]["modTime"],
+            "mode": 0o644,
+            "abstract": "",
         }
     ]
     assert [n["name"] for n in ls(client, f"{ME}/sessions")] == ["s1"]
+
+
+def test_ls_honours_limit_and_offset_and_says_has_more(client: Caller) -> None:
+    for name in ("a", "b", "c"):
+        client.write(f"{ME}/resources/{name}.md", name)
+
+    def page(**params: object) -> tuple[list[str], bool]:
+        resp = client.get("/api/v1/fs/ls", params={"uri": f"{ME}/resources", **params})
+        body = resp.json()
+        assert_ok(resp)
+        return [n["name"] for n in body["result"]], body["has_more"]
+
+    assert page() == (["a.md", "b.md", "c.md"], False)
+    assert page(limit=1) == (["a.md"], True)
+    assert page(node_limit=2) == (["a.md", "b.md"], True)
+    assert page(limit=2, offset=1) == (["b.md", "c.md"], False)
+    assert page(limit=3) == (["a.md", "b.md", "c.md"], False)
+    recursive = assert_ok(
+        client.get("/api/v1/fs/ls", params={"uri": ME, "recursive": "true", "limit": 2})
+    )
+    assert [n["rel_path"] for n in recursive] == ["memories", "resources"]
 
 
 def test_ls_simple_gives_uris(client: Caller) -> None:
@@ -292,7 +333,8 @@ def test_tree_levels(client: Caller) -> None:
         f"{ME}/resources/a/b",
         f"{ME}/resources/a/b/c",
     ]
-    assert all(set(n) == NODE_KEYS for n in tree)
+    assert all(set(n) == TREE_KEYS for n in tree)
+    assert [n["rel_path"] for n in tree] == ["a", "a/b", "a/b/c"]
     one = assert_ok(
         client.get("/api/v1/fs/tree", params={"uri": f"{ME}/resources", "level_limit": 1})
     )
@@ -317,11 +359,13 @@ def test_tree_errors(client: Caller) -> None:
 def test_stat_file_and_dir(client: Caller) -> None:
     client.write(f"{ME}/resources/a.md", "abcd")
     node = assert_ok(client.get("/api/v1/fs/stat", params={"uri": f"{ME}/resources/a.md"}))
-    assert set(node) == NODE_KEYS
+    assert set(node) == STAT_KEYS | {"id"}
+    assert node["mode"] == 0o644 and node["isLocked"] is False and len(node["id"]) == 32
     assert node["name"] == "a.md" and node["size"] == 4 and node["isDir"] is False
     assert node["uri"] == f"{ME}/resources/a.md"
-    d = assert_ok(client.get("/api/v1/fs/stat", params={"uri": f"{ME}/memories"}))
-    assert d["isDir"] is True and d["name"] == "memories"
+    d = assert_ok(client.get("/api/v1/fs/stat", params={"uri": f"{ME}/resources"}))
+    assert d["isDir"] is True and d["name"] == "resources"
+    assert set(d) == STAT_KEYS | {"count"} and d["count"] == 1 and d["mode"] == 0o755
     root = assert_ok(client.get("/api/v1/fs/stat", params={"uri": "viking://"}))
     assert root["isDir"] is True
 
@@ -380,9 +424,10 @@ def test_mkdir_errors(client: Caller) -> None:
 # ------------------------------------------------------------------------------------ rm
 def test_rm_file(client: Caller) -> None:
     client.write(f"{ME}/resources/a.md", "x")
-    assert assert_ok(client.delete("/api/v1/fs", params={"uri": f"{ME}/resources/a.md"})) == {
-        "uri": f"{ME}/resources/a.md"
-    }
+    removed = assert_ok(client.delete("/api/v1/fs", params={"uri": f"{ME}/resources/a.md"}))
+    assert removed["uri"] == f"{ME}/resources/a.md"
+    assert removed["estimated_deleted_count"] == 1
+    assert removed["semantic_root_uri"] == f"{ME}/resources"
     assert_not_found(read(client, f"{ME}/resources/a.md"), "file", f"{ME}/resources/a.md")
 
 

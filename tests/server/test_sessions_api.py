@@ -376,7 +376,7 @@ def test_batch_of_100_is_accepted(client: Caller) -> None:
         ({"role": "user"}, "body"),
         ({"role": "", "content": "x"}, "role"),
         ({"content": "x"}, "role"),
-        ({"role": "user", "parts": [{"type": "nope"}]}, "parts"),
+        ({"role": "user", "parts": [{"type": "tool"}]}, "parts"),
         ({"role": "user", "content": "x", "created_at": "never"}, "created_at"),
     ],
 )
@@ -404,7 +404,7 @@ def test_batch_reports_the_bad_index(client: Caller) -> None:
     assert err["details"].get("index") == 1
 
 
-@pytest.mark.parametrize("count", [0, 101, 150])
+@pytest.mark.parametrize("count", [101, 150])
 def test_batch_size_limits(client: Caller, count: int) -> None:
     msgs = [{"role": "user", "content": "x"}] * count
     resp = client.post("/api/v1/sessions/s1/messages/batch", json={"messages": msgs})

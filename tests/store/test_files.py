@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from skald_core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from skald_core.store.model import FileWrite
 from skald_core.store.protocol import Store
 
 from .helpers import ALICE, T0, content, session_key, write_session_file
@@ -40,11 +41,34 @@ def test_create_refuses_an_existing_file(store: Store) -> None:
 
 
 @pytest.mark.parametrize("mode", ["replace", "append"])
-def test_replace_and_append_need_an_existing_file(store: Store, mode: str) -> None:
-    with pytest.raises(NotFoundError):
-        store.write_file("acme", "resources/x.md", b"text", mode, T0, session=None, stop_at=1)  # type: ignore[arg-type]
+def test_replace_and_append_create_a_missing_file(store: Store, mode: str) -> None:
+    store.write_file("acme", "resources/d/x.md", b"text", mode, T0, session=None, stop_at=1)  # type: ignore[arg-type]
 
-    assert store.get_file("acme", "resources/x.md") is None
+    row = store.get_file("acme", "resources/d/x.md")
+    assert row is not None and row.content == b"text"
+    parent = store.get_file("acme", "resources/d")
+    assert parent is not None and parent.is_dir
+
+
+def test_write_files_is_all_or_nothing(store: Store) -> None:
+    store.write_file("acme", "resources/taken.md", b"t", "create", T0, session=None, stop_at=1)
+    items = [
+        FileWrite("resources/new.md", b"n", "create", None, 1),
+        FileWrite("resources/taken.md", b"x", "create", None, 1),
+    ]
+
+    with pytest.raises(AlreadyExistsError):
+        store.write_files("acme", items, T0 + 1)
+
+    assert store.get_file("acme", "resources/new.md") is None
+    ok = [
+        FileWrite("resources/new.md", b"n", "create", None, 1),
+        FileWrite("resources/taken.md", b"t", "replace", None, 1),
+        FileWrite("resources/taken.md", b"+", "append", None, 1),
+    ]
+    assert store.write_files("acme", ok, T0 + 2) == ["created", "unchanged", "updated"]
+    row = store.get_file("acme", "resources/taken.md")
+    assert row is not None and row.content == b"t+"
 
 
 def test_replace_overwrites_and_append_adds_to_the_end(store: Store) -> None:

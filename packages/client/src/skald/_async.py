@@ -239,6 +239,22 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         return await self._run(calls.get_task(task_id))
 
+    async def list_tasks(
+        self,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        return await self._run(calls.list_tasks(task_type, status, resource_id, limit))
+
+    async def abstract(self, uri: str) -> str:
+        return await self._run(calls.summary(uri, "abstract"))
+
+    async def overview(self, uri: str) -> str:
+        return await self._run(calls.summary(uri, "overview"))
+
     # ------------------------------------------------------------------ files
     async def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
         return await self._run(calls.read(uri, offset, limit))

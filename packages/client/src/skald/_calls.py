@@ -18,6 +18,7 @@ from msgspec import Struct
 
 from skald_core import ids, uris
 from skald_core.errors import NotFoundError, SkaldError
+from skald_core.schemas import wire_messages, wire_part
 
 API = "/api/v1"
 
@@ -253,7 +254,7 @@ def add_message(
     message = {
         "role": role,
         "content": content,
-        "parts": parts,
+        "parts": None if parts is None else [wire_part(p) for p in parts],
         "peer_id": peer_id,
         "created_at": created_at,
         "turn_id": turn_id,
@@ -272,7 +273,7 @@ def batch_add_messages(session_id: str, messages: list[dict[str, Any]]) -> Call[
     return Call(
         method="POST",
         path=f"{API}/sessions/{_sid(session_id)}/messages/batch",
-        body={"messages": messages},
+        body={"messages": wire_messages(messages)},
         idempotent=False,
         keyed=True,
     )
@@ -321,7 +322,19 @@ def get_task(task_id: str) -> Plan[Dict | None]:
     return task
 
 
+def list_tasks(
+    task_type: str | None, status: str | None, resource_id: str | None, limit: int
+) -> Call[Rows]:
+    params = _query(task_type=task_type, status=status, resource_id=resource_id, limit=limit)
+    return Call(method="GET", path=f"{API}/tasks", params=params)
+
+
 # ---------------------------------------------------------------------------- files
+
+
+def summary(uri: str, which: str) -> Call[str]:
+    """``abstract`` or ``overview`` of a path."""
+    return Call(method="GET", path=f"{API}/content/{which}", params=_query(uri=uri))
 
 
 def read(uri: str, offset: int, limit: int) -> Plan[str]:

@@ -228,6 +228,22 @@ class SyncHTTPClient(BaseHTTPClient[httpx.Client]):
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         return self._run(calls.get_task(task_id))
 
+    def list_tasks(
+        self,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        return self._run(calls.list_tasks(task_type, status, resource_id, limit))
+
+    def abstract(self, uri: str) -> str:
+        return self._run(calls.summary(uri, "abstract"))
+
+    def overview(self, uri: str) -> str:
+        return self._run(calls.summary(uri, "overview"))
+
     # ------------------------------------------------------------------ files
     def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
         return self._run(calls.read(uri, offset, limit))

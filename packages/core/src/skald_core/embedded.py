@@ -8,6 +8,7 @@ runs the synchronous service in a worker thread (``asyncio.to_thread``), never a
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import Any
 
@@ -28,6 +29,8 @@ from .schemas import (
     WriteRequest,
     to_dict,
     to_dicts,
+    wire_messages,
+    wire_part,
 )
 from .sdk.arguments import checked_client
 from .sdk.session import AsyncSession, Session
@@ -64,7 +67,7 @@ class VikingFS:
         return self._files.read(ctx or self._ctx, uri)
 
     def ls(self, uri: str, ctx: Identity | None = None) -> list[dict[str, Any]]:
-        return to_dicts(self._files.ls(ctx or self._ctx, uri, show_all_hidden=True))
+        return to_dicts(self._files.ls(ctx or self._ctx, uri, show_all_hidden=True).nodes)
 
 
 class AsyncVikingFS:
@@ -298,7 +301,7 @@ class OpenViking:
             {
                 "role": role,
                 "content": content,
-                "parts": parts,
+                "parts": None if parts is None else [wire_part(p) for p in parts],
                 "peer_id": peer_id,
                 "created_at": created_at,
                 "turn_id": turn_id,
@@ -310,7 +313,7 @@ class OpenViking:
         return to_dict(self.services.sessions.add_message(self._ctx, session_id, request))
 
     def batch_add_messages(self, session_id: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        requests = convert(messages, list[AddMessageRequest])
+        requests = convert(wire_messages(messages), list[AddMessageRequest])
         check_body_size(BatchMessagesRequest(messages=requests), self._max_body_bytes)
         return to_dict(self.services.sessions.add_messages(self._ctx, session_id, requests))
 
@@ -340,7 +343,30 @@ class OpenViking:
         except NotFoundError:
             return None
 
+    def list_tasks(
+        self,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """The tasks, newest first (``resource_id``: a session id)."""
+        return to_dicts(
+            self.services.sessions.list_tasks(
+                self._ctx, task_type=task_type, status=status, resource_id=resource_id, limit=limit
+            )
+        )
+
     # ------------------------------------------------------------------ files
+    def abstract(self, uri: str) -> str:
+        """A session's or an archive's ``.abstract.md`` ("" for other paths)."""
+        return self.services.files.summary(self._ctx, uri, "abstract")
+
+    def overview(self, uri: str) -> str:
+        """A session's or an archive's ``.overview.md`` ("" for other paths)."""
+        return self.services.files.summary(self._ctx, uri, "overview")
+
     def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
         return self.services.files.read(self._ctx, uri, offset=offset, limit=limit)
 
@@ -354,7 +380,7 @@ class OpenViking:
         return to_dicts(
             self.services.files.ls(
                 self._ctx, uri, recursive=recursive, show_all_hidden=show_all_hidden
-            )
+            ).nodes
         )
 
     def tree(
@@ -363,7 +389,7 @@ class OpenViking:
         return to_dicts(
             self.services.files.tree(
                 self._ctx, uri, level_limit=level_limit, show_all_hidden=show_all_hidden
-            )
+            ).nodes
         )
 
     def stat(self, uri: str) -> dict[str, Any]:
@@ -667,6 +693,30 @@ class AsyncOpenViking:
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         return await asyncio.to_thread(self._sync.get_task, task_id)
+
+    async def list_tasks(
+        self,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            functools.partial(
+                self._sync.list_tasks,
+                task_type=task_type,
+                status=status,
+                resource_id=resource_id,
+                limit=limit,
+            )
+        )
+
+    async def abstract(self, uri: str) -> str:
+        return await asyncio.to_thread(self._sync.abstract, uri)
+
+    async def overview(self, uri: str) -> str:
+        return await asyncio.to_thread(self._sync.overview, uri)
 
     async def read(self, uri: str, offset: int = 0, limit: int = -1) -> str:
         return await asyncio.to_thread(self._sync.read, uri, offset, limit)

@@ -213,6 +213,15 @@ ERROR_CLASSES: dict[str, type[SkaldError]] = {
 }
 ERROR_CLASSES["PERMISSION_DENIED"] = ForbiddenError
 
+#: The codes a server sends in place of Skald's own, per ``error_codes`` setting: ``skald``
+#: (the seed's codes, the default) or ``openviking`` (what OpenViking 0.5.2 sends, so its
+#: published client raises its own classes, e.g. ``PermissionDeniedError``). HTTP statuses
+#: stay the same; Skald's clients know both sets.
+ERROR_CODE_SETS: dict[str, dict[str, str]] = {
+    "skald": {},
+    "openviking": {"FORBIDDEN": "PERMISSION_DENIED", "METHOD_NOT_ALLOWED": "UNKNOWN"},
+}
+
 
 def error_from_wire(code: str | None, message: str, details: dict[str, Any] | None) -> SkaldError:
     """Rebuild the exception a server sent; unknown codes keep their code on the base class."""

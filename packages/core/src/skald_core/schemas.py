@@ -56,14 +56,20 @@ class ToolPart(BaseStruct, tag="tool"):
 
 
 Part = TextPart | ContextPart | ToolPart
+#: The part types Skald reads (for tokens, turns, tool records, relations, summaries).
+KNOWN_PART_TYPES = frozenset({"text", "context", "tool"})
+#: A part of any other type — the published client's ``image_url``, ``file``, types added
+#: later — is a JSON object with a string ``type``: stored and returned exactly as given.
+RawPart = dict[str, Any]
 
 
 class Message(BaseStruct, omit_defaults=True):
-    """A stored message, as it appears in ``messages.jsonl`` and in results."""
+    """A stored message, as it appears in ``messages.jsonl`` and in results. ``parts`` holds
+    ``Part`` structs for the known types and ``RawPart`` dicts for the others."""
 
     id: str
     role: str
-    parts: list[Part]
+    parts: list[Any]
     created_at: str
     peer_id: str | None = None
     turn_id: str | None = None
@@ -83,7 +89,8 @@ class Request(BaseStruct):
 class AddMessageRequest(Request):
     role: str
     content: str | None = None
-    parts: list[Part] | None = None
+    #: Checked and typed by ``typed_parts`` (known types) when the message is built.
+    parts: list[RawPart] | None = None
     peer_id: str | None = None
     created_at: str | None = None
     turn_id: str | None = None
@@ -92,7 +99,8 @@ class AddMessageRequest(Request):
 
 
 class BatchMessagesRequest(Request):
-    messages: Annotated[list[AddMessageRequest], Meta(min_length=1, max_length=100)]
+    #: An empty list is a batch of nothing (accepted, as OpenViking does).
+    messages: Annotated[list[AddMessageRequest], Meta(max_length=100)]
 
 
 class CreateSessionRequest(Request):
@@ -169,6 +177,10 @@ class TokenUsage(BaseStruct):
     reasoning_tokens: int = 0
 
 
+class EmbeddingUsage(BaseStruct):
+    total_tokens: int = 0
+
+
 class SessionStats(BaseStruct):
     """What ``Session.stats`` shows; computed from stored rows, never per-object counters."""
 
@@ -194,8 +206,16 @@ class SessionMeta(BaseStruct):
     last_message_at: str
     pending_tokens: int
     llm_token_usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
+    #: Skald embeds nothing: always zero (OpenViking counts its vector index's tokens).
+    embedding_token_usage: EmbeddingUsage = msgspec.field(default_factory=EmbeddingUsage)
     keep_recent_count: int = 0
     retention_mode: str = ""
+    # OpenViking's retention and auto-commit settings, at their defaults (Skald has neither).
+    keep_recent_turn_count: int = 0
+    retained_message_token_budget: int = 0
+    min_raw_tail_steps: int = 1
+    last_auto_commit_at: str = ""
+    last_idle_commit_accepted_at: str = ""
     memory_policy: None = None
     auto_commit_policy: None = None
     uri: str | UnsetType = UNSET
@@ -226,6 +246,11 @@ class CommitResult(BaseStruct):
     memories_extracted: int | UnsetType = UNSET
     reason: str | UnsetType = UNSET
     error: str | UnsetType = UNSET
+    # OpenViking's: no working memory, no tracing, no token budget in Skald.
+    effective_enable_working_memory: bool = False
+    trace_id: str = ""
+    estimated_active_tokens: int = 0
+    budget_exceeded: bool = False
 
 
 class ExtractRequest(Request):
@@ -440,18 +465,72 @@ class ArchiveFailure(BaseStruct):
     error: str | None
 
 
+#: ``mode`` of a directory and of a file, as OpenViking reports them (0o755, 0o644).
+DIR_MODE, FILE_MODE = 0o755, 0o644
+
+
 class FileNode(BaseStruct):
+    """One entry of ``ls``/``tree``: OpenViking's fields of both its outputs (``original``:
+    ``name``, ``mode``; ``agent``: ``abstract``, and ``rel_path`` below the listed directory in
+    recursive listings and trees)."""
+
     name: str
     uri: str
     size: int
     isDir: bool
     modTime: str
+    mode: int = FILE_MODE
+    abstract: str = ""
+    rel_path: str | UnsetType = UNSET
+
+
+class StatNode(FileNode):
+    """``fs/stat``: a node, whether it is locked (never, in Skald: every write is one
+    transaction), and a directory's number of children or a file's ``id``."""
+
+    isLocked: bool = False
+    count: int | UnsetType = UNSET
+    id: str | UnsetType = UNSET
+
+
+class ListPage(BaseStruct):
+    """A listing and whether ``limit``/``node_limit`` cut it short (``fs/ls``'s top-level
+    ``has_more``)."""
+
+    nodes: list[FileNode]
+    has_more: bool
 
 
 class WriteResult(BaseStruct):
+    """``content/write``; past ``written_bytes``, OpenViking's fields: Skald indexes nothing in
+    the background, so the write is complete when it answers (no task)."""
+
     uri: str
     mode: WriteMode
     written_bytes: int
+    root_uri: str = ""
+    context_type: str = "resource"
+    content_updated: bool = True
+    semantic_status: str = "complete"
+    vector_status: str = "complete"
+    queue_status: None = None
+    task_id: None = None
+
+
+class MemoryCleanup(BaseStruct):
+    status: str = "no_references"
+    memory_uris: list[str] = msgspec.field(default_factory=list)
+
+
+class RemoveResult(BaseStruct):
+    """``DELETE fs``: the path and, as OpenViking says it, how many entries went."""
+
+    uri: str
+    estimated_deleted_count: int = 0
+    memory_cleanup: MemoryCleanup = msgspec.field(default_factory=MemoryCleanup)
+    semantic_root_uri: str = ""
+    semantic_status: str = "complete"
+    task_id: None = None
 
 
 class UriResult(BaseStruct):
@@ -461,10 +540,6 @@ class UriResult(BaseStruct):
 class MoveResult(BaseStruct):
     from_uri: str = msgspec.field(name="from")
     to_uri: str = msgspec.field(name="to")
-
-
-class EmbeddingUsage(BaseStruct):
-    total_tokens: int = 0
 
 
 class TotalUsage(BaseStruct):
@@ -525,6 +600,10 @@ class TaskRecord(BaseStruct):
     updated_at: float
     created_at_iso: str
     updated_at_iso: str
+    #: Seconds from queued to finished, once finished (OpenViking's ``processing_seconds``).
+    processing_seconds: float | None = None
+    stage: str | None = None
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Health(BaseStruct):
@@ -550,7 +629,82 @@ class Envelope(BaseStruct):
 
 
 json_encoder = msgspec.json.Encoder()
-message_decoder = msgspec.json.Decoder(Message)
+
+
+class _KnownPartsMessage(Message, omit_defaults=True):
+    """A message whose parts are all of known types: decoded in one step (the usual case)."""
+
+    parts: list[Part]
+
+
+def typed_parts(parts: list[Any]) -> list[Any]:
+    """Parts as stored in a ``Message``: a known type becomes its ``Part`` struct (checked;
+    ``msgspec.ValidationError`` names what is wrong), any other object with a non-empty string
+    ``type`` stays the dict it was."""
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, TextPart | ContextPart | ToolPart):
+            out.append(part)
+            continue
+        raw = wire_part(part)
+        if not isinstance(raw, dict):
+            raise msgspec.ValidationError(f"Expected `object`, got `{type(raw).__name__}`")
+        kind = raw.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise msgspec.ValidationError("a part needs a non-empty string `type`")
+        out.append(msgspec.convert(raw, Part) if kind in KNOWN_PART_TYPES else dict(raw))
+    return out
+
+
+def wire_part(part: Any) -> Any:
+    """A part as JSON sends it: a dict stays as it is, a Struct is its fields, and the
+    published client's dataclass parts are what that client sends (its ``ImagePart`` becomes
+    ``{"type": "image_url", "image_url": {"url", "detail"}}``). Anything else is returned as
+    it is, for the request's validation to refuse."""
+    if isinstance(part, dict):
+        return part
+    if isinstance(part, Struct):
+        return msgspec.to_builtins(part)
+    fields = getattr(part, "__dataclass_fields__", None)
+    if fields is None:
+        return part
+    raw = {name: getattr(part, name) for name in fields if getattr(part, name) is not None}
+    if raw.get("type") == "image_url" and "url" in raw:
+        image = {k: raw.pop(k) for k in ("url", "detail") if k in raw}
+        raw["image_url"] = image
+    return raw
+
+
+def wire_messages(messages: Any) -> Any:
+    """A batch's messages with their parts as JSON sends them (``wire_part``)."""
+    if not isinstance(messages, list):
+        return messages
+    return [
+        {**m, "parts": [wire_part(p) for p in m["parts"]]}
+        if isinstance(m, dict) and isinstance(m.get("parts"), list)
+        else m
+        for m in messages
+    ]
+
+
+class MessageDecoder:
+    """Decodes a stored message (``messages.jsonl`` lines, rows' bodies) with typed parts."""
+
+    def __init__(self) -> None:
+        self._known = msgspec.json.Decoder(_KnownPartsMessage)
+        self._any = msgspec.json.Decoder(Message)
+
+    def decode(self, data: bytes | str) -> Message:
+        try:
+            known = self._known.decode(data)
+        except msgspec.ValidationError:
+            message = self._any.decode(data)
+            message.parts = typed_parts(message.parts)
+            return message
+        return Message(**msgspec.structs.asdict(known))
+
+
+message_decoder = MessageDecoder()
 
 
 def to_dict(value: Struct) -> dict[str, Any]:
@@ -674,3 +828,167 @@ class GlobRequest(Request):
 class GlobResult(BaseStruct):
     matches: list[str]
     count: int
+
+
+# ---------------------------------------------------------------------------- OpenViking routes
+# Routes the published OpenViking client calls that have little or no meaning in Skald (no
+# vector index, no tags, no auto-commit): accepted, answered in OpenViking's shapes with what
+# it answers when there is nothing to do.
+
+
+class SessionConfigRequest(Request):
+    """``PATCH /sessions/{id}/config``: OpenViking's auto-commit and extraction settings
+    (accepted; Skald has no auto-commit and one extraction configuration)."""
+
+    auto_commit_policy: Any = None
+    memory_extraction_config: Any = None
+
+
+class SessionConfigResult(BaseStruct):
+    session_id: str
+    auto_commit_policy: None = None
+    memory_extraction_config: ExtractionConfig = msgspec.field(default_factory=ExtractionConfig)
+
+
+class SessionStatsResult(BaseStruct):
+    """``GET /stats/sessions/{id}``."""
+
+    session_id: str
+    total_turns: int
+    memories_extracted: int
+
+
+class ToolResults(BaseStruct):
+    """``GET /sessions/{id}/tool-results``: Skald keeps tool outputs in the tool parts (never
+    externalized), so the list is empty."""
+
+    tool_results: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class QueueCount(BaseStruct):
+    processed: int = 0
+    requeue_count: int = 0
+    error_count: int = 0
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
+class BatchWriteOperation(BaseStruct):
+    uri: str
+    content: str
+    mode: WriteMode = "replace"
+
+
+class BatchWriteRequest(Request):
+    root_uri: str
+    operations: Annotated[list[BatchWriteOperation], Meta(max_length=1000)]
+    wait: bool = True
+
+
+class BatchWriteResult(BaseStruct):
+    root_uri: str
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    queue_status: None = None
+    semantic_status: str = "complete"
+    vector_status: str = "complete"
+
+
+class CopyRequest(Request):
+    from_uri: str
+    to_uri: str
+    recursive: bool = False
+
+
+class VectorCounts(BaseStruct):
+    scanned: int = 0
+    written: int = 0
+    deleted: int = 0
+    restored: int = 0
+    batches: int = 0
+
+
+class CopyResult(BaseStruct):
+    operation_id: str
+    from_uri: str = msgspec.field(name="from")
+    to_uri: str = msgspec.field(name="to")
+    recursive: bool
+    files_created: int
+    semantic_root_uri: str
+    operation: str = "copy"
+    phase: str = "completed"
+    vectors: VectorCounts = msgspec.field(default_factory=VectorCounts)
+    semantic_status: str = "complete"
+
+
+class Attrs(BaseStruct):
+    tags: list[str] = msgspec.field(default_factory=list)
+
+
+class AttrsResult(BaseStruct):
+    uri: str
+    context_type: str
+    attrs: Attrs = msgspec.field(default_factory=Attrs)
+
+
+class SetTagsRequest(Request):
+    uri: str
+    tags: list[str] | None = None
+    mode: str = "replace"
+    recursive: bool = False
+
+
+class SetTagsResult(BaseStruct):
+    """Skald stores no tags: nothing is updated (as OpenViking answers for a file it has no
+    index records of)."""
+
+    uri: str
+    root_uri: str
+    context_type: str
+    mode: str
+    updated_uris: list[str] = msgspec.field(default_factory=list)
+    tags: list[str] = msgspec.field(default_factory=list)
+    success_count: int = 0
+    skipped_count: int = 1
+    failed_count: int = 0
+    tags_updated: bool = False
+
+
+class ReindexRequest(Request):
+    uri: str
+    mode: str = "vectors_only"
+    wait: bool = True
+    recursive: bool = True
+    force: bool = False
+
+
+class ReindexResult(BaseStruct):
+    """Skald has no vector index: nothing to rebuild."""
+
+    uri: str
+    mode: str
+    object_type: str
+    status: str = "completed"
+    scanned_records: int = 0
+    rebuilt_records: int = 0
+    deleted_records: int = 0
+    unsupported_records: int = 0
+    failed_records: int = 0
+    duration_ms: int = 0
+    warnings: list[str] = msgspec.field(default_factory=list)
+    queue_status: None = None
+
+
+class ComponentStatus(BaseStruct):
+    """One component of ``observer/system`` (``observer/queue`` is the ``queue`` one)."""
+
+    name: str
+    is_healthy: bool
+    has_errors: bool
+    status: str
+
+
+class SystemStatus(BaseStruct):
+    is_healthy: bool
+    errors: list[str]
+    components: dict[str, ComponentStatus]

@@ -18,7 +18,7 @@ from litestar.types import Message, Scope
 
 from skald_core import __version__, clock
 from skald_core import services as core
-from skald_core.errors import SkaldError
+from skald_core.errors import ERROR_CODE_SETS, SkaldError
 from skald_core.ids import new_request_id
 from skald_core.keys import KeyStore
 from skald_core.service.extraction import AnyExtractor, BuiltinExtractor
@@ -36,6 +36,7 @@ from .controllers.admin import AdminController
 from .controllers.content import ContentController
 from .controllers.fs import FsController
 from .controllers.metrics import metrics
+from .controllers.openviking import OpenVikingController
 from .controllers.search import SearchController
 from .controllers.sessions import SessionController
 from .controllers.system import SystemController
@@ -61,6 +62,8 @@ class SkaldApp(Litestar):
 
     dev_mode: bool = True
     metrics: Metrics
+    #: Wire codes sent in place of Skald's (the ``error_codes`` setting).
+    error_codes: dict[str, str] = {}  # noqa: RUF012
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -73,6 +76,7 @@ class SkaldApp(Litestar):
         inbound = scope_header(scope, b"x-request-id") or ""
         start = time.perf_counter()
         scope["skald_start"] = start
+        scope["skald_codes"] = self.error_codes
         scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else new_request_id()
         status = 500  # unless a response starts: the app failed before answering
 
@@ -129,7 +133,8 @@ def _stamps(scope: Any) -> list[tuple[bytes, bytes]]:
 async def _send_error(scope: Any, send: Any, err: SkaldError) -> None:
     """The error envelope (as ``envelope.error_response`` makes it), with the headers every
     answer has, straight to the ASGI server."""
-    body = msgspec.json.encode(failure(err, time.perf_counter() - scope["skald_start"]))
+    seconds = time.perf_counter() - scope["skald_start"]
+    body = msgspec.json.encode(failure(err, seconds, scope.get("skald_codes")))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     wait = retry_after(err)
     if wait is not None:
@@ -266,6 +271,7 @@ def create_app(
             FsController,
             SearchController,
             AdminController,
+            OpenVikingController,
             openapi_json,
             metrics,
             console_router(dev_mode=config.dev_mode, deletion=svc.deletion),
@@ -303,6 +309,7 @@ def create_app(
         plugins=[p for p in [tracing.plugin(config.tracing, tracer_provider)] if p is not None],
     )
     app.dev_mode = config.dev_mode
+    app.error_codes = ERROR_CODE_SETS[config.error_codes]
     app.metrics = collected
     return app
 

@@ -6,7 +6,8 @@
   a presented key is ignored.
 * Root key: acts for any account/user named by the headers (default ``default``).
 * Admin key: acts for any user of its own account; naming another account is 403.
-* User key: its own account and user only; naming anyone else is 403.
+* User key: its own account and user only; identity headers naming anyone else are ignored
+  (as OpenViking 0.5.2 does).
 * Read-only keys get 403 on every mutating method.
 """
 
@@ -110,19 +111,18 @@ def identify(
             identity = identity_of(record)
             principal = f"{record.account}/{record.user} (key {record.key_id})"
             identity = msgspec.structs.replace(identity, principal=principal)
-            if account is not None and account != identity.account:
-                raise ForbiddenError(
-                    f"This key belongs to account {identity.account!r} and cannot act for "
-                    f"account {account!r}",
-                    {"reason": "foreign_account"},
-                )
-            if user is not None and user != identity.user:
-                if identity.role != "admin":
+            # A user key is always its own user: identity headers naming someone else are
+            # ignored, as OpenViking does (its client sends its configured account and user
+            # on every call). An admin key acts for a user of its own account.
+            if identity.role == "admin":
+                if account is not None and account != identity.account:
                     raise ForbiddenError(
-                        f"A user key cannot act for another user ({user!r})",
-                        {"reason": "foreign_user"},
+                        f"This key belongs to account {identity.account!r} and cannot act for "
+                        f"account {account!r}",
+                        {"reason": "foreign_account"},
                     )
-                identity = msgspec.structs.replace(identity, user=user)
+                if user is not None and user != identity.user:
+                    identity = msgspec.structs.replace(identity, user=user)
     if identity.read_only and method not in SAFE_METHODS:
         raise ForbiddenError("This API key is read-only", {"reason": "read_only"})
     return identity

@@ -116,6 +116,14 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         Meta(ge=1),
         Setting("largest request body, in bytes; a bigger one is 413 PAYLOAD_TOO_LARGE"),
     ] = MAX_BODY_BYTES
+    error_codes: Annotated[
+        Literal["skald", "openviking"],
+        Setting(
+            "error codes in answers: skald (the seed's, e.g. FORBIDDEN for 403) or openviking "
+            "(OpenViking 0.5.2's, e.g. PERMISSION_DENIED, so its published client raises its own "
+            "PermissionDeniedError); HTTP statuses are the same, Skald's clients know both"
+        ),
+    ] = "skald"
     metrics_public: Annotated[
         bool,
         Setting(

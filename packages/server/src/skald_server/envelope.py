@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -37,6 +37,12 @@ class Ok(msgspec.Struct, Generic[T], kw_only=True):
     result: T
     error: None = None
     time: float = 0.0
+
+
+class OkPage(Ok[T], kw_only=True):
+    """A listing's answer: ``Ok`` with OpenViking's top-level ``has_more``."""
+
+    has_more: bool = False
 
 
 class Failure(msgspec.Struct, kw_only=True):
@@ -76,10 +82,12 @@ def json_string(chunks: Iterable[str]) -> Iterator[bytes]:
     yield b'"'
 
 
-def failure(err: SkaldError, seconds: float) -> Failure:
-    """The error envelope of ``err``, for a request that took ``seconds`` so far."""
+def failure(err: SkaldError, seconds: float, codes: Mapping[str, str] | None = None) -> Failure:
+    """The error envelope of ``err``, for a request that took ``seconds`` so far; ``codes``
+    renames wire codes (the ``error_codes`` setting, ``errors.ERROR_CODE_SETS``)."""
+    code = err.wire_code if not codes else codes.get(err.wire_code, err.wire_code)
     return Failure(
-        error=ErrorBody(code=err.wire_code, message=err.message, details=err.details),
+        error=ErrorBody(code=code, message=err.message, details=err.details),
         time=round(seconds, 6),
     )
 
@@ -94,7 +102,7 @@ def error_response(request: Request[Any, Any, Any], err: SkaldError) -> Response
     wait = retry_after(err)
     headers = {} if wait is None else {"Retry-After": wait}
     return Response(
-        failure(err, elapsed(request)),
+        failure(err, elapsed(request), request.scope.get("skald_codes")),  # type: ignore[arg-type]
         status_code=err.http_status,
         media_type=JSON,
         headers=headers,

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .. import clock
-from ..schemas import Message, SessionStats
+from ..schemas import Message, SessionStats, message_decoder
 
 if TYPE_CHECKING:
     from .surface import AsyncClientAPI, ClientAPI
 
-_messages_decoder = msgspec.json.Decoder(Message)
-
 
 def _parse_jsonl(text: str) -> list[Message]:
-    return [_messages_decoder.decode(line) for line in text.split("\n") if line.strip()]
+    return [message_decoder.decode(line) for line in text.split("\n") if line.strip()]
 
 
 def _stats(meta: dict[str, Any]) -> SessionStats:

@@ -8,10 +8,14 @@ table. Fixed directories (a user's ``sessions``, ``memories``, ``resources``; th
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import msgspec
+from msgspec import UNSET
 
 from .. import clock, ids, uris
 from ..errors import (
@@ -23,19 +27,37 @@ from ..identity import Identity
 from ..limits import DEFAULT_LIMITS, Limits
 from ..literals import FileWriteMode
 from ..schemas import (
+    DIR_MODE,
+    FILE_MODE,
     ArchiveDone,
     ArchiveFailure,
     ArchiveMeta,
+    AttrsResult,
+    BatchWriteOperation,
+    BatchWriteResult,
     ContextPart,
+    CopyResult,
     FileNode,
+    ListPage,
     Message,
     MoveResult,
+    ReindexResult,
+    RemoveResult,
+    SetTagsResult,
+    StatNode,
     ToolPart,
     UriResult,
     WriteResult,
     message_decoder,
 )
-from ..store.model import ArchiveExtraction, ExtractionSummary, FileRow, Owner, SessionRow
+from ..store.model import (
+    ArchiveExtraction,
+    ExtractionSummary,
+    FileRow,
+    FileWrite,
+    Owner,
+    SessionRow,
+)
 from ..store.protocol import Store
 from .sessions import SessionService, owner_of, require_writable, session_meta
 from .summaries import (
@@ -188,14 +210,21 @@ class Entry:
         return iter(("".join(picked).encode(),))
 
 
-def _node(entry: Entry) -> FileNode:
+def _node(entry: Entry, root: str | None = None) -> FileNode:
+    """The node of ``entry``; with ``root`` (the listed directory's path) its ``rel_path``."""
     return FileNode(
         name=entry.path.rsplit("/", 1)[-1],
         uri="viking://" + entry.path,
         size=entry.size,
         isDir=entry.is_dir,
         modTime=clock.iso_seconds(entry.mtime),
+        mode=DIR_MODE if entry.is_dir else FILE_MODE,
+        rel_path=UNSET if root is None else entry.path[len(root) + 1 if root else 0 :],
     )
+
+
+def _parent_uri(path: uris.VikingPath) -> str:
+    return "viking://" + "/".join(path.segments[:-1])
 
 
 def _row_entry(row: FileRow) -> Entry:
@@ -545,14 +574,18 @@ class FileService:
         recursive: bool = False,
         show_all_hidden: bool = True,
         node_limit: int | None = None,
-    ) -> list[FileNode]:
-        """Children (``recursive``: descendants) of a directory, at most ``node_limit``."""
+        offset: int = 0,
+    ) -> ListPage:
+        """Children (``recursive``: descendants) of a directory: at most ``node_limit`` after
+        the first ``offset``, and whether there are more."""
         return self.tree(
             identity,
             uri,
             level_limit=None if recursive else 1,
             show_all_hidden=show_all_hidden,
             node_limit=node_limit,
+            offset=offset,
+            rel_paths=recursive,
         )
 
     def tree(
@@ -563,32 +596,44 @@ class FileService:
         level_limit: int | None = 3,
         show_all_hidden: bool = True,
         node_limit: int | None = None,
-    ) -> list[FileNode]:
+        offset: int = 0,
+        rel_paths: bool = True,
+    ) -> ListPage:
         """Descendants down to ``level_limit`` levels (None: all), at most ``node_limit``
-        nodes (default: the ``node_limit`` setting): the walk stops there."""
+        nodes (default: the ``node_limit`` setting) after the first ``offset``: the walk stops
+        one node past them (to know ``has_more``)."""
         cap = self._node_limit(node_limit)
+        if offset < 0:
+            raise InvalidArgumentError("offset must be >= 0", {"field": "offset", "value": offset})
+        want = offset + cap + 1
         path = self._resolve(identity, uri)
+        root = path.key if rel_paths else None
         out: list[FileNode] = []
         stack = [(path, 1)]
-        while stack and len(out) < cap:
+        while stack and len(out) < want:
             current, depth = stack.pop()
-            for e in self._children(identity, current, cap):
+            for e in self._children(identity, current, want):
                 if not show_all_hidden and e.path.rsplit("/", 1)[-1].startswith("."):
                     continue
-                if len(out) >= cap:
+                if len(out) >= want:
                     break
-                out.append(_node(e))
+                out.append(_node(e, root))
                 if e.is_dir and (level_limit is None or depth < level_limit):
                     stack.append((uris.VikingPath(tuple(e.path.split("/"))), depth + 1))
         out.sort(key=lambda n: n.uri)
-        return out
+        return ListPage(nodes=out[offset : offset + cap], has_more=len(out) > offset + cap)
 
-    def stat(self, identity: Identity, uri: str) -> FileNode:
+    def stat(self, identity: Identity, uri: str) -> StatNode:
         path = self._resolve(identity, uri)
         entry = self._entry(identity, path)
-        node = _node(entry)
+        node = StatNode(**msgspec.structs.asdict(_node(entry)))
         if not path.segments:
             node.name = ""
+        if entry.is_dir:
+            cap = self.limits.node_limit_max
+            node.count = len(self._children(identity, path, cap))
+        else:
+            node.id = hashlib.md5(node.uri.encode(), usedforsecurity=False).hexdigest()
         return node
 
     # ------------------------------------------------------------------ writes
@@ -657,7 +702,11 @@ class FileService:
                 raise NotFoundError.of("file", path.uri) from None
             raise
         return WriteResult(
-            uri=path.uri, mode="replace" if mode == "upsert" else mode, written_bytes=len(data)
+            uri=path.uri,
+            mode="replace" if mode == "upsert" else mode,
+            written_bytes=len(data),
+            root_uri=_parent_uri(path),
+            context_type=self._context_type(path),
         )
 
     def mkdir(self, identity: Identity, uri: str) -> UriResult:
@@ -677,7 +726,7 @@ class FileService:
         )
         return UriResult(uri=path.uri)
 
-    def rm(self, identity: Identity, uri: str, *, recursive: bool = False) -> UriResult:
+    def rm(self, identity: Identity, uri: str, *, recursive: bool = False) -> RemoveResult:
         require_writable(identity)
         path = self._resolve(identity, uri)
         ref = path.session_ref()
@@ -692,12 +741,14 @@ class FileService:
                 self.store.delete_session(
                     owner_of(identity), ref[1], self.now(), actor=identity, state="live"
                 )
-            return UriResult(uri=path.uri)
+            return RemoveResult(uri=path.uri, semantic_root_uri=_parent_uri(path))
         self._target(identity, path, "remove")
         if ref is not None:
             self._session_tree(identity, ref[1])
-        self.store.remove(identity.account, path.key, recursive=recursive)
-        return UriResult(uri=path.uri)
+        removed = self.store.remove(identity.account, path.key, recursive=recursive)
+        return RemoveResult(
+            uri=path.uri, estimated_deleted_count=removed, semantic_root_uri=_parent_uri(path)
+        )
 
     def mv(self, identity: Identity, from_uri: str, to_uri: str) -> MoveResult:
         require_writable(identity)
@@ -723,3 +774,134 @@ class FileService:
                 writer=identity.user,
             )
         return MoveResult(from_uri=src.uri, to_uri=dst.uri)
+
+    # ------------------------------------------------------------------ OpenViking extras
+    def batch_write(
+        self, identity: Identity, root_uri: str, operations: list[BatchWriteOperation]
+    ) -> BatchWriteResult:
+        """Every write under ``root_uri`` (an existing directory) in one transaction: all of
+        them or none. Each is checked before anything is written."""
+        require_writable(identity)
+        root = self._resolve(identity, root_uri)
+        if not self._entry(identity, root).is_dir:
+            raise InvalidArgumentError(
+                f"{root.uri} is not a directory", {"uri": root.uri, "expected": "directory"}
+            )
+        items: list[FileWrite] = []
+        targets: list[str] = []
+        for index, op in enumerate(operations):
+            path = self._resolve(identity, op.uri)
+            if not path.is_within(root) or path == root:
+                raise InvalidArgumentError(
+                    f"operations[{index}].uri {path.uri} is not below root_uri {root.uri}",
+                    {"field": f"operations.{index}.uri", "uri": path.uri},
+                )
+            session, stop_at = self._target(identity, path, "write")
+            items.append(FileWrite(path.key, op.content.encode(), op.mode, session, stop_at))
+            targets.append(path.uri)
+        with _missing_session_is_missing_file(root.uri):
+            outcomes = self.store.write_files(
+                identity.account, items, self.now(), writer=identity.user
+            )
+        found: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+        for uri, outcome in zip(targets, outcomes, strict=True):
+            found[outcome].append(uri)
+        return BatchWriteResult(
+            root_uri=root.uri,
+            created=found["created"],
+            updated=found["updated"],
+            unchanged=found["unchanged"],
+        )
+
+    def copy(
+        self, identity: Identity, from_uri: str, to_uri: str, *, recursive: bool = False
+    ) -> CopyResult:
+        """Copy a file (or, ``recursive``, a directory's files) to a path that does not exist
+        yet, in one transaction."""
+        require_writable(identity)
+        src = self._resolve(identity, from_uri)
+        dst = self._resolve(identity, to_uri)
+        if dst == src or dst.is_within(src):
+            raise InvalidArgumentError("Cannot copy onto or into itself", {"uri": dst.uri})
+        entry = self._entry(identity, src)
+        if entry.is_dir and not recursive:
+            raise InvalidArgumentError(
+                f"{src.uri} is a directory; pass recursive=true", {"uri": src.uri}
+            )
+        files = (
+            [
+                (n.uri, n.rel_path)
+                for n in self.ls(
+                    identity, src.uri, recursive=True, node_limit=self.limits.node_limit_max
+                ).nodes
+                if not n.isDir
+            ]
+            if entry.is_dir
+            else [(src.uri, "")]
+        )
+        items: list[FileWrite] = []
+        for uri, rel in files:
+            target = uris.VikingPath((*dst.segments, *str(rel).split("/"))) if rel else dst
+            session, stop_at = self._target(identity, target, "write")
+            data = "".join(self.read_chunks(identity, uri)).encode()
+            items.append(FileWrite(target.key, data, "create", session, stop_at))
+        with _missing_session_is_missing_file(dst.uri):
+            self.store.write_files(identity.account, items, self.now(), writer=identity.user)
+        return CopyResult(
+            operation_id=uuid.uuid4().hex,
+            from_uri=src.uri,
+            to_uri=dst.uri,
+            recursive=recursive,
+            files_created=len(items),
+            semantic_root_uri=_parent_uri(dst),
+        )
+
+    def summary(self, identity: Identity, uri: str, which: Literal["abstract", "overview"]) -> str:
+        """A directory's ``.abstract.md`` or ``.overview.md`` (a session's or an archive's),
+        or "" where there is none (a file, a plain directory)."""
+        path = self._resolve(identity, uri)
+        entry = self._entry(identity, path)
+        if not entry.is_dir:
+            return ""
+        try:
+            return self.read(identity, f"{path.uri}/.{which}.md")
+        except NotFoundError:
+            return ""
+
+    def download(self, identity: Identity, uri: str) -> bytes:
+        """A file's bytes (``content/download``)."""
+        return "".join(self.read_chunks(identity, uri)).encode()
+
+    @staticmethod
+    def _context_type(path: uris.VikingPath) -> str:
+        if "memories" in path.segments[:3]:
+            return "memory"
+        if "skills" in path.segments[:2]:
+            return "skill"
+        if path.session_ref() is not None:
+            return "session"
+        return "resource"
+
+    def attrs(self, identity: Identity, uri: str) -> AttrsResult:
+        """Skald keeps no tags: an existing path has none."""
+        path = self._resolve(identity, uri)
+        self._entry(identity, path)
+        return AttrsResult(uri=path.uri, context_type=self._context_type(path))
+
+    def set_tags(self, identity: Identity, uri: str, mode: str) -> SetTagsResult:
+        """Accepted and not stored (Skald keeps no tags): nothing is updated."""
+        require_writable(identity)
+        path = self._resolve(identity, uri)
+        self._entry(identity, path)
+        return SetTagsResult(
+            uri=path.uri,
+            root_uri=_parent_uri(path),
+            context_type=self._context_type(path),
+            mode=mode,
+        )
+
+    def reindex(self, identity: Identity, uri: str, mode: str) -> ReindexResult:
+        """Skald has no vector index: an existing path has nothing to rebuild."""
+        path = self._resolve(identity, uri)
+        self._entry(identity, path)
+        return ReindexResult(uri=path.uri, mode=mode, object_type=self._context_type(path))

@@ -45,7 +45,7 @@ def category_of(uri: str) -> str:
 def memories_by_category(files: FileService, identity: Identity) -> dict[str, list[FileNode]]:
     """Every memory file of ``identity``'s user, by category (sorted)."""
     groups: dict[str, list[FileNode]] = {}
-    for node in files.ls(identity, memories_root(identity), recursive=True):
+    for node in files.ls(identity, memories_root(identity), recursive=True).nodes:
         if not node.isDir:
             groups.setdefault(category_of(node.uri) or "(none)", []).append(node)
     return dict(sorted(groups.items()))

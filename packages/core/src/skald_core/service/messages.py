@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from typing import Any
 
 import msgspec
 
@@ -12,7 +13,16 @@ from .. import clock, uris
 from ..errors import InvalidArgumentError
 from ..identity import Identity
 from ..ids import check_id, new_message_id
-from ..schemas import AddMessageRequest, ContextPart, Message, Part, TextPart, ToolPart
+from ..schemas import (
+    AddMessageRequest,
+    ContextPart,
+    Message,
+    Part,
+    RawPart,
+    TextPart,
+    ToolPart,
+    typed_parts,
+)
 from ..store.model import NewMessage
 
 MAX_ROLE_LENGTH = 64
@@ -31,11 +41,15 @@ def estimate_tokens(text: str) -> int:
     return cjk + math.ceil((len(text) - cjk) / 4)
 
 
-def part_tokens(part: Part) -> int:
+def part_tokens(part: Part | RawPart) -> int:
     if isinstance(part, TextPart):
         return estimate_tokens(part.text)
     if isinstance(part, ContextPart):
         return estimate_tokens(part.abstract)
+    if isinstance(part, dict):
+        # A part Skald does not interpret (an image, a file): its text, if it has one.
+        text = part.get("text")
+        return estimate_tokens(text) if isinstance(text, str) else 0
     tool_input = "" if part.tool_input is None else _encode(part.tool_input).decode()
     return estimate_tokens(part.tool_id + part.tool_name + tool_input + part.tool_output)
 
@@ -108,9 +122,13 @@ def _check_created_at(value: str) -> None:
         ) from None
 
 
-def _canonical_parts(parts: list[Part], identity: Identity) -> list[Part]:
-    out: list[Part] = []
-    for index, part in enumerate(parts):
+def _canonical_parts(parts: list[Any], identity: Identity) -> list[Any]:
+    out: list[Any] = []
+    for index, given in enumerate(parts):
+        try:
+            (part,) = typed_parts([given])
+        except msgspec.ValidationError as exc:
+            raise _invalid_field(["parts", index], str(exc)) from None
         if isinstance(part, ContextPart):
             target = uris.parse(part.uri, identity)
             uris.check_access(target, identity)
@@ -136,6 +154,12 @@ def fingerprint(req: AddMessageRequest) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def is_empty(req: AddMessageRequest) -> bool:
+    """``parts: []`` and no ``content``: a message of nothing, added as no message (the
+    published client never sends one; over HTTP it is accepted, as by OpenViking)."""
+    return req.parts is not None and not req.parts and req.content is None
+
+
 def build_message(
     req: AddMessageRequest, identity: Identity, now: float, *, keyed: bool = True
 ) -> NewMessage:
@@ -144,6 +168,7 @@ def build_message(
     encoding and a hash of the whole message) is needed; without a key it is skipped."""
     _check_role(req.role)
     _check_ids(req)
+    parts: list[Any]
     if req.parts:
         parts = _canonical_parts(req.parts, identity)
     elif req.content is not None:

@@ -212,7 +212,7 @@ class SearchService:
         if not node.isDir:
             yield node.uri
             return
-        for n in self.files.ls(identity, uri, recursive=True, show_all_hidden=True):
+        for n in self.files.ls(identity, uri, recursive=True, show_all_hidden=True).nodes:
             if not n.isDir:
                 yield n.uri
 
@@ -249,7 +249,7 @@ class SearchService:
         uris.check_access(base, identity)
         rx = glob_regex(request.pattern)
         prefix = base.uri if base.uri.endswith("/") else base.uri + "/"
-        nodes = self.files.ls(identity, base.uri, recursive=True, show_all_hidden=True)
+        nodes = self.files.ls(identity, base.uri, recursive=True, show_all_hidden=True).nodes
         out = [n.uri for n in nodes if rx.fullmatch(n.uri[len(prefix) :])]
         out.sort()
         out = out[: request.node_limit]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
 from .. import clock, ids, uris
-from ..errors import ForbiddenError, InvalidArgumentError, NotFoundError, ResourceExhaustedError
+from ..errors import (
+    FailedPreconditionError,
+    ForbiddenError,
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+)
 from ..identity import Identity
 from ..limits import DEFAULT_LIMITS, Limits
 from ..literals import ListOrder
@@ -24,13 +30,17 @@ from ..schemas import (
     ExtractionTaskResult,
     ExtractResult,
     Message,
+    QueueCount,
     QueuedExtraction,
+    SessionConfigResult,
     SessionCreated,
     SessionListItem,
     SessionMeta,
     SessionStats,
+    SessionStatsResult,
     TaskRecord,
     TokenUsage,
+    ToolResults,
     UserRef,
     message_decoder,
 )
@@ -44,7 +54,7 @@ from ..store.model import (
     TaskRow,
 )
 from ..store.protocol import Store
-from .messages import build_message
+from .messages import build_message, is_empty
 from .summaries import OVERVIEW_MESSAGES, archive_abstract, archive_overview, first_text
 from .tasks import TaskRunner
 
@@ -137,6 +147,11 @@ def task_record(task: TaskRow) -> TaskRecord:
         updated_at=task.updated_at,
         created_at_iso=clock.iso_micro(task.created_at),
         updated_at_iso=clock.iso_micro(task.updated_at),
+        processing_seconds=(
+            round(task.updated_at - task.created_at, 6)
+            if task.status in ("completed", "failed")
+            else None
+        ),
     )
 
 
@@ -315,6 +330,60 @@ class SessionService:
             raise NotFoundError.of("session", session_id)
         return session_meta(found[0], extraction=found[1])
 
+    def update_config(self, identity: Identity, session_id: str) -> SessionConfigResult:
+        """OpenViking's ``PATCH /sessions/{id}/config``: Skald has no auto-commit and one
+        extraction configuration, so the settings are accepted and the effective ones (none)
+        answered. 404 for a missing session."""
+        require_writable(identity)
+        self._row(identity, session_id)
+        return SessionConfigResult(session_id=session_id)
+
+    def stats(self, identity: Identity, session_id: str) -> SessionStatsResult:
+        """``GET /stats/sessions/{id}``: turns and memories, from the stored counters."""
+        row = self._row(identity, session_id)
+        return SessionStatsResult(
+            session_id=session_id,
+            total_turns=row.total_turns,
+            memories_extracted=row.memories_extracted,
+        )
+
+    def tool_results(self, identity: Identity, session_id: str) -> ToolResults:
+        """Externalized tool outputs: Skald keeps them in the tool parts, so there are none."""
+        self._row(identity, session_id)
+        return ToolResults()
+
+    def tool_result(self, identity: Identity, session_id: str, tool_result_id: str) -> NoReturn:
+        """One externalized tool output: never one in Skald (404 as for a missing one)."""
+        self._row(identity, session_id)
+        ids.check_id(tool_result_id, "tool_result_id")
+        base = uris.session_uri(identity.user, session_id)
+        raise NotFoundError.of("file", f"{base}/tool-results/{tool_result_id}/metadata.json")
+
+    def wait_processed(self, identity: Identity, timeout: float = 60.0) -> dict[str, QueueCount]:
+        """``POST /system/wait``: wait for the caller's queued and running extractions (at
+        most ``timeout`` seconds each); OpenViking's per-queue counts."""
+        owner = owner_of(identity)
+        count = QueueCount()
+        for status in ("pending", "running"):
+            for task in self.store.list_tasks(owner, status=status, limit=10_000):
+                done = self.runner.wait(owner, task.task_id, timeout)
+                count.processed += 1
+                if done.status == "failed":
+                    count.error_count += 1
+                    count.errors.append(done.error or "failed")
+        # OpenViking's queues, all of them (Skald's one queue is its session commits).
+        queues = (
+            "Embedding",
+            "Semantic",
+            "ExternalParse",
+            "AddResource",
+            "Reindex",
+            "ContentWrite",
+            "ExternalTask",
+            "UserDeletion",
+        )
+        return {**{name: QueueCount() for name in queues}, "SessionCommit": count}
+
     def exists(self, identity: Identity, session_id: str) -> bool:
         try:
             self._row(identity, session_id)
@@ -356,12 +425,16 @@ class SessionService:
         require_writable(identity)
         ids.check_id(session_id)
         now = self.now()
-        message = build_message(request, identity, now, keyed=idempotency_key is not None)
-        self._check_size(message)
+        messages = []
+        if not is_empty(request):
+            messages.append(
+                build_message(request, identity, now, keyed=idempotency_key is not None)
+            )
+            self._check_size(messages[0])
         row = self.store.append_messages(
             owner_of(identity),
             session_id,
-            [message],
+            messages,
             now,
             auto_create=True,
             idempotency_key=idempotency_key,
@@ -383,15 +456,15 @@ class SessionService:
     ) -> BatchMessagesResult:
         require_writable(identity)
         ids.check_id(session_id)
-        if not 1 <= len(requests) <= MAX_BATCH:
+        if len(requests) > MAX_BATCH:
             raise InvalidArgumentError(
-                f"messages must hold between 1 and {MAX_BATCH} items",
+                f"messages must hold at most {MAX_BATCH} items",
                 {
                     "validation_errors": [
                         {
                             "loc": ["body", "messages"],
                             "type": "value_error",
-                            "message": f"expected 1 to {MAX_BATCH} items",
+                            "message": f"expected at most {MAX_BATCH} items",
                         }
                     ]
                 },
@@ -399,6 +472,8 @@ class SessionService:
         now = self.now()
         built = []
         for i, request in enumerate(requests):
+            if is_empty(request):
+                continue
             try:
                 built.append(
                     build_message(request, identity, now, keyed=idempotency_key is not None)
@@ -647,3 +722,39 @@ class SessionService:
         if task is None:
             raise NotFoundError.of("task", task_id)
         return task_record(task)
+
+    def list_tasks(
+        self,
+        identity: Identity,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 50,
+    ) -> list[TaskRecord]:
+        """The caller's tasks, newest first (``resource_id``: a session id)."""
+        if not 1 <= limit <= self.limits.list_max:
+            raise InvalidArgumentError(
+                f"limit must be between 1 and {self.limits.list_max}",
+                {"field": "limit", "value": limit},
+            )
+        rows = self.store.list_tasks(
+            owner_of(identity),
+            task_type=task_type,
+            status=status,
+            session_id=resource_id,
+            limit=limit,
+        )
+        return [task_record(t) for t in rows]
+
+    def cancel_task(self, identity: Identity, task_id: str) -> TaskRecord:
+        """Skald's tasks (memory extractions) are not cancelled one by one — deleting the
+        session cancels its queued ones: 412, as OpenViking answers for a task type that does
+        not support cancellation; 404 for an unknown task."""
+        require_writable(identity)
+        task = self.get_task(identity, task_id)
+        raise FailedPreconditionError(
+            f"Task type {task.task_type!r} does not support cancellation "
+            "(deleting the session cancels its queued extraction)",
+            {"task_id": task_id, "task_type": task.task_type, "status": task.status},
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import msgspec
 from msgspec import Struct
@@ -211,6 +211,16 @@ class FileRow(Struct, kw_only=True):
     created_at: float
     updated_at: float
     content: bytes | None = None
+
+
+class FileWrite(NamedTuple):
+    """One write of ``SQLStore.write_files``: as ``write_file``'s arguments."""
+
+    path: str
+    content: bytes
+    mode: Literal["replace", "append", "create", "upsert"]
+    session: tuple[Owner, str] | None
+    stop_at: int
 
 
 class MemorySource(Struct, kw_only=True):

@@ -67,6 +67,7 @@ from .model import (
     ExtractionOutcome,
     ExtractionSummary,
     FileRow,
+    FileWrite,
     MemoryFact,
     MemoryRef,
     MemorySource,
@@ -981,6 +982,35 @@ class SQLStore:
 
         return self._tx(run, write=False, single=True)
 
+    def list_tasks(
+        self,
+        owner: Owner,
+        *,
+        task_type: str | None = None,
+        status: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+    ) -> list[TaskRow]:
+        """The owner's tasks, newest first, at most ``limit``; each filter, when given, must
+        match exactly."""
+        where = ["account = ?", "user_name = ?"]
+        args: list[object] = [owner.account, owner.user]
+        for column, value in (("task_type", task_type), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if session_id is not None:
+            where.append("session_id = ?")
+            args.append(session_id)
+        sql = (
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC LIMIT ?"
+        )
+        args.append(limit)
+        return self._tx(
+            lambda c: [task_row(r) for r in c.execute(sql, tuple(args))], write=False, single=True
+        )
+
     def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
         # "status IN (...)" first: the partial index tasks_runnable holds exactly those rows.
         """Ids of pending tasks and of running ones whose lease has expired, oldest first."""
@@ -1374,48 +1404,70 @@ class SQLStore:
         stop_at: int,
         writer: str | None = None,
     ) -> FileRow:
-        """Write a file; ``create`` makes missing parent directories (those deeper than
-        ``stop_at`` segments). ``session`` ties the file to a session so delete removes it.
+        """Write a file: ``create`` refuses an existing one, ``replace``/``upsert`` overwrite it,
+        ``append`` adds to it; a missing file is created by every mode, with its missing parent
+        directories (those deeper than ``stop_at`` segments). ``session`` ties the file to a
+        session so delete removes it.
         ``writer`` (a user of ``account``) is recorded as an author of a shared file (outside
         ``user/``): the only one after a create or replace, one more after an append."""
-        returning = f"RETURNING pk, {self._file_columns}, NULL"
 
         def run(conn: Conn) -> FileRow:
-            session_pk = self._session_pk(conn, session)
-            existing = conn.execute(
-                "SELECT pk, is_dir FROM files WHERE account = ? AND path = ? FOR UPDATE",
-                (account, path),
-            ).fetchone()
-            if existing is not None and existing[1]:
-                raise InvalidArgumentError(
-                    f"{'viking://' + path} is a directory",
-                    {"uri": "viking://" + path, "expected": "file"},
-                )
-            if existing is None:
-                if mode in ("replace", "append"):
-                    raise NotFoundError.of("file", "viking://" + path)
-                self._ensure_parents(
-                    conn, account, path, now, session_pk, stop_at=stop_at, writer=writer
-                )
-                row = conn.execute(
-                    "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
-                    f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}",
-                    (account, path, parent(path), False, content, session_pk, now, now),
-                ).fetchone()
-            elif mode == "create":
-                raise AlreadyExistsError.of("file", "viking://" + path)
-            else:
-                new = self.d.append_blob if mode == "append" else "?"
-                row = conn.execute(
-                    f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}",
-                    (content, now, existing[0]),
-                ).fetchone()
-                if mode != "append" and writer is not None and is_shared(path):
-                    conn.execute("DELETE FROM file_writers WHERE file_pk = ?", (row[0],))
-            self._wrote(conn, account, path, row[0], writer)
-            return file_row(row[1:])
+            item = FileWrite(path, content, mode, session, stop_at)
+            return self._write_one(conn, account, item, now, writer)[0]
 
         return self._tx(run)
+
+    def write_files(
+        self, account: str, items: Sequence[FileWrite], now: float, *, writer: str | None = None
+    ) -> list[str]:
+        """Several ``write_file``s in one transaction: all of them or none. Says of each
+        whether it ``created`` the file, ``updated`` it or left it ``unchanged`` (a replace with
+        the content it had)."""
+
+        def run(conn: Conn) -> list[str]:
+            return [self._write_one(conn, account, item, now, writer)[1] for item in items]
+
+        return self._tx(run)
+
+    def _write_one(
+        self, conn: Conn, account: str, item: FileWrite, now: float, writer: str | None
+    ) -> tuple[FileRow, str]:
+        returning = f"RETURNING pk, {self._file_columns}, NULL"
+        path, content, mode = item.path, item.content, item.mode
+        session_pk = self._session_pk(conn, item.session)
+        existing = conn.execute(
+            "SELECT pk, is_dir, content = ? FROM files WHERE account = ? AND path = ? FOR UPDATE",
+            (content, account, path),
+        ).fetchone()
+        if existing is not None and existing[1]:
+            raise InvalidArgumentError(
+                f"{'viking://' + path} is a directory",
+                {"uri": "viking://" + path, "expected": "file"},
+            )
+        if existing is None:  # every mode creates a missing file (as OpenViking does)
+            self._ensure_parents(
+                conn, account, path, now, session_pk, stop_at=item.stop_at, writer=writer
+            )
+            row = conn.execute(
+                "INSERT INTO files (account, path, parent, is_dir, content, session_pk, "
+                f"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {returning}",
+                (account, path, parent(path), False, content, session_pk, now, now),
+            ).fetchone()
+            outcome = "created"
+        elif mode == "create":
+            raise AlreadyExistsError.of("file", "viking://" + path)
+        else:
+            same = mode != "append" and bool(existing[2])
+            new = self.d.append_blob if mode == "append" else "?"
+            row = conn.execute(
+                f"UPDATE files SET content = {new}, updated_at = ? WHERE pk = ? {returning}",
+                (content, now, existing[0]),
+            ).fetchone()
+            if mode != "append" and writer is not None and is_shared(path):
+                conn.execute("DELETE FROM file_writers WHERE file_pk = ?", (row[0],))
+            outcome = "unchanged" if same else "updated"
+        self._wrote(conn, account, path, row[0], writer)
+        return file_row(row[1:]), outcome
 
     def make_dir(
         self,

@@ -7,10 +7,18 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromQuery, JSONBody, Parameter
 
-from skald_core.schemas import FileNode, MkdirRequest, MoveRequest, MoveResult, UriResult
+from skald_core.schemas import (
+    FileNode,
+    MkdirRequest,
+    MoveRequest,
+    MoveResult,
+    RemoveResult,
+    StatNode,
+    UriResult,
+)
 
 from ..context import Caller, ServicesDep
-from ..envelope import Ok, ok
+from ..envelope import Ok, OkPage, elapsed, ok
 from ..responses import errors
 
 
@@ -30,18 +38,20 @@ class FsController(Controller):
         show_all_hidden: FromQuery[bool] = False,
         node_limit: FromQuery[int | None] = None,
         limit: FromQuery[int | None] = None,
-    ) -> Ok[list[FileNode | str]]:
-        nodes = services.files.ls(
+        offset: FromQuery[int] = 0,
+    ) -> OkPage[list[FileNode | str]]:
+        page = services.files.ls(
             identity,
             uri,
             recursive=recursive,
             show_all_hidden=show_all_hidden,
             node_limit=limit if limit is not None else node_limit,  # OpenViking: an alias
+            offset=offset,
         )
         # One list type (not ``list[FileNode] | list[str]``): an empty list would match both
         # branches of the documented ``oneOf``.
-        result: list[FileNode | str] = [n.uri for n in nodes] if simple else [*nodes]
-        return ok(request, result)
+        result: list[FileNode | str] = [n.uri for n in page.nodes] if simple else [*page.nodes]
+        return OkPage(result=result, has_more=page.has_more, time=elapsed(request))
 
     @get("/tree", operation_id="tree", responses=errors(404), sync_to_thread=True)
     def tree(
@@ -53,17 +63,18 @@ class FsController(Controller):
         level_limit: int = Parameter(default=3, ge=1, le=64),
         show_all_hidden: FromQuery[bool] = False,
         node_limit: FromQuery[int | None] = None,
-    ) -> Ok[list[FileNode]]:
-        return ok(
-            request,
-            services.files.tree(
-                identity,
-                uri,
-                level_limit=level_limit,
-                show_all_hidden=show_all_hidden,
-                node_limit=node_limit,
-            ),
+        limit: FromQuery[int | None] = None,
+        offset: FromQuery[int] = 0,
+    ) -> OkPage[list[FileNode]]:
+        page = services.files.tree(
+            identity,
+            uri,
+            level_limit=level_limit,
+            show_all_hidden=show_all_hidden,
+            node_limit=limit if limit is not None else node_limit,
+            offset=offset,
         )
+        return OkPage(result=page.nodes, has_more=page.has_more, time=elapsed(request))
 
     @get("/stat", operation_id="stat", responses=errors(404), sync_to_thread=True)
     def stat(
@@ -72,7 +83,7 @@ class FsController(Controller):
         services: ServicesDep,
         identity: Caller,
         uri: FromQuery[str],
-    ) -> Ok[FileNode]:
+    ) -> Ok[StatNode]:
         return ok(request, services.files.stat(identity, uri))
 
     @post(
@@ -99,7 +110,8 @@ class FsController(Controller):
         identity: Caller,
         uri: FromQuery[str],
         recursive: FromQuery[bool] = False,
-    ) -> Ok[UriResult]:
+        wait: FromQuery[bool] = False,
+    ) -> Ok[RemoveResult]:
         return ok(request, services.files.rm(identity, uri, recursive=recursive))
 
     @post(
