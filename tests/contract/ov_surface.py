@@ -88,10 +88,6 @@ UNSUPPORTED: dict[str, str] = {
         )
     },
     **{
-        name: "search (semantic find/search, grep, glob): Skald has no search index"
-        for name in ("find", "search", "search_context", "grep", "glob")
-    },
-    **{
         name: "watches (scheduled re-ingestion of sources): no ingestion in Skald"
         for name in (
             "list_watches",
@@ -283,6 +279,32 @@ def x_write(call: Call, w: World) -> None:
 def x_read(call: Call, w: World) -> None:
     assert call("read", f"{w.res}/notes.md") == "one\ntwo\n"
     assert call("read", f"{w.res}/notes.md", offset=1, limit=1) == "two\n"
+
+
+def x_find(call: Call, w: World) -> None:
+    found = call("find", "two", target_uri=w.res)
+    assert [h["uri"] for h in found["resources"]] == [f"{w.res}/notes.md"], found
+    assert found["total"] == 1 and found["search_mode"] == "full_text"
+
+
+def x_search(call: Call, w: World) -> None:
+    found = call("search", "two", target_uri=w.res, limit=3)
+    assert [h["uri"] for h in found["resources"]] == [f"{w.res}/notes.md"], found
+
+
+def x_search_context(call: Call, w: World) -> None:
+    found = call("search_context", "two", target_uri=w.res)
+    assert [h["uri"] for h in found["resources"]] == [f"{w.res}/notes.md"], found
+
+
+def x_grep(call: Call, w: World) -> None:
+    grepped = call("grep", w.res, "^TW", case_insensitive=True)
+    assert grepped["count"] == 1, grepped
+    assert grepped["matches"][0] == {"line": 2, "uri": f"{w.res}/notes.md", "content": "two"}
+
+
+def x_glob(call: Call, w: World) -> None:
+    assert call("glob", "*.md", uri=w.res)["matches"] == [f"{w.res}/notes.md"]
 
 
 def x_read_raw(call: Call, w: World) -> None:
