@@ -694,3 +694,20 @@ def test_a_memory_change_whose_memory_is_gone_is_not_a_link(app: App) -> None:
     page = http.get("/console/sessions/m1").text
     assert 'user/changer/memories/profile/name.md <span class="hint">(deleted since)</span>' in page
     assert link not in page and f'<a href="/console/memory?uri={uri}' not in page
+
+
+def test_image_and_unknown_parts_are_shown(app: App) -> None:
+    key = app.key("painter")
+    parts = [
+        {"type": "text", "text": "look at this"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        {"type": "hologram", "frames": [1, 2]},
+    ]
+    body = {"role": "user", "parts": parts}
+    assert app.api(key, "POST", "/sessions/pics/messages", json=body).status_code == 200
+    http, _ = app.browser(key)
+    page = http.get("/console/sessions/pics").text
+    assert '<a href="https://example.com/cat.png" rel="noreferrer">' in page
+    assert "inline data (26 characters)" in page and 'href="data:' not in page
+    assert "Part of type <code>hologram</code>" in page and '"frames": [' in page
