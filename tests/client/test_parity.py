@@ -95,7 +95,7 @@ def test_the_facade_re_exports_the_core_error_classes() -> None:
 
 
 #: Methods that take no argument worth breaking, or need a running worker.
-NOT_CALLED = {"initialize", "close", "health", "ctx"}
+NOT_CALLED = {"initialize", "close", "health", "ctx", "wait_processed"}
 TWENTY_MB = "x" * (20 * 1024 * 1024)
 
 #: A valid value for each parameter name (the state every client starts from has them).

@@ -199,3 +199,49 @@ def test_find_search_grep_glob_over_async(run: Run[Any]) -> None:
 
     uri = "viking://user/default/memories/events/run.md"
     assert run(scenario) == ([uri], ["s-find"], 1, [uri])
+
+
+def test_openviking_routes_over_async(run: Run[Any]) -> None:
+    root = "viking://user/default/resources/batch"
+
+    async def scenario(client: Any) -> tuple[Any, ...]:
+        await client.write(f"{root}/kept.md", "old\n", mode="create")
+        batch = await client.batch_write(
+            root,
+            [
+                {"uri": f"{root}/new.md", "content": "fresh", "mode": "create"},
+                {"uri": f"{root}/kept.md", "content": "more\n", "mode": "append"},
+            ],
+        )
+        copied = await client.cp(f"{root}/new.md", f"{root}/copy.md", recursive=False)
+        texts = [await client.read(f"{root}/{n}.md") for n in ("new", "kept", "copy")]
+        data = await client.download_bytes(f"{root}/kept.md")
+        await client.add_message("s-ov", "user", "My name is Ada.")
+        committed = await client.commit_session("s-ov")
+        config = await client.update_session_config("s-ov", {"auto_commit_policy": None})
+        waited = await client.wait_processed()
+        task = await client.get_task(committed["task_id"])
+        raised = []
+        for call in (client.cancel_task(committed["task_id"]), client.cancel_task("nope")):
+            try:
+                await call
+            except skald.SkaldError as exc:
+                raised.append(type(exc))
+        attrs = await client.attrs(f"{root}/new.md")
+        tags = await client.set_tags(f"{root}/new.md", ["a"], mode="add", recursive=False)
+        rebuilt = await client.reindex(f"{root}/new.md", mode="vectors_only", force=True)
+        return batch, copied, texts, data, config, waited, task, raised, attrs, tags, rebuilt
+
+    batch, copied, texts, data, config, waited, task, raised, attrs, tags, rebuilt = run(scenario)
+
+    assert (batch["created"], batch["updated"]) == ([f"{root}/new.md"], [f"{root}/kept.md"])
+    assert (copied["to"], copied["files_created"]) == (f"{root}/copy.md", 1)
+    assert texts == ["fresh", "old\nmore\n", "fresh"]
+    assert data == b"old\nmore\n"
+    assert config["session_id"] == "s-ov"
+    assert waited["SessionCommit"]["error_count"] == 0
+    assert task["status"] == "completed"
+    assert raised == [skald.FailedPreconditionError, skald.NotFoundError]
+    assert attrs == {"uri": f"{root}/new.md", "context_type": "resource", "attrs": {"tags": []}}
+    assert (tags["mode"], tags["tags_updated"]) == ("add", False)
+    assert (rebuilt["uri"], rebuilt["status"]) == (f"{root}/new.md", "completed")

@@ -284,6 +284,50 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
     async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return await self._run(calls.mv(from_uri, to_uri))
 
+    async def batch_write(
+        self, root_uri: str, operations: list[dict[str, Any]], wait: bool = True
+    ) -> dict[str, Any]:
+        return await self._run(calls.batch_write(root_uri, operations, wait))
+
+    async def cp(self, from_uri: str, to_uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        return await self._run(calls.cp(from_uri, to_uri, recursive))
+
+    async def download_bytes(self, uri: str) -> bytes:
+        return await self._run(calls.download_bytes(uri))
+
+    async def attrs(self, uri: str) -> dict[str, Any]:
+        return await self._run(calls.attrs(uri))
+
+    async def set_tags(
+        self,
+        uri: str,
+        tags: list[str] | None = None,
+        mode: str = "replace",
+        recursive: bool = False,
+    ) -> dict[str, Any]:
+        return await self._run(calls.set_tags(uri, tags, mode, recursive))
+
+    async def reindex(
+        self,
+        uri: str,
+        mode: str = "vectors_only",
+        wait: bool = True,
+        recursive: bool = True,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        return await self._run(calls.reindex(uri, mode, wait, recursive, force))
+
+    async def update_session_config(
+        self, session_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return await self._run(calls.update_session_config(session_id, options))
+
+    async def cancel_task(self, task_id: str) -> dict[str, Any]:
+        return await self._run(calls.cancel_task(task_id))
+
+    async def wait_processed(self) -> dict[str, Any]:
+        return await self._run(calls.wait_processed())
+
     async def find(
         self,
         query: str,

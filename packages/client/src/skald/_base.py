@@ -156,6 +156,8 @@ class BaseHTTPClient(Generic[H]):
 
     @staticmethod
     def _result(call: Call[R], response: httpx.Response) -> R:
+        if call.raw and response.is_success:
+            return cast(R, bytes(response.content))
         if not call.envelope:
             try:
                 return cast(R, msgspec.json.decode(response.content))

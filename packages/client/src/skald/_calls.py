@@ -41,6 +41,8 @@ class Call(Struct, Generic[R], frozen=True, kw_only=True):
     once: bool = False
     #: The answer is a Skald envelope; when False, its JSON body is the result as it is.
     envelope: bool = True
+    #: A success's body is the result as bytes (an error still comes as an envelope).
+    raw: bool = False
 
 
 #: An operation of several calls (or one whose errors it handles): yields each call, is sent
@@ -329,6 +331,24 @@ def list_tasks(
     return Call(method="GET", path=f"{API}/tasks", params=params)
 
 
+def update_session_config(session_id: str, options: dict[str, Any] | None) -> Call[Dict]:
+    return Call(
+        method="PATCH", path=f"{API}/sessions/{_sid(session_id)}/config", body=options or {}
+    )
+
+
+def cancel_task(task_id: str) -> Plan[Dict]:
+    """Raises the route's error: FAILED_PRECONDITION for a task, NOT_FOUND for none."""
+    if task_id in ("", ".", ".."):  # no URL path segment names it: no such task
+        raise NotFoundError.of("task", task_id)
+    task: Dict = yield Call(method="POST", path=f"{API}/tasks/{quote(task_id, safe='')}/cancel")
+    return task
+
+
+def wait_processed() -> Call[Dict]:
+    return Call(method="POST", path=f"{API}/system/wait", body={})
+
+
 # ---------------------------------------------------------------------------- files
 
 
@@ -400,6 +420,35 @@ def mv(from_uri: str, to_uri: str) -> Call[Dict]:
         body={"from_uri": from_uri, "to_uri": to_uri},
         idempotent=False,
     )
+
+
+def batch_write(root_uri: str, operations: list[dict[str, Any]], wait: bool) -> Call[Dict]:
+    # An append applied twice appends twice: sent once.
+    body = {"root_uri": root_uri, "operations": operations, "wait": wait}
+    return Call(method="POST", path=f"{API}/content/batch-write", body=body, idempotent=False)
+
+
+def cp(from_uri: str, to_uri: str, recursive: bool) -> Call[Dict]:
+    body = {"from_uri": from_uri, "to_uri": to_uri, "recursive": recursive}
+    return Call(method="POST", path=f"{API}/fs/cp", body=body, idempotent=False)
+
+
+def download_bytes(uri: str) -> Call[bytes]:
+    return Call(method="GET", path=f"{API}/content/download", params=_query(uri=uri), raw=True)
+
+
+def attrs(uri: str) -> Call[Dict]:
+    return Call(method="GET", path=f"{API}/fs/attrs", params=_query(uri=uri))
+
+
+def set_tags(uri: str, tags: list[str] | None, mode: str, recursive: bool) -> Call[Dict]:
+    body = {"uri": uri, "mode": mode, "recursive": recursive} | _options(tags=tags)
+    return Call(method="POST", path=f"{API}/fs/attrs/set_tags", body=body)
+
+
+def reindex(uri: str, mode: str, wait: bool, recursive: bool, force: bool) -> Call[Dict]:
+    body = {"uri": uri, "mode": mode, "wait": wait, "recursive": recursive, "force": force}
+    return Call(method="POST", path=f"{API}/content/reindex", body=body)
 
 
 def _options(**options: Any) -> dict[str, Any]:

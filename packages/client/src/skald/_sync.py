@@ -273,6 +273,50 @@ class SyncHTTPClient(BaseHTTPClient[httpx.Client]):
     def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return self._run(calls.mv(from_uri, to_uri))
 
+    def batch_write(
+        self, root_uri: str, operations: list[dict[str, Any]], wait: bool = True
+    ) -> dict[str, Any]:
+        return self._run(calls.batch_write(root_uri, operations, wait))
+
+    def cp(self, from_uri: str, to_uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        return self._run(calls.cp(from_uri, to_uri, recursive))
+
+    def download_bytes(self, uri: str) -> bytes:
+        return self._run(calls.download_bytes(uri))
+
+    def attrs(self, uri: str) -> dict[str, Any]:
+        return self._run(calls.attrs(uri))
+
+    def set_tags(
+        self,
+        uri: str,
+        tags: list[str] | None = None,
+        mode: str = "replace",
+        recursive: bool = False,
+    ) -> dict[str, Any]:
+        return self._run(calls.set_tags(uri, tags, mode, recursive))
+
+    def reindex(
+        self,
+        uri: str,
+        mode: str = "vectors_only",
+        wait: bool = True,
+        recursive: bool = True,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        return self._run(calls.reindex(uri, mode, wait, recursive, force))
+
+    def update_session_config(
+        self, session_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._run(calls.update_session_config(session_id, options))
+
+    def cancel_task(self, task_id: str) -> dict[str, Any]:
+        return self._run(calls.cancel_task(task_id))
+
+    def wait_processed(self) -> dict[str, Any]:
+        return self._run(calls.wait_processed())
+
     def find(
         self,
         query: str,

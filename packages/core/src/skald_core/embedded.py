@@ -21,11 +21,13 @@ from .literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
 from .schemas import (
     AddMessageRequest,
     BatchMessagesRequest,
+    BatchWriteRequest,
     DeleteOptions,
     FindRequest,
     GlobRequest,
     GrepRequest,
     SearchRequest,
+    SessionConfigRequest,
     WriteRequest,
     to_dict,
     to_dicts,
@@ -44,6 +46,8 @@ from .store.sqlite import SQLiteStore
 from .validation import MAX_BODY_BYTES, check_body_size, convert
 
 DEFAULT_PATH = "./skald_data"
+#: Seconds ``wait_processed`` waits for each extraction (the server's commit_wait_timeout).
+WAIT_TIMEOUT = 60.0
 #: Administrative calls of the embedded client act as the owner of the whole store.
 OWNER = Identity(account="default", user="default", role="root")
 
@@ -358,6 +362,25 @@ class OpenViking:
             )
         )
 
+    def update_session_config(
+        self, session_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """OpenViking's auto-commit and extraction settings: accepted, the effective ones
+        answered (Skald has no auto-commit and one extraction configuration)."""
+        convert(options or {}, SessionConfigRequest)
+        return to_dict(self.services.sessions.update_config(self._ctx, session_id))
+
+    def cancel_task(self, task_id: str) -> dict[str, Any]:
+        """Raises ``FailedPreconditionError`` (Skald's extractions are not cancelled one by
+        one), ``NotFoundError`` for an unknown task."""
+        return to_dict(self.services.sessions.cancel_task(self._ctx, task_id))
+
+    def wait_processed(self) -> dict[str, Any]:
+        """Wait for the queued and running extractions; OpenViking's per-queue counts."""
+        counts = self.services.sessions.wait_processed(self._ctx, WAIT_TIMEOUT)
+        out: dict[str, Any] = msgspec.to_builtins(counts)
+        return out
+
     # ------------------------------------------------------------------ files
     def abstract(self, uri: str) -> str:
         """A session's or an archive's ``.abstract.md`` ("" for other paths)."""
@@ -403,6 +426,50 @@ class OpenViking:
 
     def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return to_dict(self.services.files.mv(self._ctx, from_uri, to_uri))
+
+    def batch_write(
+        self, root_uri: str, operations: list[dict[str, Any]], wait: bool = True
+    ) -> dict[str, Any]:
+        """Every write under ``root_uri`` (an existing directory): all of them or none."""
+        body = {"root_uri": root_uri, "operations": operations, "wait": wait}
+        request = convert(body, BatchWriteRequest)
+        check_body_size(request, self._max_body_bytes)
+        return to_dict(
+            self.services.files.batch_write(self._ctx, request.root_uri, request.operations)
+        )
+
+    def cp(self, from_uri: str, to_uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        """Copy a file (``recursive``: a directory's files) to a path not taken yet."""
+        return to_dict(self.services.files.copy(self._ctx, from_uri, to_uri, recursive=recursive))
+
+    def download_bytes(self, uri: str) -> bytes:
+        """A file's bytes."""
+        return self.services.files.download(self._ctx, uri)
+
+    def attrs(self, uri: str) -> dict[str, Any]:
+        """A path's attributes (Skald keeps no tags: none)."""
+        return to_dict(self.services.files.attrs(self._ctx, uri))
+
+    def set_tags(
+        self,
+        uri: str,
+        tags: list[str] | None = None,
+        mode: str = "replace",
+        recursive: bool = False,
+    ) -> dict[str, Any]:
+        """Accepted and not stored (Skald keeps no tags): nothing is updated."""
+        return to_dict(self.services.files.set_tags(self._ctx, uri, mode))
+
+    def reindex(
+        self,
+        uri: str,
+        mode: str = "vectors_only",
+        wait: bool = True,
+        recursive: bool = True,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        """Skald has no vector index: an existing path has nothing to rebuild."""
+        return to_dict(self.services.files.reindex(self._ctx, uri, mode))
 
     # ------------------------------------------------------------------ search
     def find(
@@ -749,6 +816,52 @@ class AsyncOpenViking:
 
     async def mv(self, from_uri: str, to_uri: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.mv, from_uri, to_uri)
+
+    async def batch_write(
+        self, root_uri: str, operations: list[dict[str, Any]], wait: bool = True
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.batch_write, root_uri, operations, wait)
+
+    async def cp(self, from_uri: str, to_uri: str, *, recursive: bool = False) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            functools.partial(self._sync.cp, from_uri, to_uri, recursive=recursive)
+        )
+
+    async def download_bytes(self, uri: str) -> bytes:
+        return await asyncio.to_thread(self._sync.download_bytes, uri)
+
+    async def attrs(self, uri: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.attrs, uri)
+
+    async def set_tags(
+        self,
+        uri: str,
+        tags: list[str] | None = None,
+        mode: str = "replace",
+        recursive: bool = False,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.set_tags, uri, tags, mode, recursive)
+
+    async def reindex(
+        self,
+        uri: str,
+        mode: str = "vectors_only",
+        wait: bool = True,
+        recursive: bool = True,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.reindex, uri, mode, wait, recursive, force)
+
+    async def update_session_config(
+        self, session_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.update_session_config, session_id, options)
+
+    async def cancel_task(self, task_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.cancel_task, task_id)
+
+    async def wait_processed(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.wait_processed)
 
     async def find(
         self,
