@@ -89,9 +89,10 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
     ids.check_id(session_id)
     owner = owner_of(identity)
     store = sessions.store
-    row = store.get_session(owner, session_id)
-    if row is None:
+    found = store.session_and_extraction(owner, session_id)
+    if found is None:
         raise NotFoundError.of("session", session_id)
+    row, extraction = found
     trashed = row.deleted_at is not None
     view = SessionView(
         session_id=row.session_id,
@@ -99,13 +100,13 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
         trashed=trashed,
         deleted_at=clock.iso_ms(row.deleted_at) if row.deleted_at is not None else None,
         deleted_by=row.deleted_by,
-        meta=session_meta(row),
+        # a trashed session shows its meta without the extraction figures
+        meta=session_meta(row, extraction=None if trashed else extraction),
         messages=[],
         archives=[],
     )
     if trashed:
         return view
-    view.meta = session_meta(row, extraction=store.extraction_summary(owner, session_id))
     view.messages = decode_messages(store.messages(owner, session_id))
     view.tasks = [task_view(t) for t in store.session_tasks(owner, session_id)]
     diffs = {x.archive_no: x.diff for x in store.archive_extractions(owner, session_id)}

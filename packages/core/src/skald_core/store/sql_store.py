@@ -1231,21 +1231,12 @@ class SQLStore:
 
     # ------------------------------------------------------------------ extraction records
     def extraction_summary(self, owner: Owner, session_id: str) -> ExtractionSummary:
-        # One statement: the session (live or trashed) joined to its extraction records.
-        """Per-category memory counts and token usage summed over the session's extractions."""
-        sql = (
-            f"SELECT s.pk, x.by_category, {prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
-            "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
-            "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ?"
-        )
-        rows = self._tx(
-            lambda c: c.execute(sql, (owner.account, owner.user, session_id)).fetchall(),
-            write=False,
-            single=True,
-        )
-        if not rows:
+        """Per-category memory counts and token usage summed over the session's extractions
+        (live or trashed session)."""
+        found = self.session_and_extraction(owner, session_id)
+        if found is None:
             raise NotFoundError.of("session", session_id)
-        return extraction_summary([r[1:] for r in rows if r[1] is not None])
+        return found[1]
 
     def session_and_extraction(
         self, owner: Owner, session_id: str
