@@ -391,10 +391,19 @@ class SessionService:
             return False
         return True
 
-    def matching(self, identity: Identity, query: str, limit: int) -> list[SessionListItem]:
+    def matching(
+        self,
+        identity: Identity,
+        query: str,
+        limit: int,
+        *,
+        created_since: float | None = None,
+        created_before: float | None = None,
+    ) -> list[SessionListItem]:
         """The caller's live sessions whose messages (live or archived) hold the words of
         ``query``, the session of the best hit first, at most ``limit`` (the console's text
-        filter; the search routes rank the messages themselves)."""
+        filter; the search routes rank the messages themselves); ``created_since`` /
+        ``created_before`` as in ``list_sessions``."""
         if not query.strip():
             raise InvalidArgumentError("the text to look for is empty", {"field": "q"})
         owner = owner_of(identity)
@@ -405,7 +414,12 @@ class SessionService:
         items = []
         for session_id in found[:limit]:
             row = self.store.get_session(owner, session_id)
-            if row is not None and row.deleted_at is None:
+            if (
+                row is not None
+                and row.deleted_at is None
+                and (created_since is None or row.created_at >= created_since)
+                and (created_before is None or row.created_at < created_before)
+            ):
                 items.append(_list_item(row))
         return items
 

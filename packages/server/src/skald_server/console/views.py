@@ -248,14 +248,6 @@ def _page_of(
 SEARCH_LIMIT = 100
 
 
-def _created_within(created_at: str, created: tuple[float | None, float | None]) -> bool:
-    since, before = created
-    if since is None and before is None:
-        return True
-    at = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
-    return (since is None or at >= since) and (before is None or at < before)
-
-
 @get("/sessions", sync_to_thread=True, include_in_schema=False)
 def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: LoginsDep) -> Template:
     caller = who(request, services, logins)
@@ -275,11 +267,13 @@ def sessions(request: Request[Any, Any, Any], services: ServicesDep, logins: Log
                 "text search looks in one user's live sessions: choose Live and a user",
                 {"field": "q"},
             )
-        rows = [
-            r
-            for r in services.sessions.matching(caller.identity, text, SEARCH_LIMIT)
-            if _created_within(r.created_at, created)
-        ]
+        rows = services.sessions.matching(
+            caller.identity,
+            text,
+            SEARCH_LIMIT,
+            created_since=created[0],
+            created_before=created[1],
+        )
         next_cursor, total = None, len(rows)
     else:
         rows, next_cursor = _page_of(
