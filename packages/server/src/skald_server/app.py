@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.types import Message, Scope
+from litestar.types import Message
 
 from skald_core import __version__, clock
 from skald_core import services as core
@@ -54,6 +54,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 class SkaldApp(Litestar):
     """Stamps each HTTP request with a start time and a request id before anything runs, and
     answers ``HEAD`` wherever ``GET`` is answered (the same status and headers, no body), and
+    stamps every answer with the request id and the time taken (``_stamps``),
     counts it in ``metrics`` and writes one access log line (``skald.access``) when it is
     answered: method, route template
     (never the path: ids stay out of the log, and so do bodies and keys), status, duration and
@@ -80,18 +81,21 @@ class SkaldApp(Litestar):
         scope["skald_request_id"] = inbound if _REQUEST_ID.match(inbound) else new_request_id()
         status = 500  # unless a response starts: the app failed before answering
 
-        async def send_noting_status(message: Message) -> None:
+        async def send_stamped(message: Message) -> None:
+            # Here rather than in a ``before_send`` hook: Litestar wraps ``send`` for its hooks
+            # and calls each for every message, which cost a fifth of a small request.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *_stamps(scope)]
             await send(message)
 
         try:
             refused = refusal(scope, self.dev_mode)
             if refused is not None:
-                await _send_error(scope, send_noting_status, refused)
+                await _send_error(scope, send_stamped, refused)
                 return
-            await super().__call__(scope, receive, send_noting_status)
+            await super().__call__(scope, receive, send_stamped)
         finally:
             seconds = time.perf_counter() - start
             route = route_of(scope)
@@ -131,8 +135,8 @@ def _stamps(scope: Any) -> list[tuple[bytes, bytes]]:
 
 
 async def _send_error(scope: Any, send: Any, err: SkaldError) -> None:
-    """The error envelope (as ``envelope.error_response`` makes it), with the headers every
-    answer has, straight to the ASGI server."""
+    """The error envelope (as ``envelope.error_response`` makes it), straight to ``send``
+    (``SkaldApp``'s, which adds the headers every answer has)."""
     seconds = time.perf_counter() - scope["skald_start"]
     body = msgspec.json.encode(failure(err, seconds, scope.get("skald_codes")))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -143,17 +147,10 @@ async def _send_error(scope: Any, send: Any, err: SkaldError) -> None:
         {
             "type": "http.response.start",
             "status": err.http_status,
-            "headers": headers + _stamps(scope),
+            "headers": headers,
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-async def _stamp_headers(message: Message, scope: Scope) -> None:
-    # async on purpose: Litestar runs a sync before_send hook in the thread pool, twice per
-    # response (start and body), which cost more than the whole of a small request.
-    if message["type"] == "http.response.start":
-        message["headers"] = [*message.get("headers", []), *_stamps(scope)]
 
 
 async def _utf8_body(request: Request[Any, Any, Any]) -> None:
@@ -281,7 +278,7 @@ def create_app(
             "identity": Provide(resolve_identity, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_exception},
-        before_send=[_stamp_headers, *([tracing.name_span] if config.tracing else [])],
+        before_send=[tracing.name_span] if config.tracing else [],
         before_request=_utf8_body,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

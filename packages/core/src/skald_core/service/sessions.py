@@ -39,7 +39,6 @@ from ..schemas import (
     SessionStats,
     SessionStatsResult,
     TaskRecord,
-    TokenUsage,
     ToolResults,
     UserRef,
     message_decoder,
@@ -94,7 +93,7 @@ def session_meta(
         last_commit_at=clock.iso_ms(row.last_commit_at),
         last_message_at=clock.iso_ms(row.last_message_at),
         pending_tokens=row.pending_tokens,
-        llm_token_usage=msgspec.convert(msgspec.to_builtins(summary.usage), TokenUsage),
+        llm_token_usage=summary.usage,
         stats=SessionStats(
             total_turns=row.total_turns,
             total_tokens=row.total_tokens,

@@ -199,6 +199,13 @@ BUMP_LIVE = (
     f"{BUMP}WHERE account = ? AND user_name = ? AND session_id = ? AND deleted_at IS NULL "
     f"{WITHIN_QUOTA}RETURNING {SESSION_COLUMNS}"
 )
+#: A session row (live or trashed) and each of its extraction records' counts and usage.
+SESSION_AND_EXTRACTIONS = (
+    f"SELECT {prefixed(SESSION_COLUMNS, 's')}, x.by_category, "
+    f"{prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
+    "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
+    "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ?"
+)
 
 
 _SESSION_WIDTH = len(SESSION_COLUMNS.split(","))
@@ -1243,14 +1250,10 @@ class SQLStore:
     ) -> tuple[SessionRow, ExtractionSummary] | None:
         """The session row (live or trashed) and ``extraction_summary``'s figures, read in one
         statement (a session's get is the most frequent read: one statement, not two)."""
-        sql = (
-            f"SELECT {prefixed(SESSION_COLUMNS, 's')}, x.by_category, "
-            f"{prefixed(USAGE_COLUMNS, 'x')} FROM sessions s "
-            "LEFT JOIN archive_extractions x ON x.session_pk = s.pk "
-            "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ?"
-        )
         rows = self._tx(
-            lambda c: c.execute(sql, (owner.account, owner.user, session_id)).fetchall(),
+            lambda c: c.execute(
+                SESSION_AND_EXTRACTIONS, (owner.account, owner.user, session_id)
+            ).fetchall(),
             write=False,
             single=True,
         )
