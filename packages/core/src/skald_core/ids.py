@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 import uuid
@@ -17,6 +18,10 @@ MAX_ID_LENGTH = 128
 RESERVED_SESSION_IDS = frozenset({"batch-delete", "cleanup"})
 
 
+#: C0 control characters, DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def check_id(value: object, field: str = "session_id") -> str:
     """Refuse ids that are empty, too long, contain ``/``, control characters or are dot-only."""
     if not isinstance(value, str):
@@ -28,7 +33,7 @@ def check_id(value: object, field: str = "session_id") -> str:
         problem = f"must be at most {MAX_ID_LENGTH} characters"
     elif "/" in value or "\\" in value:
         problem = "must not contain '/' or '\\'"
-    elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):  # C0, DEL and C1
+    elif _CONTROL.search(value):
         problem = "must not contain control characters"
     elif value in (".", ".."):
         problem = "must not be '.' or '..'"

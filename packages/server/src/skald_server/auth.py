@@ -46,21 +46,38 @@ def header(request: Request[Any, Any, Any], name: bytes) -> str | None:
     return scope_header(request.scope, name)
 
 
-def presented_key(request: Request[Any, Any, Any]) -> str | None:
-    key = header(request, b"x-api-key")
+#: The headers an identity is made of, read in one pass over the request's headers.
+_IDENTITY_HEADERS = frozenset(
+    {b"x-api-key", b"authorization", ACCOUNT_HEADER.encode(), USER_HEADER.encode()}
+)
+
+
+def _identity_headers(scope: Any) -> dict[bytes, bytes]:
+    """The first value of each of ``_IDENTITY_HEADERS`` the request has."""
+    found: dict[bytes, bytes] = {}
+    for key, value in scope["headers"]:
+        if key in _IDENTITY_HEADERS and key not in found:
+            found[key] = value
+    return found
+
+
+def presented_key(headers: dict[bytes, bytes]) -> str | None:
+    """``X-API-Key`` (wins) or ``Authorization: Bearer <key>``, of ``_identity_headers``."""
+    key = headers.get(b"x-api-key")
     if key:
-        return key.strip()
-    auth = header(request, b"authorization") or ""
+        return key.decode("latin-1").strip()
+    auth = headers.get(b"authorization", b"").decode("latin-1")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
 
 
-def _header_id(request: Request[Any, Any, Any], name: str, field: str) -> str | None:
-    value = header(request, name.encode())
-    if value is None or value == "":
+def _header_id(headers: dict[bytes, bytes], name: str, field: str) -> str | None:
+    raw = headers.get(name.encode())
+    if not raw:
         return None
+    value = raw.decode("latin-1")
     try:
         return ids.check_id(value, field)
     except InvalidArgumentError as exc:
@@ -70,11 +87,12 @@ def _header_id(request: Request[Any, Any, Any], name: str, field: str) -> str | 
 def resolve_identity(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> Identity:
+    headers = _identity_headers(request.scope)
     return identify(
         services,
-        presented_key(request),
-        account=_header_id(request, ACCOUNT_HEADER, "account"),
-        user=_header_id(request, USER_HEADER, "user"),
+        presented_key(headers),
+        account=_header_id(headers, ACCOUNT_HEADER, "account"),
+        user=_header_id(headers, USER_HEADER, "user"),
         method=request.method,
     )
 

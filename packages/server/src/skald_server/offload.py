@@ -42,8 +42,7 @@ async def run(store: Store, fn: Callable[P, T], *args: P.args, **kwargs: P.kwarg
     if store.inline_capable:
         for pause in (*RETRY_PAUSES, None):
             try:
-                with store.inline():
-                    return fn(*args, **kwargs)
+                return store.run_inline(fn, *args, **kwargs)
             except WouldBlock:
                 if pause is None:
                     break

@@ -25,7 +25,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
 import msgspec
 
@@ -100,6 +100,7 @@ from .rows import (
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = logging.getLogger("skald.store")
 
 
@@ -282,6 +283,11 @@ class SQLStore:
         in a thread); after a write, later calls wait as usual, so work is never repeated."""
         raise WouldBlock("this store does not run calls inline")
         yield  # pragma: no cover
+
+    def run_inline(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` inside ``inline()`` (the path of every short request,
+        without a generator context manager's cost)."""
+        raise WouldBlock("this store does not run calls inline")
 
     # ------------------------------------------------------------------ plumbing (backend)
     def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from ..errors import InvalidArgumentError, SkaldError, StorageUnavailableError
 from . import schema
@@ -26,6 +26,7 @@ from .sql_store import SQLStore, WouldBlock
 DB_FILENAME = "skald.db"
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 log = logging.getLogger("skald.store")
 
@@ -268,6 +269,14 @@ class SQLiteStore(SQLStore):
             yield
         finally:
             self._local.inline = None
+
+    def run_inline(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        local = self._local
+        local.inline = [False]  # as ``inline`` does, without a generator per call
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            local.inline = None
 
     def _inline_conn(self) -> Conn:
         """This thread's connection for calls that must not wait: busy timeout 0."""
