@@ -46,8 +46,12 @@ def iso_ms(epoch: float | None) -> str:
     """``2026-11-25T21:30:13.037Z`` — the session meta format; empty for "never"."""
     if epoch is None:
         return ""
-    whole, ms = _split(epoch)
-    return f"{_second(whole)}.{ms:03d}Z"
+    # ``_split`` spelled out: listings call this twice per session.
+    whole = int(epoch // 1)
+    micro = round((epoch - whole) * 1e6)
+    if micro >= 1_000_000:
+        return f"{_second(whole + 1)}.000Z"
+    return f"{_second(whole)}.{micro // 1000:03d}Z"
 
 
 def iso_seconds(epoch: float) -> str:
