@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,7 @@ def test_the_direct_access_line_is_the_line_logging_would_write(fmt: str) -> Non
     try:
         logs.configure("info", fmt, stream=direct)
         logs.access("POST", "/api/v1/sessions/{session_id}/messages", 201, 0.0012345, "rid-1")
+        # configuring again writes the access lines the first handler held
         handler = logs.configure("info", fmt, stream=through_logging)
         extra = logging.StreamHandler(io.StringIO())  # a second handler: the logging path
         root.addHandler(extra)
@@ -167,3 +169,36 @@ def test_timestamps_are_utc_with_milliseconds() -> None:
     assert logs._timestamp(0.5) == "1970-01-01T00:00:00.500Z"
     assert logs._timestamp(86400.25) == "1970-01-02T00:00:00.250Z"
     assert logs._timestamp(86401.75) == "1970-01-02T00:00:01.750Z"
+
+
+def test_access_lines_are_written_in_batches_and_never_after_a_later_record() -> None:
+    """Access lines wait in memory (one write for many requests) but are written within
+    ``ACCESS_FLUSH_SECONDS``, before any other record, and at ``flush``."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    out = io.StringIO()
+    try:
+        handler = logs.configure("info", "text", stream=out)
+        for i in range(3):
+            logs.access("GET", "/health", 200, 0.001, f"rid-{i}")
+        assert out.getvalue() == ""  # waiting, not written one by one
+        logging.getLogger("skald.server").warning("something happened")
+        lines = out.getvalue().splitlines()
+        assert [line.split(" ", 1)[1] for line in lines] == [
+            *(f"INFO skald.access: GET /health 200 1.00ms request_id=rid-{i}" for i in range(3)),
+            "WARNING skald.server: something happened",
+        ]
+        logs.access("GET", "/health", 200, 0.001, "rid-late")
+        deadline = time.monotonic() + 5
+        while "rid-late" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "rid-late" in out.getvalue()  # written by the handler's own writer thread
+        logs.access("GET", "/health", 200, 0.001, "rid-flushed")
+        handler.flush()
+        assert out.getvalue().endswith("request_id=rid-flushed\n")
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])

@@ -143,9 +143,72 @@ class RepeatFilter(logging.Filter):
 
 
 _access = logging.getLogger("skald.access")
-#: The handler ``configure`` installed: ``access`` writes to it directly while it is the one
-#: handler the access logger's records reach.
-_direct: logging.StreamHandler[TextIO] | None = None
+_NO_LOCK = threading.RLock()
+
+#: How long an access line may wait in memory before it is written (``ServerHandler``).
+ACCESS_FLUSH_SECONDS = 0.1
+#: ... or how many may wait.
+ACCESS_MAX_PENDING = 512
+
+
+class ServerHandler(logging.StreamHandler[TextIO]):
+    """The one handler ``configure`` installs. A record is written when it is logged. Access
+    lines (one per request, from ``access``) are gathered and written together: within
+    ``ACCESS_FLUSH_SECONDS``, or once ``ACCESS_MAX_PENDING`` wait, and always before any
+    other record (so the order of lines is the order of events), at ``flush`` and at exit.
+
+    A write per request was a third of what the logging cost a small request (callgrind:
+    about 33,000 instructions of a get's 660,000); a busy server now writes ten times a
+    second. What a ``kill -9`` loses is at most the last tenth of a second of access lines,
+    never another record."""
+
+    def __init__(self, stream: TextIO, interval: float = ACCESS_FLUSH_SECONDS) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._closed = threading.Event()
+        self._writer = threading.Thread(
+            target=self._write_every, args=(interval,), name="skald-access-log", daemon=True
+        )
+        self._writer.start()
+
+    def add_access_line(self, line: str) -> None:
+        with self.lock or _NO_LOCK:
+            self._pending.append(line)
+            if len(self._pending) >= ACCESS_MAX_PENDING:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Under the lock: the waiting access lines, in one write."""
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self.stream.write(text)
+            super().flush()
+
+    def _write_every(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            if self._pending:
+                self.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.lock or _NO_LOCK:
+            self._write_pending()
+            super().emit(record)
+
+    def flush(self) -> None:
+        with self.lock or _NO_LOCK:
+            self._write_pending()
+            super().flush()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+        super().close()
+
+
+#: The handler ``configure`` installed: ``access`` hands it lines directly while it is the
+#: one handler the access logger's records reach.
+_direct: ServerHandler | None = None
 
 
 def _access_fields(
@@ -167,7 +230,8 @@ def access(method: str, route: str, status: int, seconds: float, request_id: str
     A record through ``logging`` costs about 100 µs (measured with ``timeit``: the record, the
     caller lookup, the formatter), more than a small request's own work. While the handler
     ``configure`` installed is the only one the line reaches, it is formatted by that handler's
-    formatter and written to its stream directly: the same line, a few µs. Otherwise (tests
+    formatter and handed to it directly (``ServerHandler.add_access_line``, which writes such
+    lines in batches): the same line, a few µs. Otherwise (tests
     capturing records, an embedding application's own logging) it goes through ``logging``."""
     if not _access.isEnabledFor(logging.INFO):
         return
@@ -189,12 +253,7 @@ def access(method: str, route: str, status: int, seconds: float, request_id: str
     formatter = handler.formatter
     assert isinstance(formatter, TextFormatter | JSONFormatter)
     line = formatter.access_line(time.time(), method, route, status, ms, request_id)
-    with handler.lock or _NO_LOCK:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
-
-
-_NO_LOCK = threading.Lock()
+    handler.add_access_line(line + handler.terminator)
 
 
 def configure(
@@ -206,7 +265,9 @@ def configure(
 ) -> logging.Handler:
     """Route every logger through one handler on the root logger; returns the handler."""
     global _direct
-    handler = _direct = logging.StreamHandler(stream or sys.stderr)
+    if _direct is not None:
+        _direct.close()  # its waiting access lines written, its writer thread stopped
+    handler = _direct = ServerHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RepeatFilter(repeat_window))
     root = logging.getLogger()
