@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -487,3 +488,37 @@ def test_bad_config_values() -> None:
         config_mod.load(overrides={"port": "abc"})
     with pytest.raises(InvalidArgumentError):
         config_mod.load(overrides={"no_such_option": 1})
+
+
+# ------------------------------------------------------------------------------------ where
+def _on_an_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("in_process_store", [True, False], ids=["sqlite-inline", "threaded"])
+def test_a_key_is_looked_up_where_store_calls_run(
+    api: Server, account: str, monkeypatch: pytest.MonkeyPatch, in_process_store: bool
+) -> None:
+    """A key lookup is a store call: on the event loop only for a store that runs calls
+    inline (SQLite); otherwise (PostgreSQL: a round trip, maybe a wait for a pooled
+    connection) in a thread, never stalling the loop that serves every other request."""
+    keys = api.services.keys
+    find_key = keys.find_key
+    seen: list[bool] = []
+
+    def noting_where(key: str) -> Any:
+        seen.append(_on_an_event_loop())
+        return find_key(key)
+
+    monkeypatch.setattr(keys, "find_key", noting_where)
+    monkeypatch.setattr(api.services.store, "inline_capable", in_process_store)
+    c = api.caller(api.mint(account, "u"))
+    assert_ok(c.get("/api/v1/sessions"))
+    assert seen == [in_process_store]
+    seen.clear()
+    assert_ok(api.root.get("/api/v1/sessions"))  # the root key needs no lookup
+    assert seen == []

@@ -275,7 +275,7 @@ def create_app(
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
-            "identity": Provide(resolve_identity, sync_to_thread=False),
+            "identity": Provide(resolve_identity),
         },
         exception_handlers={Exception: handle_exception},
         before_send=[tracing.name_span] if config.tracing else [],

@@ -25,7 +25,9 @@ from skald_core.errors import ForbiddenError, InvalidArgumentError, Unauthentica
 from skald_core.identity import Identity
 from skald_core.keys import identity_of
 
+from .config import ServerConfig
 from .context import Services
+from .offload import run
 
 ACCOUNT_HEADER = "x-openviking-account"
 USER_HEADER = "x-openviking-user"
@@ -84,17 +86,32 @@ def _header_id(headers: dict[bytes, bytes], name: str, field: str) -> str | None
         raise InvalidArgumentError(f"Invalid {name} header: {exc.message}", exc.details) from None
 
 
-def resolve_identity(
+async def resolve_identity(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> Identity:
+    """The caller of an API request (``identify`` of its headers). A key that has to be
+    looked up in the key store is looked up as a store call is made (``offload.run``): on
+    the event loop for SQLite, in a thread for PostgreSQL, whose round trip (or wait for a
+    pooled connection) must not stall every other request."""
     headers = _identity_headers(request.scope)
-    return identify(
-        services,
-        presented_key(headers),
-        account=_header_id(headers, ACCOUNT_HEADER, "account"),
-        user=_header_id(headers, USER_HEADER, "user"),
-        method=request.method,
-    )
+    key = presented_key(headers)
+    account = _header_id(headers, ACCOUNT_HEADER, "account")
+    user = _header_id(headers, USER_HEADER, "user")
+    method = request.method
+    if _needs_key_store(services.config, key):
+        return await run(
+            services.store, identify, services, key, account=account, user=user, method=method
+        )
+    return identify(services, key, account=account, user=user, method=method)
+
+
+def _needs_key_store(config: ServerConfig, key: str | None) -> bool:
+    """Whether ``identify`` looks ``key`` up in the key store (key mode, not the root key)."""
+    return not config.dev_mode and key is not None and not _is_root_key(config, key)
+
+
+def _is_root_key(config: ServerConfig, key: str) -> bool:
+    return hmac.compare_digest(key.encode(), (config.root_api_key or "").encode())
 
 
 def identify(
@@ -114,8 +131,7 @@ def identify(
     else:
         if key is None:
             raise UnauthenticatedError("Missing API key: send X-API-Key or Authorization: Bearer")
-        root = config.root_api_key or ""
-        if hmac.compare_digest(key.encode(), root.encode()):
+        if _is_root_key(config, key):
             identity = Identity(
                 account=account or "default",
                 user=user or "default",
