@@ -41,6 +41,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import ovpeer  # noqa: E402  (bench/ovpeer.py: side by side with OpenViking, or PG vs SQLite)
+
 from tests.support.server import ServerProcess, running_server, skald_serve  # noqa: E402
 
 ECHO_APP = ROOT / "bench" / "echo_app.py"
@@ -70,8 +72,15 @@ end
 """
 
 
-def wrk(url: str, duration: float, connections: int, script: str | None = None) -> dict[str, float]:
-    """One wrk run: requests/s, p50/p99 in ms, completed and non-2xx counts."""
+def wrk(
+    url: str,
+    duration: float,
+    connections: int,
+    script: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, float]:
+    """One wrk run: requests/s, p50/p99 in ms, completed and non-2xx counts (``timeout``: wrk's
+    per-request timeout in seconds, default wrk's 2 s)."""
     threads = min(2, connections)
     cmd = [
         "wrk",
@@ -79,6 +88,7 @@ def wrk(url: str, duration: float, connections: int, script: str | None = None) 
         f"-c{connections}",
         f"-d{max(1, round(duration))}s",
         "--latency",
+        *([f"--timeout={max(1, round(timeout))}s"] if timeout else []),
         url,
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -290,9 +300,13 @@ def main() -> None:
     parser.add_argument("--database-url", help="run skald serve on PostgreSQL (fresh schema)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI smoke test)")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra skald serve flag")
+    ovpeer.add_arguments(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    if ovpeer.wanted(args):  # side by side: OpenViking (OVPEER set) or --backends
+        ovpeer.main(args)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="skald-wrk-"))
     schema = f"skald_wrk_{uuid.uuid4().hex[:8]}"
     serve_args = list(args.serve_arg)
