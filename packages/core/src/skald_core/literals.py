@@ -61,3 +61,9 @@ CleanupBy = Literal["created_at", "updated_at"]
 WriteMode = Literal["replace", "append", "create"]
 #: ``WriteMode`` plus ``upsert`` (create or replace), which only raw file access uses.
 FileWriteMode = Literal["replace", "append", "create", "upsert"]
+#: When a write is acknowledged (the ``durability`` setting): ``fsync``: after it is on disk
+#: (SQLite ``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``); ``crash``: after the
+#: database has it (SQLite ``synchronous=NORMAL`` in WAL mode, PostgreSQL
+#: ``synchronous_commit=off``), so that it survives a crash of Skald's process but the last
+#: commits may be lost with the machine (or with the PostgreSQL server).
+Durability = Literal["fsync", "crash"]

@@ -189,6 +189,7 @@ def open_configured_store(config: ServerConfig) -> Store:
         pool_min_size=config.database_pool_min_size,
         pool_max_size=config.database_pool_max_size,
         pool_timeout=config.database_pool_timeout,
+        durability=config.durability,
         lazy=True,
     )
 

@@ -28,6 +28,7 @@ from msgspec import Meta, Struct
 
 from skald_core.errors import InvalidArgumentError
 from skald_core.limits import DEFAULT_LIMITS, Limits
+from skald_core.literals import Durability
 from skald_core.service.llm_extractor import LLMConfig, make_config
 from skald_core.validation import MAX_BODY_BYTES
 
@@ -98,6 +99,15 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     database_pool_timeout: Annotated[
         Seconds, Setting("seconds a request waits for a free connection before 503", "store")
     ] = 5.0
+    durability: Annotated[
+        Durability | None,
+        Setting(
+            "when a write is acknowledged: fsync (on disk first: survives power loss) or "
+            "crash (survives a crash of Skald; the machine's, or PostgreSQL's, may lose the "
+            "last commits); unset: SQLite crash, PostgreSQL fsync",
+            "store",
+        ),
+    ] = None
     host: Annotated[str, Setting("bind address")] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535), Setting("TCP port")] = 1933
     root_api_key: Annotated[

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgumentError
+from ..literals import Durability
 
 if TYPE_CHECKING:
     from .protocol import Store
@@ -29,10 +30,13 @@ def open_store(
     pool_min_size: int = 1,
     pool_max_size: int = 10,
     pool_timeout: float = 5.0,
+    durability: Durability | None = None,
     lazy: bool = False,
 ) -> Store:
     """PostgreSQL when ``database_url`` is given (a clear error when psycopg, the ``postgres``
-    extra, is not installed), else SQLite under ``path``."""
+    extra, is not installed), else SQLite under ``path``; ``durability`` (``literals``): when
+    a commit is acknowledged, None for the backend's usual (SQLite ``crash``, PostgreSQL
+    ``fsync``)."""
     if database_url:
         if not is_database_url(database_url):
             raise InvalidArgumentError(
@@ -52,10 +56,11 @@ def open_store(
             min_size=pool_min_size,
             max_size=pool_max_size,
             timeout=pool_timeout,
+            synchronous_commit=durability != "crash",
             lazy=lazy,
         )
     from .sqlite import SQLiteStore
 
     if path is None:
         raise InvalidArgumentError("A data directory (path) or a database URL is needed")
-    return SQLiteStore(path)
+    return SQLiteStore(path, synchronous="FULL" if durability == "fsync" else "NORMAL")

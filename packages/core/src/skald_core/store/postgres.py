@@ -188,6 +188,8 @@ class PostgresStore(SQLStore):
     connection's ``search_path``, normally ``public``). ``min_size``/``max_size`` bound the
     connection pool; a call waits at most ``timeout`` seconds for a connection (less while the
     database is known to be down) and a row lock at most ``lock_timeout`` seconds.
+    ``synchronous_commit=False`` acknowledges a commit before the database server has
+    flushed it to disk (the ``durability`` setting's ``crash``).
 
     ``lazy=True`` (the server's choice) lets the store open while the database is unreachable:
     the migrations then run on the first call that finds it back.
@@ -207,6 +209,7 @@ class PostgresStore(SQLStore):
         connect_timeout: float = 5.0,
         lazy: bool = False,
         application_name: str = "skald",
+        synchronous_commit: bool = True,
     ) -> None:
         if not is_database_url(url):
             raise InvalidArgumentError(
@@ -222,6 +225,7 @@ class PostgresStore(SQLStore):
         self.schema = schema
         self._timeout = timeout
         self._lock_timeout_ms = int(lock_timeout * 1000)
+        self._synchronous_commit = "on" if synchronous_commit else "off"
         self._ready = False
         self._ready_lock = threading.Lock()
         self._closed = False
@@ -287,11 +291,13 @@ class PostgresStore(SQLStore):
     # ------------------------------------------------------------------ plumbing
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         path = quote_ident(self.schema) if self.schema else None
+        settings = (f"{self._lock_timeout_ms}ms", self._synchronous_commit)
         conn.execute(
             "SELECT set_config('lock_timeout', %s, false), "
+            "set_config('synchronous_commit', %s, false), "
             "set_config('idle_in_transaction_session_timeout', '60s', false)"
             + (", set_config('search_path', %s, false)" if path else ""),
-            (f"{self._lock_timeout_ms}ms", path) if path else (f"{self._lock_timeout_ms}ms",),
+            (*settings, path) if path else settings,
         )
 
     def _down(self) -> bool:
