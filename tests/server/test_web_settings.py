@@ -113,22 +113,27 @@ def test_cors_origins_need_key_mode() -> None:
 def test_connection_settings_defaults_and_sources(tmp_path: Path) -> None:
     cfg = config_mod.load(environ={})
     assert (cfg.header_timeout, cfg.body_timeout, cfg.keep_alive_timeout) == (10.0, 30.0, 5.0)
-    assert cfg.max_connections == 1000
+    assert (cfg.send_timeout, cfg.max_connections) == (30.0, 1000)
     env = {
         "SKALD_HEADER_TIMEOUT": "2.5",
         "SKALD_BODY_TIMEOUT": "4",
         "SKALD_KEEP_ALIVE_TIMEOUT": "1",
         "SKALD_MAX_CONNECTIONS": "50",
+        "SKALD_SEND_TIMEOUT": "6",
     }
     cfg = config_mod.load(environ=env)
     assert (cfg.header_timeout, cfg.body_timeout, cfg.keep_alive_timeout) == (2.5, 4.0, 1.0)
-    assert cfg.max_connections == 50
+    assert (cfg.send_timeout, cfg.max_connections) == (6.0, 50)
     args = cli.parser().parse_args(
-        ["serve", "--header-timeout", "3", "--body-timeout", "5", "--max-connections", "7"]
+        [
+            *("serve", "--header-timeout", "3", "--body-timeout", "5"),
+            *("--max-connections", "7", "--send-timeout", "8"),
+        ]
     )
     # flags stay strings until load checks them, as environment values do
     cfg = config_mod.load(None, config_mod.flag_values(args), environ={})
     assert (cfg.header_timeout, cfg.body_timeout, cfg.max_connections) == (3.0, 5.0, 7)
+    assert cfg.send_timeout == 8.0
 
 
 @pytest.mark.parametrize(
@@ -138,6 +143,7 @@ def test_connection_settings_defaults_and_sources(tmp_path: Path) -> None:
         ("BODY_TIMEOUT", "-1"),
         ("KEEP_ALIVE_TIMEOUT", "nan"),
         ("HEADER_TIMEOUT", "inf"),
+        ("SEND_TIMEOUT", "0"),
         ("MAX_CONNECTIONS", "0"),
         ("MAX_CONNECTIONS", "many"),
     ],

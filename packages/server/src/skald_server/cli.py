@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from skald_core import __version__, clock, ids
-from skald_core.errors import InvalidArgumentError, SkaldError
+from skald_core.errors import ERROR_CODE_SETS, InvalidArgumentError, SkaldError
 from skald_core.identity import Role
 from skald_core.keys import OPERATOR, KeyStore
 from skald_core.store.protocol import Store
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .connections import fit_to_open_files, protocol_class
+    from .connections import ConnectionLimits, fit_to_open_files, protocol_class
 
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
@@ -80,7 +80,14 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("memory extraction: language model %s at %s", llm.model, llm.endpoint)
     else:
         log.info("memory extraction: built-in extractor (set SKALD_LLM_* for a model)")
-    limits = fit_to_open_files(cfg.max_connections, cfg.header_timeout, cfg.body_timeout)
+    limits = fit_to_open_files(
+        ConnectionLimits(
+            header_timeout=cfg.header_timeout,
+            body_timeout=cfg.body_timeout,
+            send_timeout=cfg.send_timeout,
+            max_connections=cfg.max_connections,
+        )
+    )
     if limits.max_connections < cfg.max_connections:
         log.warning(
             "connections: at most %d (max_connections %d lowered to fit the open-file limit, "
@@ -93,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
             app,
             host=cfg.host,
             port=cfg.port,
-            http=protocol_class(limits),
+            http=protocol_class(limits, ERROR_CODE_SETS[cfg.error_codes]),
             backlog=limits.backlog,
             # uvicorn declares an int but only hands it to loop.call_later: seconds as a float work.
             timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]

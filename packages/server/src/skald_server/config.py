@@ -179,11 +179,19 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         float,
         Setting("seconds an idle keep-alive connection stays open after an answer", "connections"),
     ] = 5.0
+    send_timeout: Annotated[
+        float,
+        Setting(
+            "seconds a client may take no byte of an answer (the server's send buffer full) "
+            "before its connection is closed",
+            "connections",
+        ),
+    ] = 30.0
     max_connections: Annotated[
         int,
         Setting(
-            "open connections at most; more are closed at once (lowered to fit the open-file "
-            "limit, ulimit -n)",
+            "open connections at most; a new one past the cap is answered 503 UNAVAILABLE "
+            "and closed (lowered to fit the open-file limit, ulimit -n)",
             "connections",
         ),
     ] = 1000
@@ -563,7 +571,7 @@ def _check_cors(config: ServerConfig) -> None:
 
 
 def _check_connections(config: ServerConfig) -> None:
-    for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
+    for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "send_timeout"):
         value = getattr(config, name)
         if not 0 < value < math.inf:
             raise InvalidArgumentError(f"{name} must be a positive number of seconds, not {value}")
