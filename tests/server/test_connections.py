@@ -197,6 +197,19 @@ def big_file(server: SkaldServer) -> str:
     return uri
 
 
+@pytest.fixture(scope="module")
+def big_session(server: SkaldServer) -> str:
+    sid = "big-context"
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        for path, body in [
+            ("/api/v1/sessions", {"session_id": sid}),
+            (f"/api/v1/sessions/{sid}/messages", {"role": "user", "content": "y" * BIG}),
+        ]:
+            answer = client.post(path, json=body)
+            assert answer.status_code == 200, answer.text
+    return sid
+
+
 def small_window(port: int) -> socket.socket:
     """A connection whose receive buffer (so the window it offers) is a few kilobytes."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -225,6 +238,7 @@ def dechunk(body: bytes) -> bytes:
 
 
 TCP_ESTABLISHED = 1
+DROPPED = "took no byte of its answer within 1.0s (send_timeout"
 
 
 def seconds_until_dropped(sock: socket.socket, limit: float) -> float | None:
@@ -238,11 +252,20 @@ def seconds_until_dropped(sock: socket.socket, limit: float) -> float | None:
     return None
 
 
+@pytest.mark.parametrize("answer", ["streamed (a file)", "whole (a session's context)"])
 def test_a_client_that_reads_no_answer_is_dropped_after_the_send_timeout(
-    server: SkaldServer, big_file: str
+    server: SkaldServer, big_file: str, big_session: str, answer: str
 ) -> None:
+    """A streamed answer leaves the app waiting to send; a whole one is handed to the
+    transport at once, and the connection waits to flush it: either is dropped."""
+    if answer.startswith("streamed"):
+        request = read_request(server.port, big_file)
+    else:
+        path = f"/api/v1/sessions/{big_session}/context?token_budget=100000000"
+        request = head(server.port, path=path)
+    logged = server.log().count(DROPPED)
     with small_window(server.port) as sock:
-        sock.sendall(read_request(server.port, big_file))
+        sock.sendall(request)
         took = seconds_until_dropped(sock, SEND_TIMEOUT + SLACK + 5)
         assert took is not None, "a client that reads nothing kept its connection"
         assert took >= SEND_TIMEOUT * 0.9, f"dropped after {took:.2f}s, before the timeout"
@@ -253,7 +276,7 @@ def test_a_client_that_reads_no_answer_is_dropped_after_the_send_timeout(
         except ConnectionResetError:
             pass
     assert received < BIG, "the whole answer came"
-    assert "took no byte of its answer within 1.0s (send_timeout" in server.log()
+    assert server.log().count(DROPPED) == logged + 1
     with connect(server.port) as other:  # the server is fine
         other.sendall(head(server.port, extra="Connection: close\r\n"))
         assert read_response(other)[0] == 200
@@ -394,7 +417,12 @@ def test_a_low_open_file_limit_is_not_exhausted_by_idle_connections(tmp_path: Pa
                 flood.append(sock)
                 with contextlib.suppress(OSError):  # a refused one may be reset already
                     sock.sendall(half_sent[i % len(half_sent)](server.port))
-            time.sleep(header_timeout + 1.5)
+            time.sleep(1.5)  # the refused ones have gone
+            with connect(server.port) as sock:  # answered, 503 while the cap is still full
+                sock.sendall(head(server.port, extra="Connection: close\r\n"))
+                code, body = read_response(sock)
+                assert code == 200 or json.loads(body)["error"]["code"] == "UNAVAILABLE", body
+            time.sleep(header_timeout)
             with connect(server.port) as sock:
                 sock.sendall(head(server.port, extra="Connection: close\r\n"))
                 assert read_response(sock)[0] == 200
