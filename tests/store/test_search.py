@@ -1,8 +1,8 @@
 """Store contract — full-text search: what is found, in what order, by whom, and that every
 write and delete path keeps the index right (on every backend; see ``conftest.py``).
 
-A marker word is findable, then after each delete path no search by any owner finds it. The
-SQLite-only check that no file under the data directory holds it is in
+A marker word is findable, then after each delete path no search by any owner finds it, and
+no embedding vector of the removed or changed memory remains (``vectors_of``). The SQLite-only check that no file under the data directory holds it is in
 ``tests/deletion/test_search_erasure.py``.
 """
 
@@ -12,6 +12,7 @@ from skald_core.identity import Identity
 from skald_core.schemas import DeleteOptions
 from skald_core.store.model import MemoryFact, MemoryRef, Owner
 from skald_core.store.protocol import Store
+from skald_core.store.vectors import pack
 
 from .helpers import ALICE, ALICE_AT_GLOBEX, BOB, T0, add, commit, extract, memory
 
@@ -31,6 +32,21 @@ def files_found(store: Store, query: str = MARKER) -> dict[Owner, list[str]]:
 
 def messages_found(store: Store, query: str = MARKER) -> dict[Owner, list[str]]:
     return {o: [h.session_id for h in store.search_messages(o, None, query, 10)] for o in OWNERS}
+
+
+def embed_all(store: Store) -> None:
+    """A vector for every memory of every owner lacking one (as an ``embed`` task stores them)."""
+    for owner in store.owners_to_embed("test-model"):
+        items = store.memories_to_embed(owner, "test-model", 1000)
+        store.put_vectors(owner, "test-model", [(m, pack([1.0, 0.5]), 2) for m in items], T0)
+
+
+def vectors_of(store: Store) -> dict[Owner, list[str]]:
+    """The paths of each owner's stored vectors, as a search's candidates."""
+    return {
+        o: sorted(c.path for c in store.vector_candidates(o, "test-model", [""], [], 1000))
+        for o in OWNERS
+    }
 
 
 def nobody_finds(store: Store, query: str = MARKER) -> None:
@@ -153,8 +169,13 @@ def test_hard_delete_and_purge_remove_messages_from_the_index(store: Store) -> N
 def test_extraction_updates_and_deletes_keep_the_index_right(store: Store) -> None:
     remember(store, ALICE, "s1", [memory(ALICE, "pet", f"Has a {MARKER} parrot")])
     assert files_found(store)[ALICE] == ["user/alice/memories/profile/pet.md"]
+    embed_all(store)
+    assert vectors_of(store)[ALICE] == ["user/alice/memories/profile/pet.md"]
     remember(store, ALICE, "s2", [memory(ALICE, "pet", "Has a grey cat")])
     nobody_finds(store)
+    assert vectors_of(store)[ALICE] == []  # the update dropped the old text's vector
+    embed_all(store)
+    assert vectors_of(store)[ALICE] == ["user/alice/memories/profile/pet.md"]
     assert files_found(store, "grey cat")[ALICE] == ["user/alice/memories/profile/pet.md"]
     add(store, ALICE, "s3", "forget the cat")
     task = commit(store, ALICE, "s3").task_id
@@ -171,20 +192,31 @@ def test_extraction_updates_and_deletes_keep_the_index_right(store: Store) -> No
         deletes=[MemoryRef(path="user/alice/memories/profile/pet.md", category="profile")],
     )
     assert files_found(store, "grey cat")[ALICE] == []
+    assert store.vector_count() == 0
 
 
 def test_forget_memories_removes_them_from_the_index(store: Store) -> None:
     remember(store, ALICE, "s1", [memory(ALICE, "only", f"{MARKER} from s1 only")])
     assert files_found(store)[ALICE] != []
+    embed_all(store)
+    assert store.vector_count() == 1
     store.delete_session(ALICE, "s1", T0 + 1, DeleteOptions(forget_memories=True))
     nobody_finds(store)
+    assert store.vector_count() == 0
 
 
 def test_erasing_a_user_removes_everything_of_theirs_from_the_index(store: Store) -> None:
     remember(store, ALICE, "s1", [memory(ALICE, "m", f"{MARKER} memory")])
     add(store, ALICE, "s2", f"{MARKER} message")
     remember(store, BOB, "b1", [memory(BOB, "m", f"{MARKER} bob's")])
+    embed_all(store)
+    assert store.vector_count() == 2
     store.erase_user("acme", "alice", T0 + 1, actor=ADMIN)
+    assert vectors_of(store) == {
+        ALICE: [],
+        BOB: ["user/bob/memories/profile/m.md"],
+        ALICE_AT_GLOBEX: [],
+    }
     assert files_found(store) == {
         ALICE: [],
         BOB: ["user/bob/memories/profile/m.md"],
@@ -200,14 +232,22 @@ def test_file_writes_moves_and_removals_keep_the_index_right(store: Store) -> No
         "acme", path, f" then {MARKER}".encode(), "append", T0, session=None, stop_at=3
     )
     assert files_found(store)[ALICE] == [path]
+    embed_all(store)
+    assert vectors_of(store)[ALICE] == [path]
     store.write_file("acme", path, b"replaced", "replace", T0, session=None, stop_at=3)
     nobody_finds(store)
     assert files_found(store, "replaced")[ALICE] == [path]
+    assert vectors_of(store)[ALICE] == []
+    embed_all(store)
     moved = "user/alice/memories/notes/b.md"
     store.move("acme", path, moved, T0, session=None, stop_at=3)
     assert files_found(store, "replaced")[ALICE] == [moved]
+    assert vectors_of(store)[ALICE] == []  # moved: embedded again under its new path
+    embed_all(store)
+    assert vectors_of(store)[ALICE] == [moved]
     store.remove("acme", moved, recursive=False)
     assert files_found(store, "replaced")[ALICE] == []
+    assert store.vector_count() == 0
     store.write_file(
         "acme", "resources/d/x.md", f"{MARKER}".encode(), "create", T0, session=None, stop_at=1
     )
@@ -298,3 +338,41 @@ def test_letters_beyond_ascii_are_found_whatever_their_case(store: Store) -> Non
     for query in ("ärger", "ÄRGER", "ölofen", "привет", "москва", "МОСКВА"):
         found = [h.session_id for h in store.search_messages(ALICE, None, query, 10)]
         assert found == ["s1"], query
+
+
+def test_purge_keeps_memories_and_their_vectors_removing_the_file_drops_its_vector(
+    store: Store,
+) -> None:
+    remember(store, ALICE, "s1", [memory(ALICE, "m", f"{MARKER} memory")])
+    embed_all(store)
+    store.delete_session(ALICE, "s1", T0 + 1, DeleteOptions(mode="soft"), actor=ADMIN)
+    store.delete_session(ALICE, "s1", T0 + 2, state="trashed", actor=ADMIN, action="purge")
+    assert vectors_of(store)[ALICE] == ["user/alice/memories/profile/m.md"]
+    store.remove("acme", "user/alice/memories/profile/m.md", recursive=False)
+    assert store.vector_count() == 0
+
+
+def test_vectors_are_keyed_by_owner_and_only_for_the_text_embedded(store: Store) -> None:
+    """A search's candidates are the caller's own vectors (account and user in the
+    statement); a vector made from text that changed since is not stored."""
+    remember(store, ALICE, "s1", [memory(ALICE, "m", "alice's")])
+    remember(store, BOB, "b1", [memory(BOB, "m", "bob's")])
+    remember(store, ALICE_AT_GLOBEX, "g1", [memory(ALICE_AT_GLOBEX, "m", "globex alice's")])
+    assert sorted(store.owners_to_embed("test-model"), key=str) == sorted(OWNERS, key=str)
+    stale = store.memories_to_embed(ALICE, "test-model", 10)
+    assert [m.path for m in stale] == ["user/alice/memories/profile/m.md"]
+    store.write_file("acme", stale[0].path, b"changed", "replace", T0, session=None, stop_at=3)
+    assert store.put_vectors(ALICE, "test-model", [(stale[0], pack([1.0]), 1)], T0) == 0
+    embed_all(store)
+    assert store.owners_to_embed("test-model") == []
+    assert vectors_of(store) == {
+        ALICE: ["user/alice/memories/profile/m.md"],
+        BOB: ["user/bob/memories/profile/m.md"],
+        ALICE_AT_GLOBEX: ["user/alice/memories/profile/m.md"],
+    }
+    # Alice's candidates within the account are hers only, whatever the paths asked for.
+    got = store.vector_candidates(ALICE, "test-model", [""], ["user/bob/memories/profile/m.md"], 10)
+    assert [c.path for c in got] == ["user/alice/memories/profile/m.md"]
+    # Another model's vectors are not candidates, and its missing ones are to be made.
+    assert store.vector_candidates(ALICE, "other-model", [""], [], 10) == []
+    assert len(store.owners_to_embed("other-model")) == 3

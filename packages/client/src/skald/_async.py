@@ -10,7 +10,14 @@ import httpx
 
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
-from skald_core.literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
+from skald_core.literals import (
+    CleanupBy,
+    ContextType,
+    DeleteMode,
+    ListOrder,
+    SearchType,
+    WriteMode,
+)
 from skald_core.sdk.arguments import checked_client
 from skald_core.sdk.session import AsyncSession
 
@@ -348,9 +355,12 @@ class AsyncHTTPClient(BaseHTTPClient[httpx.AsyncClient]):
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]:
         return await self._run(
-            calls.search(query, session_id, target_uri, limit, score_threshold, context_type)
+            calls.search(
+                query, session_id, target_uri, limit, score_threshold, context_type, search_type
+            )
         )
 
     async def grep(

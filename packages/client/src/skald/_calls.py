@@ -474,10 +474,14 @@ def search(
     limit: int,
     score_threshold: float | None,
     context_type: Any,
+    search_type: str | None = None,
 ) -> Call[Dict]:
     body = {"query": query, "target_uri": target_uri, "limit": limit}
     body |= _options(
-        session_id=session_id, score_threshold=score_threshold, context_type=context_type
+        session_id=session_id,
+        score_threshold=score_threshold,
+        context_type=context_type,
+        search_type=search_type,
     )
     return Call(method="POST", path=f"{API}/search/search", body=body)
 

@@ -9,7 +9,14 @@ import httpx
 
 from skald_core.errors import SkaldError
 from skald_core.identity import Identity
-from skald_core.literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
+from skald_core.literals import (
+    CleanupBy,
+    ContextType,
+    DeleteMode,
+    ListOrder,
+    SearchType,
+    WriteMode,
+)
 from skald_core.sdk.arguments import checked_client
 from skald_core.sdk.session import Session
 
@@ -337,9 +344,12 @@ class SyncHTTPClient(BaseHTTPClient[httpx.Client]):
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]:
         return self._run(
-            calls.search(query, session_id, target_uri, limit, score_threshold, context_type)
+            calls.search(
+                query, session_id, target_uri, limit, score_threshold, context_type, search_type
+            )
         )
 
     def grep(

@@ -17,7 +17,14 @@ import msgspec
 from . import clock, uris
 from .errors import NotFoundError
 from .identity import DEFAULT_IDENTITY, Identity
-from .literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
+from .literals import (
+    CleanupBy,
+    ContextType,
+    DeleteMode,
+    ListOrder,
+    SearchType,
+    WriteMode,
+)
 from .schemas import (
     AddMessageRequest,
     BatchMessagesRequest,
@@ -36,6 +43,8 @@ from .schemas import (
 )
 from .sdk.arguments import checked_client
 from .sdk.session import AsyncSession, Session
+from .service.embeddings import EmbeddingConfig
+from .service.embeddings import config_from_env as embedding_config_from_env
 from .service.extraction import AnyExtractor
 from .service.files import FileService
 from .service.llm_extractor import extractor_from_env
@@ -98,7 +107,8 @@ class OpenViking:
     ``database_schema``. ``now`` is the clock it reads the time from (default: the real one;
     tests inject another to make sessions in the past). ``max_body_bytes`` is a server's
     request size limit: a request whose JSON would be bigger (a 20 MB message) is refused with
-    ``PayloadTooLargeError``, as a server with that limit would refuse it."""
+    ``PayloadTooLargeError``, as a server with that limit would refuse it. ``embeddings``
+    (default: ``SKALD_EMBEDDING_*``, none set: full text only) turns on semantic search."""
 
     def __init__(
         self,
@@ -108,6 +118,7 @@ class OpenViking:
         database_schema: str | None = None,
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
+        embeddings: EmbeddingConfig | None = None,
         lease_seconds: float = 30.0,
         now: clock.Clock = clock.now,
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -122,8 +133,13 @@ class OpenViking:
         # No extractor given: SKALD_LLM_* picks the language-model one, else the built-in one.
         self._owns_extractor = extractor is None
         #: The core services this client calls (its store and task runner among them).
+        # No embedding settings given: SKALD_EMBEDDING_* (none set: full-text search only).
         self.services = build_services(
-            store, extractor or extractor_from_env(), lease_seconds=lease_seconds, now=now
+            store,
+            extractor or extractor_from_env(),
+            lease_seconds=lease_seconds,
+            now=now,
+            embeddings=embeddings or embedding_config_from_env(),
         )
         self._ctx = DEFAULT_IDENTITY
         self._max_body_bytes = max_body_bytes
@@ -502,6 +518,7 @@ class OpenViking:
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]:
         request = convert(
             {
@@ -511,6 +528,7 @@ class OpenViking:
                 "limit": limit,
                 "score_threshold": score_threshold,
                 "context_type": context_type,
+                "search_type": search_type,
             },
             SearchRequest,
         )
@@ -554,6 +572,7 @@ class AsyncOpenViking:
         database_schema: str | None = None,
         store: Store | None = None,
         extractor: AnyExtractor | None = None,
+        embeddings: EmbeddingConfig | None = None,
         lease_seconds: float = 30.0,
         now: clock.Clock = clock.now,
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -564,6 +583,7 @@ class AsyncOpenViking:
             database_schema=database_schema,
             store=store,
             extractor=extractor,
+            embeddings=embeddings,
             lease_seconds=lease_seconds,
             now=now,
             max_body_bytes=max_body_bytes,
@@ -890,6 +910,7 @@ class AsyncOpenViking:
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]:
         return await asyncio.to_thread(
             self._sync.search,
@@ -899,6 +920,7 @@ class AsyncOpenViking:
             limit,
             score_threshold=score_threshold,
             context_type=context_type,
+            search_type=search_type,
         )
 
     async def grep(

@@ -36,7 +36,7 @@ ContextType = Literal["memory", "resource", "skill"]
 
 # ---------------------------------------------------------------------------- search
 #: How a find/search was answered (Skald's addition to the result).
-SearchMode = Literal["full_text"]
+SearchMode = Literal["full_text", "hybrid", "full_text_embedding_unavailable"]
 #: ``search``'s ``search_type`` as the OpenViking client sends it.
 SearchType = Literal["semantic", "keywords"]
 

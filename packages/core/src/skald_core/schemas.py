@@ -749,7 +749,8 @@ class FindRequest(Request):
 
 class SearchRequest(FindRequest):
     """``POST /api/v1/search/search``: ``find`` plus ``session_id`` (conversation hits come
-    from that session only) and ``search_type`` (accepted; full text answers either)."""
+    from that session only) and ``search_type`` (``keywords``: full text only, even with
+    embeddings configured; ``semantic`` or none: hybrid when configured)."""
 
     session_id: str | None = None
     search_type: SearchType | None = None
@@ -758,7 +759,9 @@ class SearchRequest(FindRequest):
 class SearchHit(BaseStruct):
     """One hit. ``level`` 2: a whole file (or message). ``score`` in (0, 1]: the share of the
     query's words the hit holds, weighted by the index's rank (BM25 / ``ts_rank_cd``) as
-    ``share * (0.5 + 0.5 * rank / (1 + rank))``. A hit in a conversation carries
+    ``share * (0.5 + 0.5 * rank / (1 + rank))``; in a ``hybrid`` search a file's score is
+    its reciprocal-rank-fusion score scaled to (0, 1] (1: first by full text and by
+    meaning, 0.5: first by one of them only). A hit in a conversation carries
     ``session_id``, ``message_id`` and ``role``; its ``uri`` is the ``messages.jsonl`` that
     holds the message (the live one or an archive's)."""
 

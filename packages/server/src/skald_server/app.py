@@ -215,6 +215,7 @@ def build_services(
         extraction_timeout=config.commit_wait_timeout,
         now=now,
         limits=config.limits,
+        embeddings=config.embedding,
     )
     return Services(**msgspec.structs.asdict(wired), config=config, keys=keys)
 

@@ -51,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
         llm = cfg.llm
+        embedding = cfg.embedding
         logs.configure(cfg.log_level, cfg.log_format)
         lock = None if cfg.database_url else single_server.acquire(cfg.path)
         sock = _bind(cfg)
@@ -80,6 +81,10 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("memory extraction: language model %s at %s", llm.model, llm.endpoint)
     else:
         log.info("memory extraction: built-in extractor (set SKALD_LLM_* for a model)")
+    if embedding is not None:
+        log.info("search: hybrid (full text and %s at %s)", embedding.model, embedding.endpoint)
+    else:
+        log.info("search: full text (set SKALD_EMBEDDING_* for semantic search)")
     limits = fit_to_open_files(
         ConnectionLimits(
             header_timeout=cfg.header_timeout,
@@ -245,11 +250,22 @@ def parser() -> argparse.ArgumentParser:
         "serve",
         help="run the HTTP server",
         description="Run the HTTP server. Each setting is read from (last wins) its default, "
-        "the TOML file (--config; top level or [server], the llm_* ones also as [llm]), the "
+        "the TOML file (--config; top level or [server], the llm_* ones also as [llm], the embedding_* ones as [embedding]), the "
         "environment (SKALD_<NAME>) and the flag.",
     )
     config_mod.add_flags(
-        serve, ("store", "server", "connections", "limits", "logging", "tasks", "retention", "llm")
+        serve,
+        (
+            "store",
+            "server",
+            "connections",
+            "limits",
+            "logging",
+            "tasks",
+            "retention",
+            "llm",
+            "embedding",
+        ),
     )
     serve.set_defaults(func=_serve)
 

@@ -3,7 +3,8 @@
 Every setting is declared once, as a field of ``ServerConfig``: its name, type, default and
 range (``msgspec.Meta``) and a ``Setting`` giving its help text and which command-line groups
 it belongs to. The environment variable (``SKALD_<NAME>``), the TOML key (``<name>`` at the top
-level or in a ``[server]`` table; the ``llm_*`` ones also without the prefix in ``[llm]``) and
+level or in a ``[server]`` table; the ``llm_*`` ones also without the prefix in ``[llm]``, the
+``embedding_*`` ones in ``[embedding]``) and
 the flag (``--<name-with-dashes>``) are derived from the name; ``SETTINGS`` lists them all, and
 ``add_flags`` puts them on an argparse parser with help that says the default, the range and
 the environment variable. A new setting is one new field here and nothing else.
@@ -29,6 +30,8 @@ from msgspec import Meta, Struct
 from skald_core.errors import InvalidArgumentError
 from skald_core.limits import DEFAULT_LIMITS, Limits
 from skald_core.literals import Durability
+from skald_core.service.embeddings import EmbeddingConfig
+from skald_core.service.embeddings import make_config as make_embedding_config
 from skald_core.service.llm_extractor import LLMConfig, make_config
 from skald_core.validation import MAX_BODY_BYTES
 
@@ -38,7 +41,9 @@ ENV_PREFIX = "SKALD_"
 
 #: Command-line groups: ``store`` settings are on every command that opens the store; the
 #: others only on ``skald serve``.
-Group = Literal["store", "server", "connections", "limits", "logging", "tasks", "retention", "llm"]
+Group = Literal[
+    "store", "server", "connections", "limits", "logging", "tasks", "retention", "llm", "embedding"
+]
 
 GROUP_TITLES: dict[str, str] = {
     "store": "where the data lives",
@@ -50,6 +55,8 @@ GROUP_TITLES: dict[str, str] = {
     "retention": "retention policy (off by default)",
     "llm": "memory extraction with a language model (OpenAI-compatible; without a base URL "
     "and model the built-in extractor runs)",
+    "embedding": "semantic search with an embedding model (OpenAI-compatible /embeddings; without "
+    "a base URL and model, search is full text only)",
 }
 
 
@@ -242,6 +249,51 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     llm_max_concurrency: Annotated[
         int, Meta(ge=1, le=64), Setting("extractions running at the same time", "llm")
     ] = 4
+    embedding_base_url: Annotated[
+        str | None,
+        Setting(
+            "API root (or the full /embeddings URL), e.g. https://api.openai.com/v1", "embedding"
+        ),
+    ] = None
+    embedding_api_key: Annotated[
+        str | None, Setting("the provider's API key", "embedding", flag=False, secret=True)
+    ] = None
+    embedding_model: Annotated[
+        str | None, Setting("model name, e.g. text-embedding-3-small", "embedding")
+    ] = None
+    embedding_timeout: Annotated[
+        float,
+        Meta(ge=0.001, le=3600),
+        Setting("seconds to wait for one answer while indexing", "embedding"),
+    ] = 30.0
+    embedding_query_timeout: Annotated[
+        float,
+        Meta(ge=0.001, le=600),
+        Setting(
+            "seconds a search waits for its query's embedding before answering from full text",
+            "embedding",
+        ),
+    ] = 3.0
+    embedding_max_retries: Annotated[
+        int, Meta(ge=0, le=20), Setting("retries of a failed indexing request", "embedding")
+    ] = 3
+    embedding_batch_size: Annotated[
+        int, Meta(ge=1, le=2048), Setting("memories embedded per request", "embedding")
+    ] = 64
+    embedding_candidates: Annotated[
+        int,
+        Meta(ge=1, le=1_000_000),
+        Setting(
+            "most vectors one search compares (the user's most recently embedded, plus the "
+            "full-text hits)",
+            "embedding",
+        ),
+    ] = 5000
+    embedding_min_similarity: Annotated[
+        float,
+        Meta(ge=-1.0, le=1.0),
+        Setting("cosine a memory needs to enter the semantic ranking", "embedding"),
+    ] = 0.2
     max_message_bytes: Annotated[
         int, Meta(ge=1), Setting("largest message, in bytes (429 RESOURCE_EXHAUSTED)", "limits")
     ] = DEFAULT_LIMITS.max_message_bytes
@@ -278,6 +330,23 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
                 "timeout": self.llm_timeout,
                 "max_retries": self.llm_max_retries,
                 "max_concurrency": self.llm_max_concurrency,
+            }
+        )
+
+    @property
+    def embedding(self) -> EmbeddingConfig | None:
+        """The embedding settings, or None for full-text search only."""
+        return make_embedding_config(
+            {
+                "base_url": self.embedding_base_url,
+                "api_key": self.embedding_api_key,
+                "model": self.embedding_model,
+                "timeout": self.embedding_timeout,
+                "query_timeout": self.embedding_query_timeout,
+                "max_retries": self.embedding_max_retries,
+                "batch_size": self.embedding_batch_size,
+                "candidates": self.embedding_candidates,
+                "min_similarity": self.embedding_min_similarity,
             }
         )
 
@@ -448,10 +517,11 @@ def _read_toml(config_file: str) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidArgumentError(f"Cannot read config file {config_file}: {exc}") from exc
     section = data.get("server", data)
-    merged = {k: v for k, v in section.items() if k not in ("llm", "server")}
-    llm = data.get("llm")
-    if isinstance(llm, dict):
-        merged.update({"llm_" + k: v for k, v in llm.items()})
+    merged = {k: v for k, v in section.items() if k not in ("llm", "embedding", "server")}
+    for table in ("llm", "embedding"):
+        values = data.get(table)
+        if isinstance(values, dict):
+            merged.update({f"{table}_{k}": v for k, v in values.items()})
     unknown = sorted(set(merged) - set(BY_NAME))
     if unknown:
         raise InvalidArgumentError(
@@ -524,6 +594,7 @@ def load(
             config, root_api_key=_read_key_file(config.root_api_key_file)
         )
     config.llm  # noqa: B018 - raises InvalidArgumentError on unusable LLM settings
+    config.embedding  # noqa: B018 - and on unusable embedding settings
     try:
         config.limits.check()
     except ValueError as exc:

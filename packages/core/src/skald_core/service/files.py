@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
@@ -415,6 +415,12 @@ class SessionTree:
                 add(f"tools/{tool_id}/tool.json", _json(record))
 
 
+def _is_memory(key: str) -> bool:
+    """A storage path at or below some user's ``memories`` (``user/{u}/memories...``)."""
+    s = key.split("/")
+    return len(s) >= 3 and s[0] == "user" and s[2] == "memories"
+
+
 class FileService:
     def __init__(
         self,
@@ -428,6 +434,16 @@ class FileService:
         self.sessions = sessions
         self.now = now
         self.limits = limits
+        #: Told the owner of every memory a write, move or copy changed (the vector index
+        #: queues its embedding; set by the composition root when embeddings are configured).
+        self.on_memory_write: Callable[[Owner], None] | None = None
+
+    def _wrote(self, account: str, keys: Iterable[str]) -> None:
+        hook = self.on_memory_write
+        if hook is None:
+            return
+        for user in sorted({k.split("/")[1] for k in keys if _is_memory(k)}):
+            hook(Owner(account, user))
 
     def _node_limit(self, node_limit: int | None) -> int:
         most = self.limits.node_limit_max
@@ -701,6 +717,7 @@ class FileService:
             if exc.details.get("type") == "session":
                 raise NotFoundError.of("file", path.uri) from None
             raise
+        self._wrote(identity.account, [path.key])
         return WriteResult(
             uri=path.uri,
             mode="replace" if mode == "upsert" else mode,
@@ -773,6 +790,7 @@ class FileService:
                 stop_at=stop_at,
                 writer=identity.user,
             )
+        self._wrote(identity.account, [dst.key])  # moved memories lose their vectors
         return MoveResult(from_uri=src.uri, to_uri=dst.uri)
 
     # ------------------------------------------------------------------ OpenViking extras
@@ -803,6 +821,7 @@ class FileService:
             outcomes = self.store.write_files(
                 identity.account, items, self.now(), writer=identity.user
             )
+        self._wrote(identity.account, [i.path for i in items])
         found: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
         for uri, outcome in zip(targets, outcomes, strict=True):
             found[outcome].append(uri)
@@ -847,6 +866,7 @@ class FileService:
             items.append(FileWrite(target.key, data, "create", session, stop_at))
         with _missing_session_is_missing_file(dst.uri):
             self.store.write_files(identity.account, items, self.now(), writer=identity.user)
+        self._wrote(identity.account, [i.path for i in items])
         return CopyResult(
             operation_id=uuid.uuid4().hex,
             from_uri=src.uri,

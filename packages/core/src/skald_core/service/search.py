@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from .. import uris
 from ..errors import InvalidArgumentError
 from ..identity import Identity
-from ..literals import ContextType
+from ..literals import ContextType, SearchMode
 from ..schemas import (
     FindRequest,
     FindResult,
@@ -31,14 +31,18 @@ from ..schemas import (
 )
 from ..store.protocol import Store
 from ..store.search import FileHit, MessageHit
+from .embeddings import EmbeddingError
 from .files import FileService
 from .sessions import owner_of
+from .vector_index import VectorIndex, fuse
 
 #: Characters of a hit's abstract.
 ABSTRACT_CHARS = 256
 #: Characters of a grep match's line.
 GREP_LINE_CHARS = 1000
 _WORD = re.compile(r"\w+")
+#: Full-text hits a hybrid search fuses with the vector ranking (at least the limit).
+FUSE_DEPTH = 50
 
 
 def kind_of(path: str) -> ContextType:
@@ -114,9 +118,13 @@ def _wanted(request: FindRequest) -> set[str]:
 
 
 class SearchService:
-    def __init__(self, store: Store, files: FileService) -> None:
+    def __init__(
+        self, store: Store, files: FileService, vectors: VectorIndex | None = None
+    ) -> None:
         self.store = store
         self.files = files
+        #: Semantic ranking of memories (None: full text only).
+        self.vectors = vectors
 
     # ------------------------------------------------------------------ find / search
     def find(self, identity: Identity, request: FindRequest) -> FindResult:
@@ -129,11 +137,16 @@ class SearchService:
         wanted = _wanted(request)
         limit = request.limit
         hits: list[SearchHit] = []
+        mode: SearchMode = "full_text"
         if scope.prefixes:
-            for f in self.store.search_files(
-                identity.account, sorted(set(scope.prefixes)), request.query, limit
-            ):
-                hits.append(self._file_hit(f, request.query))
+            prefixes = sorted(set(scope.prefixes))
+            keywords = isinstance(request, SearchRequest) and request.search_type == "keywords"
+            if self.vectors is not None and "memory" in wanted and not keywords:
+                file_hits, mode = self._hybrid(identity, prefixes, request.query, limit)
+                hits += file_hits
+            else:
+                for f in self.store.search_files(identity.account, prefixes, request.query, limit):
+                    hits.append(self._file_hit(f, request.query))
         if "resource" in wanted:
             hits += self._conversation_hits(identity, scope, session_only, request.query, limit)
         threshold = request.score_threshold
@@ -149,7 +162,40 @@ class SearchService:
             resources=[h for h in hits if h.context_type == "resource"],
             skills=[h for h in hits if h.context_type == "skill"],
             total=len(hits),
+            search_mode=mode,
         )
+
+    def _hybrid(
+        self, identity: Identity, prefixes: list[str], query: str, limit: int
+    ) -> tuple[list[SearchHit], SearchMode]:
+        """Files ranked by fusing full text with the caller's memories' vectors; full text
+        alone (and a mode saying why) when the query cannot be embedded."""
+        assert self.vectors is not None
+        found = self.store.search_files(identity.account, prefixes, query, max(limit, FUSE_DEPTH))
+        try:
+            vector = self.vectors.embed_query(query)
+        except EmbeddingError:
+            hits = [self._file_hit(f, query) for f in found[:limit]]
+            return hits, "full_text_embedding_unavailable"
+        text_rank = [f.path for f in found]
+        near = self.vectors.nearest(owner_of(identity), prefixes, vector, text_rank)
+        fused = fuse([text_rank, [p for p, _ in near[: max(limit, FUSE_DEPTH)]]])[:limit]
+        texts = {f.path: f.text for f in found}
+        texts.update(
+            self.store.file_texts(identity.account, [p for p, _ in fused if p not in texts])
+        )
+        hits = [
+            SearchHit(
+                context_type=kind_of(path),
+                uri=uris.SCHEME + path,
+                level=2,
+                score=score,
+                abstract=abstract_of(texts.get(path, ""), query),
+            )
+            for path, score in fused
+            if path in texts
+        ]
+        return hits, "hybrid"
 
     def search(self, identity: Identity, request: SearchRequest) -> FindResult:
         return self.find(identity, request)

@@ -53,6 +53,7 @@ from ..store.model import (
     TaskRow,
 )
 from ..store.protocol import Store
+from ..store.vectors import EMBED_TASK
 from .messages import build_message, is_empty
 from .summaries import OVERVIEW_MESSAGES, archive_abstract, archive_overview, first_text
 from .tasks import TaskRunner
@@ -151,6 +152,8 @@ def task_record(task: TaskRow) -> TaskRecord:
             if task.status in ("completed", "failed")
             else None
         ),
+        # An embedding run is retried until the endpoint answers: how often it was tried.
+        meta={"attempts": task.attempts} if task.task_type == EMBED_TASK else {},
     )
 
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import msgspec
 
@@ -38,7 +38,11 @@ from ..schemas import (
 from ..store.model import ClaimedTask, ExtractionOutcome, MemoryFact, MemoryRef, Owner, TaskRow
 from ..store.protocol import Store
 from ..store.sql_store import MessageBatches
+from ..store.vectors import EMBED_TASK
 from .extraction import AnyExtractor, ExistingMemory, Extraction, ExtractionError, as_extractor
+
+if TYPE_CHECKING:
+    from .vector_index import VectorIndex
 
 log = logging.getLogger("skald.tasks")
 
@@ -111,6 +115,9 @@ class TaskRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        #: Runs ``embed`` tasks and is told of the memories an extraction wrote (set by the
+        #: composition root when embeddings are configured).
+        self.vectors: VectorIndex | None = None
 
     # ------------------------------------------------------------------ one task
     def _claim(self, task_id: str) -> ClaimedTask | None:
@@ -145,6 +152,22 @@ class TaskRunner:
         return out
 
     def _execute(self, claimed: ClaimedTask) -> None:
+        if claimed.task.task_type == EMBED_TASK:
+            self._embed(claimed)
+        else:
+            self._extract(claimed)
+
+    def _embed(self, claimed: ClaimedTask) -> None:
+        if self.vectors is None:
+            reason = "embeddings are not configured (set SKALD_EMBEDDING_*)"
+            self.store.fail_task(claimed.task.task_id, claimed.claim, reason, self.now())
+            return
+        try:
+            self.vectors.run_task(claimed)
+        except Exception as exc:  # the store failed: the lease expires and it runs again
+            log.warning("embed task %s: %s", claimed.task.task_id, exc)
+
+    def _extract(self, claimed: ClaimedTask) -> None:
         task = claimed.task
         task_id = task.task_id
         archive_uri = (
@@ -199,6 +222,8 @@ class TaskRunner:
                 usage=found.usage,
             )
             log.debug("task %s: %s (%d memories)", task_id, outcome.status, outcome.memories)
+            if self.vectors is not None and writes:
+                self.vectors.queue(Owner(task.account, task.user))
         except ExtractionError as exc:
             log.warning("task %s failed: %s", task_id, exc.reason)
             self.store.fail_task(

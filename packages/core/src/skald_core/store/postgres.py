@@ -648,6 +648,7 @@ class PostgresStore(SQLStore):
         "archives",
         "archive_extractions",
         "memory_sources",
+        "memory_vectors",
         "idempotency_keys",
         "tasks",
         "sessions",

@@ -26,6 +26,9 @@ from string import Template
 from ..errors import StorageUnavailableError
 from .dialect import POSTGRES, SQLITE, Conn, Dialect
 from .search_sql import POSTGRES_SEARCH, SQLITE_SEARCH
+from .vectors import POSTGRES_DDL as VECTORS_POSTGRES
+from .vectors import SQLITE_DDL as VECTORS_SQLITE
+from .vectors import TABLE_DDL as VECTORS_TABLE
 
 MIGRATIONS_TABLE = "skald_schema_migrations"
 
@@ -299,6 +302,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         6, "memory provenance per session incarnation; sessions by account; key last use", _V6
+    ),
+    Migration(
+        7,
+        "memory embedding vectors",
+        VECTORS_TABLE,
+        per_dialect={SQLITE.name: VECTORS_SQLITE, POSTGRES.name: VECTORS_POSTGRES},
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -105,7 +105,7 @@ def _bm25_to_unit(score: float, sqlite: bool) -> float:
     return s / (1.0 + s) if sqlite else s
 
 
-def _scope_clause(prefixes: Sequence[str]) -> tuple[str, list[str]]:
+def scope_clause(prefixes: Sequence[str]) -> tuple[str, list[str]]:
     """``(f.path = p OR p/ <= f.path < p0) OR ...`` for each prefix (``''``: every path)."""
     parts: list[str] = []
     args: list[str] = []
@@ -128,7 +128,7 @@ def search_files(
     q = sql_for(conn)
     sqlite = conn.d is SQLITE
     p = plan(query, sqlite=sqlite)
-    scope, scope_args = _scope_clause(prefixes)
+    scope, scope_args = scope_clause(prefixes)
     if p.mode == "index":
         rows = conn.execute(
             f"SELECT f.path, {q.files_score} AS score, {q.file_text} {q.files_match} "

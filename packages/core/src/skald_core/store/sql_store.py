@@ -53,7 +53,7 @@ from ..keys import (
 )
 from ..literals import SessionState
 from ..schemas import DeleteOptions, DeletionReceipt, ErasedCounts
-from . import deletion, search, transfer
+from . import deletion, search, transfer, vectors
 from .deletion_rules import CANCELLED
 from .dialect import Conn, Dialect, lock_key
 from .extraction_apply import INSERT_TASK, Applied, apply_diff, requeue
@@ -1026,10 +1026,11 @@ class SQLStore:
 
     def runnable_tasks(self, now: float, limit: int = 100) -> list[str]:
         # "status IN (...)" first: the partial index tasks_runnable holds exactly those rows.
-        """Ids of pending tasks and of running ones whose lease has expired, oldest first."""
+        """Ids of pending tasks (a pending task's ``lease_until``, when set, is the time its
+        retry waits for) and of running ones whose lease has expired, oldest first."""
         sql = (
             "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
-            "AND (status = 'pending' OR lease_until < ?) ORDER BY created_at LIMIT ?"
+            "AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at LIMIT ?"
         )
         return self._tx(
             lambda c: [r[0] for r in c.execute(sql, (now, limit))], write=False, single=True
@@ -1091,6 +1092,8 @@ class SQLStore:
                 return None
             session_pk, archive_no = got[0], got[1]
             task = task_row(got[2:])
+            if task.task_type == vectors.EMBED_TASK:  # no session: the owner's memories
+                return ClaimedTask(task=task, claim=claim, messages=[], session_pk=0)
             if session_pk is None:
                 conn.execute(
                     "UPDATE tasks SET status = 'cancelled', error = ?, claim = NULL "
@@ -1622,6 +1625,107 @@ class SQLStore:
             single=True,
         )
 
+    # ------------------------------------------------------------------ embedding vectors
+    def memories_to_embed(self, owner: Owner, model: str, limit: int) -> list[vectors.ToEmbed]:
+        """The owner's memories without a vector made by ``model`` (at most ``limit``)."""
+        return self._tx(
+            lambda c: vectors.to_embed(c, owner, model, limit), write=False, single=True
+        )
+
+    def owners_to_embed(self, model: str, limit: int = 1000) -> list[Owner]:
+        """Owners having memories without a vector made by ``model``."""
+        return self._tx(lambda c: vectors.owners_to_embed(c, model, limit), write=False)
+
+    def put_vectors(
+        self,
+        owner: Owner,
+        model: str,
+        items: Sequence[tuple[vectors.ToEmbed, bytes, int]],
+        now: float,
+    ) -> int:
+        """Store the vectors of memories that still hold the text embedded; how many."""
+        return self._tx(lambda c: vectors.put(c, owner, model, items, now))
+
+    def vector_candidates(
+        self,
+        owner: Owner,
+        model: str,
+        prefixes: Sequence[str],
+        paths: Sequence[str],
+        recent: int,
+    ) -> list[vectors.Candidate]:
+        """The owner's vectors under ``prefixes``: those of ``paths`` and the ``recent``
+        newest (account and user in the statement)."""
+        scope = search.scope_clause(prefixes)
+        return self._tx(
+            lambda c: vectors.candidates(c, owner, model, scope, paths, recent),
+            write=False,
+            single=True,
+        )
+
+    def file_texts(self, account: str, paths: Sequence[str]) -> dict[str, str]:
+        return self._tx(lambda c: vectors.file_texts(c, account, paths), write=False, single=True)
+
+    def vector_count(self, account: str | None = None) -> int:
+        return self._tx(lambda c: vectors.count(c, account), write=False, single=True)
+
+    def pgvector_installed(self) -> bool:
+        """Whether the database has pgvector's ``vector`` extension (detected, not used)."""
+        return self._tx(vectors.pgvector_installed, write=False, single=True)
+
+    def queue_embedding(self, owner: Owner, task_id: str, now: float) -> bool:
+        """Queue an embedding run of the owner's memories, unless one is already waiting
+        (a running one does not count: it may have read the memories before the change)."""
+
+        def run(conn: Conn) -> bool:
+            waiting = conn.execute(
+                "SELECT 1 FROM tasks WHERE status = 'pending' AND account = ? "
+                "AND user_name = ? AND task_type = ?",
+                (owner.account, owner.user, vectors.EMBED_TASK),
+            ).fetchone()
+            if waiting is not None:
+                return False
+            conn.execute(
+                "INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
+                "status, created_at, updated_at) VALUES (?, ?, ?, ?, '', 'pending', ?, ?)",
+                (task_id, owner.account, owner.user, vectors.EMBED_TASK, now, now),
+            )
+            return True
+
+        return self._tx(run)
+
+    def complete_task(self, task_id: str, claim: str, result: bytes, now: float) -> bool:
+        """Mark a held task completed with ``result``; False if it is no longer held."""
+        return self._tx(
+            lambda c: (
+                c.execute(
+                    "UPDATE tasks SET status = 'completed', result = ?, error = NULL, claim = NULL, "
+                    "lease_until = NULL, updated_at = ? WHERE task_id = ? AND claim = ? "
+                    "AND status = 'running' RETURNING task_id",
+                    (result, now, task_id, claim),
+                ).fetchone()
+                is not None
+            )
+        )
+
+    def retry_task_later(
+        self, task_id: str, claim: str, error: str, now: float, not_before: float
+    ) -> bool:
+        """Put a held task back in the queue with ``error``, not to run before
+        ``not_before``; False if it is no longer held."""
+        text = error[:2000].replace("\x00", "\ufffd")
+        return self._tx(
+            lambda c: (
+                c.execute(
+                    "UPDATE tasks SET status = 'pending', error = ?, claim = NULL, lease_until = ?, "
+                    "updated_at = ? WHERE task_id = ? AND claim = ? AND status = 'running' "
+                    "RETURNING task_id",
+                    (text, not_before, now, task_id, claim),
+                ).fetchone()
+                is not None
+            )
+        )
+
     def memory_count_for_session(self, owner: Owner, session_id: str) -> int:
         sql = (
             "SELECT COUNT(DISTINCT file_pk) FROM memory_sources WHERE account = ? "
@@ -1705,7 +1809,7 @@ class SQLStore:
                 problems.append(f"message in missing archive {tuple(r)}")
             for r in conn.execute(
                 "SELECT task_id FROM tasks WHERE status IN ('pending', 'running') "
-                "AND session_pk IS NULL"
+                f"AND session_pk IS NULL AND task_type <> '{vectors.EMBED_TASK}'"
             ):
                 problems.append(f"runnable task {r[0]} for a deleted session")
             for r in conn.execute(
