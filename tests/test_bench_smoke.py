@@ -154,6 +154,10 @@ SEARCH_ROWS = [
     "find, a question, 100 memories",
     "find, 2 characters (scan), 100 memories",
     "find in u0's conversations",
+    "embed: memories (384 dims",
+    "store size (vectors part)",
+    "hybrid find, 1 word, 100 memories",
+    "hybrid find, a question, 100 memories",
 ]
 
 

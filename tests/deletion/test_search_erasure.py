@@ -1,22 +1,27 @@
 """The search index obeys deletion (issue 14, point 5), through the embedded client on SQLite:
-a marker word is found, then after each delete path no search by any user finds it, and once
-the client is closed no file under the data directory holds the marker's bytes.
+a marker word is found, then after each delete path no search by any user finds it (full text
+and hybrid: embeddings come from the fake endpoint of ``support/embeddings.py``), no
+embedding vector of the removed memories remains, and once the client is closed no file under
+the data directory holds the marker's bytes.
 
 (The same paths on both backends, through the store alone: ``tests/store/test_search.py``.)
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.embeddings import FakeEmbeddings, running_embeddings
 
 import skald
 from skald_core.identity import Identity
 from skald_core.schemas import FindRequest
+from skald_core.service.embeddings import make_config
 
 ME = "viking://user/default"
 
@@ -92,14 +97,30 @@ PATHS: dict[str, Callable[[Any, str], None]] = {
 }
 
 
+@pytest.fixture(scope="module")
+def fake() -> Any:
+    with running_embeddings() as server:
+        yield server
+
+
+def wait_for_vectors(client: Any, at_least: int) -> None:
+    deadline = time.monotonic() + 30
+    while client.services.store.vector_count() < at_least:
+        assert time.monotonic() < deadline, "the memories were not embedded"
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("path", list(PATHS))
 def test_after_each_delete_path_nobody_finds_the_marker_and_no_file_holds_it(
-    tmp_path: Path, path: str
+    tmp_path: Path, path: str, fake: FakeEmbeddings
 ) -> None:
     data = tmp_path / "data"
     marker = new_marker()
-    with skald.OpenViking(path=data) as client:
+    embeddings = make_config({"base_url": fake.base_url, "model": "fake-1"})
+    with skald.OpenViking(path=data, embeddings=embeddings) as client:
         plant(client, marker, extract=path != "purge")
+        wait_for_vectors(client, 1)  # the memory's vector
+        assert client.find(marker)["search_mode"] == "hybrid"
         assert client.find(marker)["total"] == 2  # the memory and the resource
         assert client.find(marker, target_uri=f"{ME}/sessions")["total"] == 2
         assert found_by_anyone(client, marker) == {
@@ -116,5 +137,6 @@ def test_after_each_delete_path_nobody_finds_the_marker_and_no_file_holds_it(
             "default/bob": 0,
             "x/default": 0,
         }
+        assert client.services.store.vector_count() == 0
         assert client.services.store.check_integrity() == []
     assert files_holding(data, marker) == [], "the marker is still on disk (client closed)"

@@ -5,6 +5,9 @@ the dimension of its *concept* (``CONCEPTS``), so "mountain trail walking" and "
 the same way without sharing a word, while texts of different concepts are orthogonal
 (cosine 0). Words of no concept add nothing; a text of none is the zero vector.
 
+``FakeEmbeddings(dims=384, hashed=True)`` (the benchmark's) also puts every other word on one
+of the spare dimensions by a hash of it, so made-up words give vectors of a real model's size.
+
 ``up = False`` makes it answer 503 (as a provider having an outage); ``requests`` counts the
 requests answered (any status), ``inputs`` the texts embedded. ``running_embeddings()`` is a
 context manager giving a started server; its ``base_url`` is what ``SKALD_EMBEDDING_BASE_URL``
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,10 +56,13 @@ _INDEX = {w: i for i, words in enumerate(CONCEPTS.values()) for w in words}
 _WORD = re.compile(r"[a-z]+")
 
 
-def embed(text: str) -> list[float]:
-    vector = [0.0] * DIMS
+def embed(text: str, dims: int = DIMS, hashed: bool = False) -> list[float]:
+    vector = [0.0] * dims
+    spare = dims - len(CONCEPTS)
     for word in _WORD.findall(text.lower()):
         at = _INDEX.get(word)
+        if at is None and hashed:
+            at = len(CONCEPTS) + zlib.crc32(word.encode()) % spare
         if at is not None:
             vector[at] += 1.0
     return vector
@@ -63,8 +71,10 @@ def embed(text: str) -> list[float]:
 class FakeEmbeddings(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, dims: int = DIMS, hashed: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.dims = dims
+        self.hashed = hashed
         self.up = True
         self.requests = 0
         self.inputs = 0
@@ -78,6 +88,13 @@ class FakeEmbeddings(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: FakeEmbeddings
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real provider's endpoint
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm holds the
+        # second until the client's delayed ACK (40 ms a request on Linux).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -108,14 +125,15 @@ class _Handler(BaseHTTPRequestHandler):
             fake.inputs += len(texts)
             fake.models.add(str(body.get("model")))
         data = [
-            {"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(texts)
+            {"object": "embedding", "index": i, "embedding": embed(t, fake.dims, fake.hashed)}
+            for i, t in enumerate(texts)
         ]
         self._answer(200, {"object": "list", "data": data, "model": body.get("model")})
 
 
 @contextmanager
-def running_embeddings() -> Iterator[FakeEmbeddings]:
-    server = FakeEmbeddings()
+def running_embeddings(dims: int = DIMS, hashed: bool = False) -> Iterator[FakeEmbeddings]:
+    server = FakeEmbeddings(dims, hashed)
     thread = threading.Thread(target=server.serve_forever, name="fake-embeddings", daemon=True)
     thread.start()
     try:

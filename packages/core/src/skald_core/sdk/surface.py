@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..identity import Identity
-from ..literals import CleanupBy, ContextType, DeleteMode, ListOrder, WriteMode
+from ..literals import CleanupBy, ContextType, DeleteMode, ListOrder, SearchType, WriteMode
 
 if TYPE_CHECKING:
     from .session import AsyncSession, Session
@@ -167,6 +167,7 @@ class ClientAPI(Protocol):
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]: ...
     def grep(
         self,
@@ -340,6 +341,7 @@ class AsyncClientAPI(Protocol):
         *,
         score_threshold: float | None = None,
         context_type: ContextType | list[ContextType] | None = None,
+        search_type: SearchType | None = None,
     ) -> dict[str, Any]: ...
     async def grep(
         self,
