@@ -21,6 +21,8 @@ from support.embeddings import FakeEmbeddings, running_embeddings
 from support.server import running_skald
 
 import skald
+from skald_core.identity import Identity
+from skald_core.schemas import FindRequest
 from skald_core.service.embeddings import make_config
 from skald_server.app import create_app
 from skald_server.config import ServerConfig
@@ -151,6 +153,8 @@ def test_an_update_re_embeds_and_a_removal_drops_the_vector(client: Any) -> None
 
 
 def test_endpoint_down_at_commit_then_back(client: Any, fake: FakeEmbeddings) -> None:
+    """The commit succeeds and full text finds the memory at once; the embed task waits,
+    retried with backoff, and completes once the endpoint answers: then hybrid finds it."""
     fake.up = False
     try:
         client.add_message("s1", "user", "I love hiking in the mountains.")
@@ -178,18 +182,15 @@ def test_endpoint_down_at_commit_then_back(client: Any, fake: FakeEmbeddings) ->
     assert found["memories"][0]["uri"].startswith(f"{ME}/memories/")
 
 
-def test_another_users_vectors_are_never_candidates(client: Any, fake: FakeEmbeddings) -> None:
-    if isinstance(client, skald.SyncHTTPClient):
-        pytest.skip("users of another account: the embedded and in-process kinds cover it")
+def test_another_users_vectors_are_never_candidates(client: Any) -> None:
+    """Through the services of the embedded kinds (the store-level test,
+    ``tests/store/test_search.py``, covers the candidates statement on both backends)."""
+    services = getattr(client, "services", None)
+    if services is None:
+        pytest.skip("acts as other users through the embedded client's services")
     client.write(f"{MEM}/outdoors.md", "Loves hiking.", mode="create")
     wait_embedded(client)
     assert client.find("mountain trail")["total"] == 1
-    from skald_core.identity import Identity
-    from skald_core.schemas import FindRequest
-
-    services = client.services if hasattr(client, "services") else None
-    if services is None:
-        pytest.skip("the in-process server's services are not reachable from the client")
     me = client.ctx
     for other in (Identity(account=me.account, user="bob"), Identity(account="x", user=me.user)):
         got = services.search.find(other, FindRequest(query="mountain trail walking"))

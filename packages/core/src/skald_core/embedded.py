@@ -484,7 +484,8 @@ class OpenViking:
         recursive: bool = True,
         force: bool = False,
     ) -> dict[str, Any]:
-        """Skald has no vector index: an existing path has nothing to rebuild."""
+        """Nothing rebuilt in place; with embeddings configured, queues the embedding of a
+        user's memories lacking a vector (see README, *Semantic search*)."""
         return to_dict(self.services.files.reindex(self._ctx, uri, mode))
 
     # ------------------------------------------------------------------ search

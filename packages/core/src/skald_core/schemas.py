@@ -206,7 +206,7 @@ class SessionMeta(BaseStruct):
     last_message_at: str
     pending_tokens: int
     llm_token_usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
-    #: Skald embeds nothing: always zero (OpenViking counts its vector index's tokens).
+    #: Always zero: Skald does not count embedding tokens (OpenViking counts its index's).
     embedding_token_usage: EmbeddingUsage = msgspec.field(default_factory=EmbeddingUsage)
     keep_recent_count: int = 0
     retention_mode: str = ""
@@ -966,7 +966,7 @@ class ReindexRequest(Request):
 
 
 class ReindexResult(BaseStruct):
-    """Skald has no vector index: nothing to rebuild."""
+    """Nothing rebuilt in place (see ``FileService.reindex``)."""
 
     uri: str
     mode: str

@@ -921,7 +921,10 @@ class FileService:
         )
 
     def reindex(self, identity: Identity, uri: str, mode: str) -> ReindexResult:
-        """Skald has no vector index: an existing path has nothing to rebuild."""
+        """Nothing is rebuilt in place: the full-text index is kept by triggers, and vectors
+        (with embeddings configured) are made by ``embed`` tasks; a path at or below a user's
+        memories queues one, which embeds what lacks a vector."""
         path = self._resolve(identity, uri)
         self._entry(identity, path)
+        self._wrote(identity.account, [path.key])
         return ReindexResult(uri=path.uri, mode=mode, object_type=self._context_type(path))
