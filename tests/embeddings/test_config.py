@@ -34,7 +34,7 @@ def test_the_environment_configures_embeddings_with_their_defaults() -> None:
         query_timeout=3.0,
         max_retries=3,
         batch_size=8,
-        candidates=5000,
+        candidates=1000,
         min_similarity=0.2,
     )
     assert config.endpoint == "http://127.0.0.1:8000/v1/embeddings"

@@ -288,7 +288,7 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
             "full-text hits)",
             "embedding",
         ),
-    ] = 5000
+    ] = 1000
     embedding_min_similarity: Annotated[
         float,
         Meta(ge=-1.0, le=1.0),

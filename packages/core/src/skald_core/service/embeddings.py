@@ -56,7 +56,7 @@ class EmbeddingConfig(Struct, kw_only=True, frozen=True):
     batch_size: int = 64
     #: Most vectors one search compares (the caller's most recently embedded, plus full
     #: text's best hits).
-    candidates: int = 5000
+    candidates: int = 1000
     #: A memory enters the semantic ranking only with a cosine above this.
     min_similarity: float = 0.2
 
@@ -72,7 +72,7 @@ _NUMBERS: dict[str, tuple[type[int] | type[float], float, float, float]] = {
     "query_timeout": (float, 3.0, 0.001, 600),
     "max_retries": (int, 3, 0, 20),
     "batch_size": (int, 64, 1, 2048),
-    "candidates": (int, 5000, 1, 1_000_000),
+    "candidates": (int, 1000, 1, 1_000_000),
     "min_similarity": (float, 0.2, -1.0, 1.0),
 }
 FIELDS = ("base_url", "api_key", "model", *_NUMBERS)

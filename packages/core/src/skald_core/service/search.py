@@ -178,8 +178,9 @@ class SearchService:
             hits = [self._file_hit(f, query) for f in found[:limit]]
             return hits, "full_text_embedding_unavailable"
         text_rank = [f.path for f in found]
-        near = self.vectors.nearest(owner_of(identity), prefixes, vector, text_rank)
-        fused = fuse([text_rank, [p for p, _ in near[: max(limit, FUSE_DEPTH)]]])[:limit]
+        depth = max(limit, FUSE_DEPTH)
+        near = self.vectors.nearest(owner_of(identity), prefixes, vector, text_rank, depth)
+        fused = fuse([text_rank, [p for p, _ in near]])[:limit]
         texts = {f.path: f.text for f in found}
         texts.update(
             self.store.file_texts(identity.account, [p for p, _ in fused if p not in texts])

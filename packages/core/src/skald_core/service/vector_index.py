@@ -168,13 +168,14 @@ class VectorIndex:
         prefixes: Sequence[str],
         query_vector: Sequence[float],
         also: Sequence[str],
+        top: int,
     ) -> list[tuple[str, float]]:
-        """``(path, cosine)`` of the owner's memories under ``prefixes`` nearest the query,
-        best first, among the bounded candidates (``also``: paths to include)."""
+        """``(path, cosine)`` of the owner's ``top`` memories under ``prefixes`` nearest the
+        query, best first, among the bounded candidates (``also``: paths to include)."""
         found = self.store.vector_candidates(
             owner, self.model, prefixes, also, self.config.candidates
         )
-        return vectors.rank(query_vector, found, self.config.min_similarity)
+        return vectors.rank(query_vector, found, self.config.min_similarity, top)
 
     def close(self) -> None:
         self.client.close()

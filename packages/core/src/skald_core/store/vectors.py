@@ -174,37 +174,41 @@ def candidates(
         f"WHERE v.account = ? AND v.user_name = ? AND v.model = ? AND {clause}"
     )
     owner_args: list[object] = [owner.account, owner.user, model, *args]
-    out: dict[str, Candidate] = {}
-    for r in conn.execute(
+    rows = conn.execute(
         f"{base} ORDER BY v.embedded_at DESC LIMIT ?", (*owner_args, recent)
-    ).fetchall():
-        out[r[0]] = Candidate(path=r[0], vector=bytes(r[1]), dims=int(r[2]))
-    wanted = [p for p in dict.fromkeys(paths) if p not in out]
+    ).fetchall()
+    seen = {r[0] for r in rows}
+    wanted = [p for p in dict.fromkeys(paths) if p not in seen]
     if wanted:
+        # From the files named (by the account's path index), never by the owner's vectors:
+        # SQLite is told so by CROSS JOIN.
         marks = ", ".join("?" * len(wanted))
-        for r in conn.execute(f"{base} AND f.path IN ({marks})", (*owner_args, *wanted)):
-            out[r[0]] = Candidate(path=r[0], vector=bytes(r[1]), dims=int(r[2]))
-    return list(out.values())
+        rows += conn.execute(
+            "SELECT f.path, v.vector, v.dims FROM files f CROSS JOIN memory_vectors v "
+            f"WHERE v.file_pk = f.pk AND f.account = ? AND f.path IN ({marks}) "
+            f"AND v.account = ? AND v.user_name = ? AND v.model = ? AND {clause}",
+            (owner.account, *wanted, *owner_args),
+        ).fetchall()
+    return [Candidate(r[0], bytes(r[1]), int(r[2])) for r in rows]
 
 
 def rank(
-    query: Sequence[float], found: Sequence[Candidate], floor: float
+    query: Sequence[float], found: Sequence[Candidate], floor: float, top: int = 1_000_000
 ) -> list[tuple[str, float]]:
-    """``(path, cosine)`` of the candidates whose cosine with ``query`` exceeds ``floor``,
-    best first (ties by path)."""
+    """``(path, cosine)`` of the (at most ``top``) candidates whose cosine with ``query``
+    exceeds ``floor``, best first (ties in the candidates' order)."""
     q = np.frombuffer(pack(query), dtype=np.float32)
-    same = [c for c in found if c.dims == q.shape[0]]
+    dims = q.shape[0]
+    same = [c for c in found if c.dims == dims]
     if not same or not q.any():
         return []
-    matrix = np.frombuffer(b"".join(c.vector for c in same), dtype=np.float32).reshape(
-        len(same), q.shape[0]
-    )
-    scores = matrix @ q
-    order = sorted(
-        (i for i in range(len(same)) if scores[i] > floor),
-        key=lambda i: (-float(scores[i]), same[i].path),
-    )
-    return [(same[i].path, float(scores[i])) for i in order]
+    matrix = np.frombuffer(b"".join([c.vector for c in same]), dtype=np.float32)
+    scores = matrix.reshape(len(same), dims) @ q
+    keep = np.flatnonzero(scores > floor)
+    if len(keep) > top:
+        keep = keep[np.argpartition(-scores[keep], top - 1)[:top]]
+    keep = keep[np.argsort(-scores[keep], kind="stable")]
+    return [(same[i].path, float(scores[i])) for i in keep.tolist()]
 
 
 def file_texts(conn: Conn, account: str, paths: Sequence[str]) -> dict[str, str]:
