@@ -49,6 +49,7 @@ class Services(Struct, frozen=True, kw_only=True):
         self.runner.start(poll_seconds=poll_seconds)
         if self.vectors is not None:
             try:
+                log.info("semantic search: cosine by %s", self.vectors.engine)
                 queued = self.vectors.sweep()
             except Exception as exc:  # the store may be down: the next start catches up
                 log.warning("could not look for memories to embed: %s", exc)
