@@ -165,3 +165,69 @@ def test_the_http_client_does_not_retry_a_quota_error() -> None:
         client.add_message("s", "user", "hi")
     assert exc.value.details["quota"] == "max_user_sessions"
     assert len(calls) == 1
+
+
+def write(caller: Any, uri: str, content: str, mode: str = "append") -> httpx.Response:
+    return caller.post("/api/v1/content/write", json={"uri": uri, "content": content, "mode": mode})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_appends_to_a_shared_file_stop_at_max_file_bytes(
+    make_server: MakeServer, backend: str
+) -> None:
+    """Two users of one account append to ``viking://agent/...``: the append that would take
+    the file past ``max_file_bytes`` is 429 RESOURCE_EXHAUSTED and the file keeps what it had."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        options: dict[str, Any] = {"max_file_bytes": 1000}
+        if backend == "postgres":
+            from postgres.support import DATABASE_URL, fresh_schema
+
+            schema = stack.enter_context(fresh_schema("skald_fq"))
+            options |= {"database_url": DATABASE_URL, "database_schema": schema}
+        server = make_server(**options)
+        alice = server.caller(user="alice")
+        bob = server.caller(user="bob")
+        uri = "viking://agent/shared/log.md"
+        assert_ok(write(alice, uri, "a" * 600))
+        assert_ok(write(bob, uri, "b" * 400))
+        err = assert_error(
+            write(alice, uri, "c"),
+            429,
+            "RESOURCE_EXHAUSTED",
+            {**QUOTA, "quota": "max_file_bytes", "limit": 1000},
+        )
+        assert "max_file_bytes" in err["message"]
+        got = assert_ok(alice.get("/api/v1/content/read", params={"uri": uri}))
+        assert got == "a" * 600 + "b" * 400
+        assert_error(
+            write(bob, "viking://resources/big.md", "r" * 1001, "replace"),
+            429,
+            "RESOURCE_EXHAUSTED",
+        )
+        assert_error(
+            bob.get("/api/v1/fs/stat", params={"uri": "viking://resources/big.md"}),
+            404,
+            "NOT_FOUND",
+        )
+
+
+def test_quota_flags_of_skald_serve(tmp_path: Any) -> None:
+    """The quota settings are ``skald serve`` flags (``--max-file-bytes`` ...)."""
+    from support.server import running_skald
+
+    flags = ["--max-message-bytes", "2000", "--max-user-sessions", "1", "--max-file-bytes", "50"]
+    with (
+        running_skald(tmp_path / "data", extra_args=flags) as server,
+        httpx.Client(base_url=server.url, timeout=30) as c,
+    ):
+        assert_error(post(c, "s", "x" * 3000), 429, "RESOURCE_EXHAUSTED", {"limit": 2000})
+        assert_ok(post(c, "s", "hi"))
+        assert_error(post(c, "t", "hi"), 429, "RESOURCE_EXHAUSTED", {"limit": 1})
+        assert_error(
+            write(c, "viking://resources/f.md", "y" * 51),
+            429,
+            "RESOURCE_EXHAUSTED",
+            {"quota": "max_file_bytes", "limit": 50},
+        )

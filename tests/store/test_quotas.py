@@ -95,3 +95,52 @@ def test_sessions_per_user_trashed_ones_count(store: Store) -> None:
         store.create_session(ALICE, "three", T0, quota=q)
     store.delete_session(ALICE, "one", T0)  # purged
     store.create_session(ALICE, "three", T0, quota=q)
+
+
+def test_a_file_grows_by_appends_up_to_its_quota_and_no_further(store: Store) -> None:
+    """``max_file_bytes``: an append (or a batch of writes) that would take a shared file past
+    it is refused whole; what the file held stays, and a smaller append still fits."""
+    from skald_core.store.model import FileWrite
+
+    q = Quota(file_bytes=10)
+    path = "agent/notes/log.md"
+
+    def write(data: bytes, mode: str = "append") -> None:
+        store.write_file(
+            "acme",
+            path,
+            data,
+            mode,
+            T0,
+            session=None,
+            stop_at=1,
+            writer="alice",
+            quota=q,  # type: ignore[arg-type]
+        )
+
+    write(b"123456")
+    write(b"7890")  # exactly 10 bytes
+    with pytest.raises(ResourceExhaustedError) as exc:
+        write(b"x")
+    _quota_error(exc, "max_file_bytes")
+    assert exc.value.details["limit"] == 10
+    with pytest.raises(ResourceExhaustedError):
+        write(b"y" * 11, "replace")
+    with pytest.raises(ResourceExhaustedError):  # a batch: neither write lands
+        store.write_files(
+            "acme",
+            [
+                FileWrite("resources/other.md", b"ok", "create", None, 1),
+                FileWrite(path, b"z", "append", None, 1),
+            ],
+            T0,
+            writer="bob",
+            quota=q,
+        )
+    row = store.get_file("acme", path)
+    assert row is not None and row.content == b"1234567890"
+    assert store.get_file("acme", "resources/other.md") is None
+    write(b"abc", "replace")
+    write(b"defg")
+    got = store.get_file("acme", path)
+    assert got is not None and got.content == b"abcdefg"

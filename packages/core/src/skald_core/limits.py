@@ -21,6 +21,9 @@ class Limits(Struct, frozen=True, kw_only=True):
     max_session_bytes: int = 1024 * MiB
     #: Sessions one user may hold (trashed ones count until purged).
     max_user_sessions: int = 100_000
+    #: The size a file (``viking://agent/...``, ``viking://resources/...``, or a user's) may
+    #: reach by a write, an append above all, in bytes.
+    max_file_bytes: int = 64 * MiB
     #: ``GET /sessions`` (``list_sessions``) without ``limit`` answers this many; at most
     #: ``list_max`` are answered at once (follow ``cursor`` for more).
     list_default: int = 1_000
@@ -36,6 +39,7 @@ class Limits(Struct, frozen=True, kw_only=True):
             session_messages=self.max_session_messages,
             session_bytes=self.max_session_bytes,
             user_sessions=self.max_user_sessions,
+            file_bytes=self.max_file_bytes,
         )
 
     def check(self) -> None:

@@ -306,6 +306,11 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     max_user_sessions: Annotated[
         int, Meta(ge=1), Setting("most sessions (live and trashed) one user has", "limits")
     ] = DEFAULT_LIMITS.max_user_sessions
+    max_file_bytes: Annotated[
+        int,
+        Meta(ge=1),
+        Setting("largest size a file may reach by a write or an append, in bytes", "limits"),
+    ] = DEFAULT_LIMITS.max_file_bytes
     list_default: Annotated[
         int, Meta(ge=1), Setting("sessions a listing returns when no limit is given", "limits")
     ] = DEFAULT_LIMITS.list_default

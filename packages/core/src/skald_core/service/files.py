@@ -712,6 +712,7 @@ class FileService:
                 session=session,
                 stop_at=stop_at,
                 writer=identity.user,
+                quota=self.limits.quota,
             )
         except NotFoundError as exc:
             if exc.details.get("type") == "session":
@@ -819,7 +820,7 @@ class FileService:
             targets.append(path.uri)
         with _missing_session_is_missing_file(root.uri):
             outcomes = self.store.write_files(
-                identity.account, items, self.now(), writer=identity.user
+                identity.account, items, self.now(), writer=identity.user, quota=self.limits.quota
             )
         self._wrote(identity.account, [i.path for i in items])
         found: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
@@ -865,7 +866,9 @@ class FileService:
             data = "".join(self.read_chunks(identity, uri)).encode()
             items.append(FileWrite(target.key, data, "create", session, stop_at))
         with _missing_session_is_missing_file(dst.uri):
-            self.store.write_files(identity.account, items, self.now(), writer=identity.user)
+            self.store.write_files(
+                identity.account, items, self.now(), writer=identity.user, quota=self.limits.quota
+            )
         self._wrote(identity.account, [i.path for i in items])
         return CopyResult(
             operation_id=uuid.uuid4().hex,

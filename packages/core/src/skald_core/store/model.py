@@ -43,11 +43,13 @@ class SessionRow(Struct):
 
 class Quota(Struct, frozen=True, kw_only=True):
     """Limits an append checks inside its transaction (None: no limit): messages ever added
-    to one session, bytes of their bodies, sessions one user may hold (live and trashed)."""
+    to one session, bytes of their bodies, sessions one user may hold (live and trashed); and
+    the size a file may reach by a write (an append above all)."""
 
     session_messages: int | None = None
     session_bytes: int | None = None
     user_sessions: int | None = None
+    file_bytes: int | None = None
 
 
 NO_QUOTA = Quota()

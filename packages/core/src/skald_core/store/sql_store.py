@@ -1406,46 +1406,69 @@ class SQLStore:
         session: tuple[Owner, str] | None,
         stop_at: int,
         writer: str | None = None,
+        quota: Quota = NO_QUOTA,
     ) -> FileRow:
         """Write a file: ``create`` refuses an existing one, ``replace``/``upsert`` overwrite it,
         ``append`` adds to it; a missing file is created by every mode, with its missing parent
         directories (those deeper than ``stop_at`` segments). ``session`` ties the file to a
         session so delete removes it.
         ``writer`` (a user of ``account``) is recorded as an author of a shared file (outside
-        ``user/``): the only one after a create or replace, one more after an append."""
+        ``user/``): the only one after a create or replace, one more after an append.
+        ``ResourceExhaustedError`` (``max_file_bytes``), and nothing written, when the file
+        would grow past ``quota.file_bytes``."""
 
         def run(conn: Conn) -> FileRow:
             item = FileWrite(path, content, mode, session, stop_at)
-            return self._write_one(conn, account, item, now, writer)[0]
+            return self._write_one(conn, account, item, now, writer, quota)[0]
 
         return self._tx(run)
 
     def write_files(
-        self, account: str, items: Sequence[FileWrite], now: float, *, writer: str | None = None
+        self,
+        account: str,
+        items: Sequence[FileWrite],
+        now: float,
+        *,
+        writer: str | None = None,
+        quota: Quota = NO_QUOTA,
     ) -> list[str]:
         """Several ``write_file``s in one transaction: all of them or none. Says of each
         whether it ``created`` the file, ``updated`` it or left it ``unchanged`` (a replace with
         the content it had)."""
 
         def run(conn: Conn) -> list[str]:
-            return [self._write_one(conn, account, item, now, writer)[1] for item in items]
+            return [self._write_one(conn, account, item, now, writer, quota)[1] for item in items]
 
         return self._tx(run)
 
     def _write_one(
-        self, conn: Conn, account: str, item: FileWrite, now: float, writer: str | None
+        self,
+        conn: Conn,
+        account: str,
+        item: FileWrite,
+        now: float,
+        writer: str | None,
+        quota: Quota = NO_QUOTA,
     ) -> tuple[FileRow, str]:
         returning = f"RETURNING pk, {self._file_columns}, NULL"
         path, content, mode = item.path, item.content, item.mode
         session_pk = self._session_pk(conn, item.session)
         existing = conn.execute(
-            "SELECT pk, is_dir, content = ? FROM files WHERE account = ? AND path = ? FOR UPDATE",
+            "SELECT pk, is_dir, content = ?, COALESCE(octet_length(content), 0) FROM files "
+            "WHERE account = ? AND path = ? FOR UPDATE",
             (content, account, path),
         ).fetchone()
         if existing is not None and existing[1]:
             raise InvalidArgumentError(
                 f"{'viking://' + path} is a directory",
                 {"uri": "viking://" + path, "expected": "file"},
+            )
+        kept = int(existing[3]) if existing is not None and mode == "append" else 0
+        if quota.file_bytes is not None and kept + len(content) > quota.file_bytes:
+            raise ResourceExhaustedError.quota(
+                "max_file_bytes",
+                quota.file_bytes,
+                f"This write would make viking://{path} larger than a file may be",
             )
         if existing is None:  # every mode creates a missing file (as OpenViking does)
             self._ensure_parents(
