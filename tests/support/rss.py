@@ -66,11 +66,23 @@ class BigSession:
 
     def build(self) -> None:
         for i in range(self.count):
-            # Mostly ASCII, with a marker per message so each is distinct.
-            content = f"m{i:03d} " + "x" * (self.size - 5)
+            # Mostly ASCII, with a marker per message so each is distinct. A user message is
+            # text and a small context part (a relation); an assistant's, a tool call whose
+            # output is the bulk (so tool records and relations span the whole session).
+            bulk = f"m{i:03d} " + "x" * (self.size - 5)
+            if i % 2 == 0:
+                parts: list[dict[str, object]] = [
+                    {"type": "text", "text": bulk},
+                    {"type": "context", "uri": f"viking://resources/r{i}.md", "abstract": "r"},
+                ]
+            else:
+                parts = [
+                    {"type": "text", "text": f"calling tool t{i}"},
+                    {"type": "tool", "tool_id": f"t{i}", "tool_name": "run", "tool_output": bulk},
+                ]
             got = self.client.post(
                 f"/api/v1/sessions/{self.session_id}/messages",
-                json={"role": "user" if i % 2 == 0 else "assistant", "content": content},
+                json={"role": "user" if i % 2 == 0 else "assistant", "parts": parts},
             )
             got.raise_for_status()
 
@@ -90,6 +102,28 @@ class BigSession:
         self.measure("stat .meta.json", lambda: self.get("/api/v1/fs/stat", uri=f"{b}/.meta.json"))
         self.measure("ls session dir", lambda: self.get("/api/v1/fs/ls", uri=b))
         self.measure("tree session dir", lambda: self.get("/api/v1/fs/tree", uri=b))
+        self.measure("ls tools dir", lambda: self.get("/api/v1/fs/ls", uri=f"{b}/tools"))
+        tool = self.measure(
+            "read tools/t1/tool.json",
+            lambda: self.get("/api/v1/content/read", uri=f"{b}/tools/t1/tool.json"),
+        )
+        assert '"tool_output"' in tool.json()["result"]
+        del tool
+        self.measure(
+            "read .relations.json",
+            lambda: self.get("/api/v1/content/read", uri=f"{b}/.relations.json"),
+        )
+        ctx = self.measure(
+            "GET context (default budget)",
+            lambda: self.get(f"/api/v1/sessions/{self.session_id}/context"),
+        )
+        del ctx
+        ctx = self.measure(
+            "GET context token_budget=10^9 (all)",
+            lambda: self.get(f"/api/v1/sessions/{self.session_id}/context", token_budget=10**9),
+        )
+        assert len(ctx.json()["result"]["messages"]) == self.count
+        del ctx
         whole = self.measure(
             "read messages.jsonl",
             lambda: self.get("/api/v1/content/read", uri=f"{b}/messages.jsonl"),

@@ -184,7 +184,9 @@ class Entry:
         if self.is_dir:
             return 0
         if self._size is None:
-            self._size = len(self.content)
+            # A rendered file is rendered to be measured, but not kept: listing many of them
+            # (tools/*/tool.json) holds one at a time.
+            self._size = len(self._content or self.render() if self.render else self.content)
         return self._size
 
     @property
@@ -382,37 +384,74 @@ class SessionTree:
                         _json(ArchiveFailure(error=a.error)),
                         a.created_at,
                     )
-        self._tools_and_relations(lambda rel, content: add(rel, content))
+        self._tools_and_relations(
+            lambda rel, content: add(rel, content),
+            lambda rel, render: add(rel, None, render=render),
+        )
         for f in store.session_files(owner, sid):
             out[f.path[len(base) + 1 :]] = _row_entry(f)
         return out
 
-    def _tools_and_relations(self, add: Callable[[str, bytes | None], None]) -> None:
-        relations: list[dict[str, str]] = []
-        tools: dict[str, dict[str, object]] = {}
-        for m in self.store.tool_and_context_messages(self.owner, self.row.session_id):
-            msg: Message = message_decoder.decode(m.body)
-            for p in msg.parts:
-                if isinstance(p, ContextPart):
-                    relations.append(
-                        {
-                            "uri": p.uri,
-                            "context_type": p.context_type,
-                            "abstract": p.abstract,
-                            "message_id": msg.id,
-                        }
-                    )
-                elif isinstance(p, ToolPart):
-                    record = msgspec.to_builtins(p)
-                    record["message_id"] = msg.id
-                    tools[p.tool_id.replace("/", "_") or "tool"] = record
-        if relations:
-            add(".relations.json", _json(relations))
+    def _tools_and_relations(
+        self,
+        add: Callable[[str, bytes | None], None],
+        add_rendered: Callable[[str, Callable[[], bytes]], None],
+    ) -> None:
+        """``.relations.json`` and ``tools/{id}/tool.json``, rendered from the messages when
+        read: listing them scans the tool and context messages batch by batch and keeps only
+        which files there are (a tool's message key), never their contents."""
+        has_relations = False
+        tools: dict[str, int] = {}  # tool file name -> key of the message with its last record
+        for batch in self.store.tool_and_context_batches(self.owner, self.row.session_id):
+            for key, body in batch:
+                msg: Message = message_decoder.decode(body)
+                for p in msg.parts:
+                    if isinstance(p, ContextPart):
+                        has_relations = True
+                    elif isinstance(p, ToolPart):
+                        tools[_tool_name(p)] = key
+        if has_relations:
+            add_rendered(".relations.json", self._relations)
         if tools:
             add("tools", None)
-            for tool_id, record in tools.items():
-                add(f"tools/{tool_id}", None)
-                add(f"tools/{tool_id}/tool.json", _json(record))
+            for name, key in tools.items():
+                add(f"tools/{name}", None)
+                add_rendered(
+                    f"tools/{name}/tool.json",
+                    lambda name=name, key=key: self._tool_record(name, key),  # type: ignore[misc]
+                )
+
+    def _relations(self) -> bytes:
+        relations: list[dict[str, str]] = []
+        for batch in self.store.tool_and_context_batches(self.owner, self.row.session_id):
+            for _, body in batch:
+                msg: Message = message_decoder.decode(body)
+                relations.extend(
+                    {
+                        "uri": p.uri,
+                        "context_type": p.context_type,
+                        "abstract": p.abstract,
+                        "message_id": msg.id,
+                    }
+                    for p in msg.parts
+                    if isinstance(p, ContextPart)
+                )
+        return _json(relations)
+
+    def _tool_record(self, name: str, key: int) -> bytes:
+        body = self.store.message_body(self.owner, self.row.session_id, key)
+        msg: Message | None = None if body is None else message_decoder.decode(body)
+        parts = [] if msg is None else msg.parts
+        found = [p for p in parts if isinstance(p, ToolPart) and _tool_name(p) == name]
+        if msg is None or not found:  # moved or deleted since it was listed
+            return b"{}"
+        record = msgspec.to_builtins(found[-1])
+        record["message_id"] = msg.id
+        return _json(record)
+
+
+def _tool_name(part: ToolPart) -> str:
+    return part.tool_id.replace("/", "_") or "tool"
 
 
 def _is_memory(key: str) -> bool:

@@ -595,6 +595,18 @@ class SessionService:
     def context(
         self, identity: Identity, session_id: str, *, token_budget: int = 128_000
     ) -> ContextResult:
+        head, messages = self.context_parts(identity, session_id, token_budget=token_budget)
+        head.messages = list(messages)
+        return head
+
+    def context_parts(
+        self, identity: Identity, session_id: str, *, token_budget: int = 128_000
+    ) -> tuple[ContextResult, Iterator[Message]]:
+        """The context without its messages, and its messages read batch by batch as they are
+        iterated. Which messages fit the budget is decided from their stored token estimates
+        (no body is read for that), so memory holds one batch, whatever the session and the
+        budget: the newest messages (of the archives whose extraction is pending, then the live
+        ones) that fit ``token_budget``, then the latest done archive's overview if it fits."""
         if token_budget < 0:
             raise InvalidArgumentError(
                 "token_budget must be greater than or equal to 0",
@@ -606,19 +618,25 @@ class SessionService:
         terminal = [a for a in archives if a.status != "pending"]
         newest_terminal = terminal[-1].archive_no if terminal else 0
         pending = [a.archive_no for a in archives if a.archive_no > newest_terminal]
-        rows: list[StoredMessage] = []
-        for no in pending:
-            rows += self.store.messages(owner, session_id, archive_no=no)
-        live = self.store.messages(owner, session_id)
-        active_tokens = sum(r.tokens for r in live)
-        rows += live
+        tokens = [(no, self.store.message_tokens(owner, session_id, no)) for no in pending]
+        live = self.store.message_tokens(owner, session_id)
+        tokens.append((0, live))
         budget = token_budget
-        kept: list[StoredMessage] = []
-        for r in reversed(rows):
-            if r.tokens > budget:
+        # Kept: the newest messages that fit, a suffix of each archive's (archive_no, count).
+        kept: list[tuple[int, int, int]] = []  # (archive_no, offset, count)
+        full = True
+        for no, each in reversed(tokens):
+            taken = 0
+            for t in reversed(each):
+                if t > budget:
+                    full = False
+                    break
+                budget -= t
+                taken += 1
+            if taken:
+                kept.append((no, len(each) - taken, taken))
+            if not full:
                 break
-            budget -= r.tokens
-            kept.append(r)
         kept.reverse()
         overview = ""
         latest_done = next((a for a in reversed(archives) if a.status == "done"), None)
@@ -628,20 +646,25 @@ class SessionService:
                 overview = text
                 budget -= len(text) // 4
         failed = sum(1 for a in archives if a.status == "failed")
-        return ContextResult(
+        head = ContextResult(
             latest_archive_overview=overview,
             pre_archive_abstracts=[],
-            messages=decode_messages(kept),
+            messages=[],
             estimatedTokens=token_budget - budget,
             stats=ContextStats(
                 totalArchives=len(archives),
                 includedArchives=0,
                 droppedArchives=len(archives) - failed,
                 failedArchives=failed,
-                activeTokens=active_tokens,
+                activeTokens=sum(live),
                 archiveTokens=sum(a.tokens for a in archives),
             ),
         )
+        batches = [
+            self.store.message_batches(owner, session_id, no, offset=offset, limit=count)
+            for no, offset, count in kept
+        ]
+        return head, (message_decoder.decode(m.body) for bs in batches for b in bs for m in b)
 
     def _decoded(
         self, owner: Owner, session_id: str, archive_no: int, limit: int | None = None

@@ -154,6 +154,14 @@ ALL_MESSAGES = _under_live(_MESSAGE, "LEFT JOIN messages m ON m.session_pk = s.p
 ARCHIVE_MESSAGES = _under_live(
     _MESSAGE, "LEFT JOIN messages m ON m.session_pk = s.pk AND m.archive_no = ?", "m.pk"
 )
+MESSAGE_TOKENS = _under_live(
+    "m.pk, m.tokens", "LEFT JOIN messages m ON m.session_pk = s.pk AND m.archive_no = ?", "m.pk"
+)
+TOOL_KEYS = _under_live(
+    "m.pk, s.pk, octet_length(m.body)",
+    "LEFT JOIN messages m ON m.session_pk = s.pk AND (m.tool_parts > 0 OR m.context_parts > 0)",
+    "m.pk",
+)
 TOOL_MESSAGES = _under_live(
     _MESSAGE,
     "LEFT JOIN messages m ON m.session_pk = s.pk AND (m.tool_parts > 0 OR m.context_parts > 0)",
@@ -676,6 +684,12 @@ class SQLStore:
             rows = self._under_live(owner, session_id, ARCHIVE_MESSAGES, (archive_no,))
         return [message_row(r[1:]) for r in rows]
 
+    def message_tokens(self, owner: Owner, session_id: str, archive_no: int = 0) -> list[int]:
+        """The estimated tokens of each message of one archive (``0``: the live ones), in
+        order, read without their bodies. ``NotFoundError`` without a live session."""
+        rows = self._under_live(owner, session_id, MESSAGE_TOKENS, (archive_no,))
+        return [int(r[1]) for r in rows]
+
     def message_sizes(self, owner: Owner, session_id: str) -> dict[int, tuple[int, int]]:
         """Per archive (``0``: the live messages) the number of messages and the bytes of
         their bodies, computed without reading a body. ``NotFoundError`` without a live
@@ -770,6 +784,50 @@ class SQLStore:
                 single=True,
             )
             yield [message_row(r) for r in rows]
+
+    def tool_and_context_batches(
+        self, owner: Owner, session_id: str, *, batch_bytes: int = BATCH_BYTES
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        """The messages (live and archived) that carry tool or context parts, in order, as
+        ``(key, body)`` in batches of about ``batch_bytes``: memory holds one batch. The keys
+        are read now (``NotFoundError`` without a live session), each batch when reached."""
+        keys = self._under_live(owner, session_id, TOOL_KEYS)
+        sql = (
+            "SELECT pk, body FROM messages WHERE session_pk = ? AND pk >= ? AND pk <= ? "
+            "AND (tool_parts > 0 OR context_parts > 0) ORDER BY pk"
+        )
+        groups: list[list[int]] = []
+        size = 0
+        for pk, _, n in keys:
+            if not groups or (size + int(n) > batch_bytes and groups[-1]):
+                groups.append([])
+                size = 0
+            groups[-1].append(int(pk))
+            size += int(n)
+
+        def read() -> Iterator[list[tuple[int, bytes]]]:
+            for group in groups:
+                args = (int(keys[0][1]), group[0], group[-1])
+                rows = self._tx(
+                    lambda c, a=args: c.rows_of_blobs(sql, a),  # type: ignore[misc]
+                    write=False,
+                    single=True,
+                )
+                yield [(int(r[0]), bytes(r[1])) for r in rows]
+
+        return read()
+
+    def message_body(self, owner: Owner, session_id: str, key: int) -> bytes | None:
+        """The body of the message with this key (from ``tool_and_context_batches``) of the
+        live session, or None if it has gone."""
+        sql = (
+            "SELECT m.body FROM messages m JOIN sessions s ON m.session_pk = s.pk "
+            "WHERE s.account = ? AND s.user_name = ? AND s.session_id = ? "
+            "AND s.deleted_at IS NULL AND m.pk = ?"
+        )
+        args = (owner.account, owner.user, session_id, key)
+        rows = self._tx(lambda c: c.rows_of_blobs(sql, args), write=False, single=True)
+        return bytes(rows[0][0]) if rows else None
 
     def tool_and_context_messages(self, owner: Owner, session_id: str) -> list[StoredMessage]:
         """Messages (live and archived) that carry tool or context parts, in order."""

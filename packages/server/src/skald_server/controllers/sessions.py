@@ -320,9 +320,16 @@ class SessionController(Controller):
     @get(
         "/{session_id:str}/context",
         operation_id="getSessionContext",
-        responses=errors(404),
+        responses={
+            200: ResponseSpec(
+                data_container=Ok[ContextResult],
+                description="The envelope, ``result`` the context with its messages",
+                generate_examples=False,
+            ),
+            **errors(404),
+        },
+        sync_to_thread=True,
     )
-    @store_call
     def context(
         self,
         request: Request[Any, Any, Any],
@@ -330,15 +337,12 @@ class SessionController(Controller):
         identity: Caller,
         session_id: FromPath[str],
         token_budget: FromQuery[int] = 128_000,
-    ) -> Ok[ContextResult]:
-        if token_budget < 0:
-            raise InvalidArgumentError(
-                "token_budget must be greater than or equal to 0",
-                {"field": "token_budget", "value": token_budget},
-            )
-        return ok(
-            request, services.sessions.context(identity, session_id, token_budget=token_budget)
+    ) -> Stream:
+        # Streamed: the messages that fit the budget are read and encoded batch by batch.
+        head, messages = services.sessions.context_parts(
+            identity, session_id, token_budget=token_budget
         )
+        return Stream(streamed_ok(request, _with_messages(head, messages)), media_type=JSON)
 
     @get(
         "/{session_id:str}/archives/{archive_id:str}",
@@ -363,17 +367,21 @@ class SessionController(Controller):
     ) -> Stream:
         # Streamed: the archive's messages are read and encoded batch by batch.
         head, messages = services.sessions.archive_parts(identity, session_id, archive_id)
-        return Stream(streamed_ok(request, _archive_json(head, messages)), media_type=JSON)
+        return Stream(streamed_ok(request, _with_messages(head, messages)), media_type=JSON)
 
 
-def _archive_json(head: ArchiveResult, messages: Iterator[Message]) -> Iterator[bytes]:
-    """``head`` (its ``messages`` empty) as JSON, the messages encoded one by one into it."""
-    encoded = _encode(head)
-    assert encoded.endswith(b"[]}")  # messages is the last field
-    yield encoded[:-2]
+def _with_messages(
+    head: ArchiveResult | ContextResult, messages: Iterator[Message]
+) -> Iterator[bytes]:
+    """``head`` (its ``messages`` empty) as JSON, the messages encoded one by one into it.
+    The first ``"messages":[]`` of the encoding is the field's: a string value holding those
+    characters has its quotes escaped."""
+    before, found, after = _encode(head).partition(b'"messages":[]')
+    assert found
+    yield before + b'"messages":['
     for i, m in enumerate(messages):
         yield (b"," if i else b"") + _encode(m)
-    yield b"]}"
+    yield b"]" + after
 
 
 _encode = msgspec.json.Encoder().encode
