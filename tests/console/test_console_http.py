@@ -711,3 +711,25 @@ def test_image_and_unknown_parts_are_shown(app: App) -> None:
     assert '<a href="https://example.com/cat.png" rel="noreferrer">' in page
     assert "inline data (26 characters)" in page and 'href="data:' not in page
     assert "Part of type <code>hologram</code>" in page and '"frames": [' in page
+
+
+def test_a_large_session_page_shows_its_first_messages_only(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session page holds at most ``SHOWN_BYTES`` of each transcript (read batch by
+    batch), says how many messages there are in all and where to read them."""
+    from skald_core.service import session_view
+
+    monkeypatch.setattr(session_view, "SHOWN_BYTES", 3000)
+    key = app.key("hoarder")
+    for i in range(4):
+        body = {"role": "user", "content": f"big{i} " + "z" * 1200}
+        assert app.api(key, "POST", "/sessions/big/messages", json=body).status_code == 200
+    http, _ = app.browser(key)
+    html = http.get("/console/sessions/big").text
+    assert "Live messages (4)" in html
+    assert "big0 " in html and "big1 " in html and "big3 " not in html
+    assert "Showing the first 2" in html and "/sessions/big/messages.jsonl" in html
+    monkeypatch.setattr(session_view, "SHOWN_BYTES", 10**6)
+    html = http.get("/console/sessions/big").text
+    assert "big3 " in html and "Showing the first" not in html

@@ -43,6 +43,7 @@ from .controllers.system import SystemController
 from .controllers.tasks import TaskController
 from .envelope import failure, handle_exception, retry_after
 from .guard import refusal
+from .inflight import BodyBudget, declared_size
 from .logs import access
 from .metrics import Metrics
 from .retention import RetentionSweeper
@@ -63,6 +64,8 @@ class SkaldApp(Litestar):
 
     dev_mode: bool = True
     metrics: Metrics
+    #: Request bodies handled at once (``max_body_bytes_in_flight``).
+    bodies: BodyBudget = BodyBudget(64 * 1024 * 1024)
     #: Wire codes sent in place of Skald's (the ``error_codes`` setting).
     error_codes: dict[str, str] = {}  # noqa: RUF012
 
@@ -95,7 +98,8 @@ class SkaldApp(Litestar):
             if refused is not None:
                 await _send_error(scope, send_stamped, refused)
                 return
-            await super().__call__(scope, receive, send_stamped)
+            async with self.bodies.hold(declared_size(scope, self.bodies.max_body_bytes)):
+                await super().__call__(scope, receive, send_stamped)
         finally:
             seconds = time.perf_counter() - start
             route = route_of(scope)
@@ -308,6 +312,7 @@ def create_app(
         plugins=[p for p in [tracing.plugin(config.tracing, tracer_provider)] if p is not None],
     )
     app.dev_mode = config.dev_mode
+    app.bodies = BodyBudget(config.max_body_bytes_in_flight, config.max_body_bytes)
     app.error_codes = ERROR_CODE_SETS[config.error_codes]
     app.metrics = collected
     return app

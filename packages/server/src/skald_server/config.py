@@ -133,6 +133,11 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         Meta(ge=1),
         Setting("largest request body, in bytes; a bigger one is 413 PAYLOAD_TOO_LARGE"),
     ] = MAX_BODY_BYTES
+    max_body_bytes_in_flight: Annotated[
+        int,
+        Meta(ge=1),
+        Setting("request bodies handled at once, in bytes (Content-Length); more wait their turn"),
+    ] = 64 * 1024 * 1024
     error_codes: Annotated[
         Literal["skald", "openviking"],
         Setting(

@@ -16,10 +16,10 @@ import msgspec
 from .. import clock, ids, uris
 from ..errors import InvalidArgumentError, NotFoundError
 from ..identity import Identity
-from ..schemas import Message, SessionMeta
-from ..store.model import DiffEntry, MemoryDiff, TaskRow
-from .sessions import SessionService, decode_messages, owner_of, session_meta
-from .summaries import archive_abstract, archive_overview
+from ..schemas import Message, SessionMeta, message_decoder
+from ..store.model import ArchiveRow, DiffEntry, MemoryDiff, Owner, TaskRow
+from .sessions import SessionService, owner_of, session_meta
+from .summaries import OVERVIEW_MESSAGES, archive_abstract, archive_overview, first_text
 
 
 class ArchiveView(msgspec.Struct, kw_only=True):
@@ -32,7 +32,7 @@ class ArchiveView(msgspec.Struct, kw_only=True):
     overview: str
     error: str | None
     done_at: str | None
-    messages: list[Message]
+    messages: list[Message]  # the first ones, up to SHOWN_BYTES (of message_count)
     diff: MemoryDiff
     #: Paths in ``diff`` (added or updated) whose memory is gone since (deleted or forgotten).
     gone: list[str] = msgspec.field(default_factory=list)
@@ -67,6 +67,11 @@ def task_view(task: TaskRow) -> TaskView:
     )
 
 
+#: The bytes of messages (as stored) one transcript of the page shows at most: its first
+#: messages up to this (at least one); the count says how many there are in all.
+SHOWN_BYTES = 4 * 1024 * 1024
+
+
 class SessionView(msgspec.Struct, kw_only=True):
     session_id: str
     uri: str
@@ -74,7 +79,8 @@ class SessionView(msgspec.Struct, kw_only=True):
     deleted_at: str | None
     deleted_by: str | None
     meta: SessionMeta
-    messages: list[Message]  # live (not yet committed)
+    messages: list[Message]  # live (not yet committed): the first ones, up to SHOWN_BYTES
+    message_count: int = 0  # live messages in all
     archives: list[ArchiveView]
     tasks: list[TaskView] = msgspec.field(default_factory=list)
 
@@ -107,11 +113,13 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
     )
     if trashed:
         return view
-    view.messages = decode_messages(store.messages(owner, session_id))
+    view.messages = _shown(sessions, owner, session_id, 0)
+    view.message_count = row.message_count
     view.tasks = [task_view(t) for t in store.session_tasks(owner, session_id)]
     diffs = {x.archive_no: x.diff for x in store.archive_extractions(owner, session_id)}
     for a in store.archives(owner, session_id):
-        msgs = decode_messages(store.messages(owner, session_id, archive_no=a.archive_no))
+        msgs = _shown(sessions, owner, session_id, a.archive_no)
+        done = a.status == "done"
         view.archives.append(
             ArchiveView(
                 archive_id=uris.archive_name(a.archive_no),
@@ -119,8 +127,14 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
                 created_at=clock.iso_ms(a.created_at),
                 message_count=a.message_count,
                 tokens=a.tokens,
-                abstract=archive_abstract(a, msgs) if a.status == "done" else "",
-                overview=archive_overview(a, msgs) if a.status == "done" else "",
+                abstract=archive_abstract(a, _first_with_text(sessions, owner, session_id, a))
+                if done
+                else "",
+                overview=archive_overview(
+                    a, sessions._decoded(owner, session_id, a.archive_no, OVERVIEW_MESSAGES)
+                )
+                if done
+                else "",
                 error=a.error,
                 done_at=clock.iso_ms(a.done_at) if a.done_at is not None else None,
                 messages=msgs,
@@ -133,6 +147,29 @@ def session_view(sessions: SessionService, identity: Identity, session_id: str) 
             )
         )
     return view
+
+
+def _shown(
+    sessions: SessionService, owner: Owner, session_id: str, archive_no: int
+) -> list[Message]:
+    """The first messages of one archive (``0``: the live ones) up to ``SHOWN_BYTES``, read
+    batch by batch: the page never holds a large session whole."""
+    shown: list[Message] = []
+    total = 0
+    for batch in sessions.store.message_batches(owner, session_id, archive_no):
+        for m in batch:
+            if shown and total + len(m.body) > SHOWN_BYTES:
+                return shown
+            shown.append(message_decoder.decode(m.body))
+            total += len(m.body)
+    return shown
+
+
+def _first_with_text(
+    sessions: SessionService, owner: Owner, session_id: str, archive: ArchiveRow
+) -> list[Message]:
+    found = (m for m in sessions._decoded(owner, session_id, archive.archive_no) if first_text([m]))
+    return [m for m in (next(found, None),) if m is not None]
 
 
 def count_sessions(

@@ -49,7 +49,6 @@ from ..store.model import (
     NewMessage,
     Owner,
     SessionRow,
-    StoredMessage,
     TaskRow,
 )
 from ..store.protocol import Store
@@ -155,10 +154,6 @@ def task_record(task: TaskRow) -> TaskRecord:
         # An embedding run is retried until the endpoint answers: how often it was tried.
         meta={"attempts": task.attempts} if task.task_type == EMBED_TASK else {},
     )
-
-
-def decode_messages(rows: Sequence[StoredMessage]) -> list[Message]:
-    return [message_decoder.decode(r.body) for r in rows]
 
 
 class SessionService:
@@ -424,10 +419,6 @@ class SessionService:
             ):
                 items.append(_list_item(row))
         return items
-
-    def messages(self, identity: Identity, session_id: str) -> list[Message]:
-        ids.check_id(session_id)
-        return decode_messages(self.store.messages(owner_of(identity), session_id))
 
     # ------------------------------------------------------------------ messages
     def add_message(
