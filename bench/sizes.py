@@ -51,6 +51,7 @@ PARTS = ("rss", "latency", "uploads", "tree")
 @contextmanager
 def server(args: argparse.Namespace) -> Iterator[SkaldServer]:
     extra = ["--database-url", args.database_url] if args.database_url else []
+    extra += args.serve_arg or []
     with (
         tempfile.TemporaryDirectory() as tmp,
         running_skald(Path(tmp) / "data", extra_args=extra) as s,
@@ -217,6 +218,9 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=50_000, help="sessions of the tree part")
     parser.add_argument("--baseline", type=float, default=5.0, help="seconds before the commit")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--serve-arg", action="append", help="passed to skald serve (--serve-arg=--flag=value)"
+    )
     args = parser.parse_args()
     for part in args.part or PARTS:
         print(f"\n== {part}")

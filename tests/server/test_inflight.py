@@ -48,3 +48,15 @@ def test_declared_size_and_setting() -> None:
     assert declared_size({"headers": []}, 1000) == 0
     config = load(environ={"SKALD_MAX_BODY_BYTES_IN_FLIGHT": "1000000"})
     assert config.max_body_bytes_in_flight == 1_000_000
+
+
+def test_skald_serve_returns_large_freed_blocks() -> None:
+    """glibc: the mmap threshold is fixed, so freed multi-MB blocks leave the resident set."""
+    import platform
+
+    from skald_server.memory import return_large_blocks
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert return_large_blocks() in (True, False)
+        return
+    assert return_large_blocks() is True

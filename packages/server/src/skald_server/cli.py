@@ -47,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .connections import ConnectionLimits, fit_to_open_files, protocol_class
+    from .memory import return_large_blocks
 
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
@@ -85,6 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("search: hybrid (full text and %s at %s)", embedding.model, embedding.endpoint)
     else:
         log.info("search: full text (set SKALD_EMBEDDING_* for semantic search)")
+    return_large_blocks()
     limits = fit_to_open_files(
         ConnectionLimits(
             header_timeout=cfg.header_timeout,
