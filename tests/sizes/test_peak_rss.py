@@ -1,15 +1,18 @@
 """Memory is bounded by configuration, not by what users stored (issue 12, section 3).
 
 A real ``skald serve`` holds one session of 20 messages of 7.5 MB (~150 MB, every request
-under the 8 MiB body limit). For each call that used to load the session whole — ``stat``
-of ``.meta.json``, ``ls``/``tree`` of the session, ``content/read`` of ``messages.jsonl``
-(whole, and with offset/limit), ``commit wait=true``, reads of the archive (its
-``messages.jsonl``, its ``.overview.md``, ``GET .../archives/archive_001``) and the delete —
-the server process's peak resident set (``VmHWM``, reset before each call) must stay within
-``GROWTH`` of its resident set once the session is built, before the first call (~90 MB on SQLite, ~120
-MB on PostgreSQL with its driver and pool): less than the session itself, so no call holds it whole.
-Before the fix these calls peaked between 400 MB and 1.6 GB; after, at 90-175 MB on SQLite,
-125-230 MB on PostgreSQL (``bench/sizes.py`` prints the figures).
+under the 8 MiB body limit; user messages text plus a relation, assistant ones a tool call
+whose output is the bulk). For each call that used to load the session whole — ``stat`` of
+``.meta.json``, ``ls``/``tree`` of the session and of its ``tools``, reads of a
+``tool.json`` and of ``.relations.json``, ``GET .../context`` (default budget, and one that
+takes every message), ``content/read`` of ``messages.jsonl`` (whole, and with offset/limit),
+``commit wait=true``, reads of the archive (its ``messages.jsonl``, its ``.overview.md``,
+``GET .../archives/archive_001``) and the delete — the server process's peak resident set
+(``VmHWM``, reset before each call) must stay within ``GROWTH`` of its resident set once the
+session is built, before the first call (~90 MB on SQLite, ~110 MB on PostgreSQL with its
+driver and pool): less than the session itself, so no call holds it whole.
+Before the fix these calls peaked between 300 MB and 1 GB; after, at 77-132 MB on SQLite,
+112-170 MB on PostgreSQL (``bench/sizes.py`` prints the figures).
 """
 
 from __future__ import annotations
