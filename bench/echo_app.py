@@ -8,14 +8,16 @@
 * ``GET /echo`` answers a small envelope.
 
 No database, no auth, no dependencies, handlers run on the event loop. Served by uvicorn with
-the settings ``skald serve`` uses (one worker, ``access_log=False``, the same log level and
-graceful-shutdown timeout), so the difference to Skald is what Skald does per request.
+the settings ``skald serve`` uses (``access_log=False``, the same log level and graceful-shutdown
+timeout; ``--workers N`` processes as ``skald serve --workers N``), so the difference to Skald
+is what Skald does per request.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
 import msgspec
@@ -74,10 +76,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=19500)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (as skald serve's)"
+    )
     args = parser.parse_args()
-    # The same uvicorn.run() arguments as skald_server.cli._serve.
+    # The same uvicorn.run() arguments as skald_server.cli._serve. Several workers: uvicorn's
+    # own supervisor (one socket bound by the parent, shared), which imports the app by name.
     uvicorn.run(
-        app,
+        "echo_app:app" if args.workers > 1 else app,
+        app_dir=str(Path(__file__).resolve().parent),
+        workers=args.workers,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -3,6 +3,7 @@
     uv run python bench/wrk_bench.py                      # SQLite, 4 s per wrk run
     uv run python bench/wrk_bench.py --database-url postgresql://postgres@127.0.0.1:5432/test
     uv run python bench/wrk_bench.py --duration 1 --smoke # seconds, for the CI smoke test
+    uv run python bench/wrk_bench.py --workers 2          # both servers with 2 processes
 
 Needs ``wrk`` (Debian package ``wrk``). A Python client saturates near 1,000-2,000 requests/s by
 itself and would hide the server's cost; wrk does not. In ONE run, on free loopback ports:
@@ -119,11 +120,28 @@ def wrk(
     }
 
 
+def processes(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server's workers)."""
+    found = [pid]
+    for p in found:
+        try:
+            found += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used (for CPU per request: unlike requests/s
-    and latency, it hardly moves when other work shares the machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the process and its workers have used (for CPU per request:
+    unlike requests/s and latency, it hardly moves when other work shares the machine)."""
+    total = 0.0
+    for p in processes(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def p50_ms(client: httpx.Client, method: str, path: str, n: int, **kw: object) -> float:
@@ -137,10 +155,13 @@ def p50_ms(client: httpx.Client, method: str, path: str, n: int, **kw: object) -
 
 
 def peak_rss_mb(server: ServerProcess) -> float:
-    for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest peak RSS of the server's processes (with workers: of one worker)."""
+    peaks = [0.0]
+    for p in processes(server.pid):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)
 
 
 def seed(client: httpx.Client, sid: str, n: int) -> None:
@@ -283,7 +304,7 @@ def run(
     rss = peak_rss_mb(skald)
     rows.append(
         (
-            "skald serve peak RSS (VmHWM)",
+            "skald serve peak RSS (VmHWM" + (", largest process)" if args.workers > 1 else ")"),
             f"{rss:.0f} MB",
             f"<= 100 MB {'ok' if rss <= 100 else 'MISS'}",
         )
@@ -301,6 +322,13 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI smoke test)")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra skald serve flag")
     ovpeer.add_arguments(parser)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes of skald serve (--workers) and of the echo app alike, so the ratios "
+        "compare the same number of processes",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -309,7 +337,7 @@ def main() -> None:
         return
     tmp = Path(tempfile.mkdtemp(prefix="skald-wrk-"))
     schema = f"skald_wrk_{uuid.uuid4().hex[:8]}"
-    serve_args = list(args.serve_arg)
+    serve_args = [*args.serve_arg, "--workers", str(args.workers)]
     if args.database_url:
         serve_args += ["--database-url", args.database_url, "--database-schema", schema]
     try:
@@ -321,6 +349,8 @@ def main() -> None:
                     str(ECHO_APP),
                     "--port",
                     str(port),
+                    "--workers",
+                    str(args.workers),
                 ],
                 tmp / "echo.log",
             ) as echo,
@@ -340,7 +370,10 @@ def main() -> None:
             with psycopg.connect(args.database_url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type]
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"skald serve ({backend}) vs bench/echo_app.py, wrk {args.duration:g} s per run")
+    print(
+        f"skald serve ({backend}, {args.workers} worker process{'es' if args.workers > 1 else ''}) "
+        f"vs bench/echo_app.py (as many), wrk {args.duration:g} s per run"
+    )
     width = max(len(r[0]) for r in rows)
     for label, figure, verdict in rows:
         print(f"{label:<{width}}  {figure:<44}  {verdict}")

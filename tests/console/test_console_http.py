@@ -24,6 +24,8 @@ from skald_core.store.model import Owner, TaskRow
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
 from skald_server.context import Services
+from skald_server.shared_state import SharedState
+from skald_server.workers import Worker
 
 ROOT = "console-http-root-key"
 BASE = "http://console.test"
@@ -72,11 +74,18 @@ class App:
         return self.client.request(method, "/api/v1" + path, headers={"X-API-Key": key}, **kw)
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+@pytest.fixture(scope="module", params=["one-process", "workers"])
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The console app; ``workers``: as a worker of ``skald serve --workers N`` builds it, with
+    sign-ins and cleanup runs in the file the workers share (``shared_state``)."""
     config = ServerConfig(path=str(tmp_path_factory.mktemp("console")), root_api_key=ROOT)
     services = build_services(config)
-    with TestClient(create_app(config, services=services), base_url=BASE) as client:
+    worker = None
+    if request.param == "workers":
+        shared = tmp_path_factory.mktemp("runtime")
+        SharedState(str(shared))
+        worker = Worker(index=0, count=2, runtime_dir=str(shared))
+    with TestClient(create_app(config, services=services, worker=worker), base_url=BASE) as client:
         yield App(services, client)
 
 

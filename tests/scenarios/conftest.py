@@ -18,6 +18,12 @@ The ``client`` fixture gives the same SDK surface six ways, and every scenario r
                         failed in CI);
 * ``http-server-postgres`` – ``http-server`` with the server process on PostgreSQL
                         (``--database-url``, one fresh schema for the session, dropped after).
+
+``SKALD_TEST_SERVER_WORKERS=N`` runs both server processes with ``--workers N``, so the whole
+suite can be pointed at a multi-process server (``tests/server/test_workers.py`` checks what
+must hold across workers on every run):
+
+    SKALD_TEST_SERVER_WORKERS=2 uv run pytest tests/scenarios -k http-server
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ CLIENT_KINDS = [
     "http-server-postgres",
 ]
 HERE = Path(__file__).resolve().parent
+#: Read once at import: the per-test fixture below takes SKALD_* out of the environment.
+SERVER_ARGS = (
+    ["--workers", os.environ["SKALD_TEST_SERVER_WORKERS"]]
+    if os.environ.get("SKALD_TEST_SERVER_WORKERS")
+    else []
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,7 +78,8 @@ def no_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def skald_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real ``skald serve`` process for the whole test session (dev mode, loopback)."""
-    with running_skald(tmp_path_factory.mktemp("scenario-server") / "data") as server:
+    data = tmp_path_factory.mktemp("scenario-server") / "data"
+    with running_skald(data, extra_args=SERVER_ARGS) as server:
         yield server
 
 
@@ -77,7 +90,7 @@ def skald_server_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
     data = tmp_path_factory.mktemp("scenario-server-pg") / "unused"
     with fresh_schema("skald_scn_srv") as schema:
-        args = ["--database-url", DATABASE_URL, "--database-schema", schema]
+        args = ["--database-url", DATABASE_URL, "--database-schema", schema, *SERVER_ARGS]
         with running_skald(data, extra_args=args) as server:
             yield server
 

@@ -47,6 +47,8 @@ from .inflight import BodyBudget, declared_size
 from .logs import access
 from .metrics import Metrics
 from .retention import RetentionSweeper
+from .shared_state import SharedState
+from .workers import Worker
 
 log = logging.getLogger("skald.server")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -230,8 +232,12 @@ def create_app(
     services: Services | None = None,
     start_worker: bool = True,
     tracer_provider: Any = None,
+    worker: Worker | None = None,
 ) -> Litestar:
+    """The app; ``worker``: which of ``skald serve --workers N``'s processes serves it (the
+    retention sweep runs in worker 0 only, and the workers' metrics are summed)."""
     config = config or ServerConfig()
+    worker = worker or Worker()
     svc = services or build_services(config)
 
     sweeper = RetentionSweeper(
@@ -246,8 +252,13 @@ def create_app(
 
     def on_startup() -> None:
         if start_worker:
+            # Every worker process runs tasks (each is claimed once, in the database); one
+            # sweep is enough, and two would race each other for the same sessions.
             svc.start(poll_seconds=config.task_poll_seconds)
-            sweeper.start()
+            if worker.index == 0:
+                sweeper.start()
+        if shared is not None:
+            shared.start()
         log.info(
             "skald %s ready (%s mode, store %s)",
             __version__,
@@ -258,8 +269,13 @@ def create_app(
     def on_shutdown() -> None:
         sweeper.stop()
         svc.close()
+        if shared is not None:
+            shared.stop()
 
     collected = Metrics()
+    shared = (
+        collected.share(worker.runtime_dir, f"worker{worker.index}") if worker.runtime_dir else None
+    )
     if not getattr(svc.store, "_skald_metered", False):
         collected.instrument_store(svc.store)
         svc.store._skald_metered = True  # type: ignore[attr-defined]
@@ -277,7 +293,11 @@ def create_app(
             OpenVikingController,
             openapi_json,
             metrics,
-            console_router(dev_mode=config.dev_mode, deletion=svc.deletion),
+            console_router(
+                dev_mode=config.dev_mode,
+                deletion=svc.deletion,
+                shared=SharedState(worker.runtime_dir) if worker.runtime_dir else None,
+            ),
         ],
         dependencies={
             "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
@@ -315,6 +335,7 @@ def create_app(
     app.bodies = BodyBudget(config.max_body_bytes_in_flight, config.max_body_bytes)
     app.error_codes = ERROR_CODE_SETS[config.error_codes]
     app.metrics = collected
+    app.state["worker"] = worker.index
     return app
 
 

@@ -8,7 +8,8 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from skald_core import __version__, clock, ids
 from skald_core.errors import ERROR_CODE_SETS, InvalidArgumentError, SkaldError
@@ -18,6 +19,10 @@ from skald_core.store.protocol import Store
 
 from . import config as config_mod
 from . import logs, operator_cli, single_server, transfer_cli
+
+if TYPE_CHECKING:
+    from .connections import ConnectionLimits
+    from .workers import Worker
 
 
 def _open_store(args: argparse.Namespace) -> Store:
@@ -43,23 +48,34 @@ def _bind(cfg: config_mod.ServerConfig) -> socket.socket:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
-    from .connections import ConnectionLimits, fit_to_open_files, protocol_class
-    from .memory import return_large_blocks
+    from .app import create_app, open_configured_store
 
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
-        llm = cfg.llm
-        embedding = cfg.embedding
         logs.configure(cfg.log_level, cfg.log_format)
         lock = None if cfg.database_url else single_server.acquire(cfg.path)
         sock = _bind(cfg)
-        app = create_app(cfg)
+        if cfg.workers == 1:
+            app = create_app(cfg)
+        else:
+            # The workers open the store after the fork; opening it here first applies any
+            # migration once and stops a server whose store cannot work before any fork.
+            open_configured_store(cfg).close()
     except SkaldError as exc:
         print(f"skald serve: {exc.message}", file=sys.stderr)
         return 2
+    _announce(cfg, args)
+    try:
+        if cfg.workers == 1:
+            return _run_server(cfg, sock, app)
+        return _supervise(cfg, sock, lambda worker: _run_worker(cfg, sock, worker))
+    finally:
+        sock.close()
+        if lock is not None:
+            lock.release()
+
+
+def _announce(cfg: config_mod.ServerConfig, args: argparse.Namespace) -> None:
     log = logging.getLogger("skald.server")
     weak = config_mod.weak_root_key(cfg.root_api_key)
     if weak:
@@ -70,31 +86,67 @@ def _serve(args: argparse.Namespace) -> int:
             "SKALD_ROOT_API_KEY or --root-api-key-file"
         )
     mode = "dev mode (no API key needed, loopback only)" if cfg.dev_mode else "api-key mode"
+    processes = f" with {cfg.workers} worker processes" if cfg.workers > 1 else ""
     log.info(
-        "Skald %s serving %s on http://%s:%d in %s",
+        "Skald %s serving %s on http://%s:%d in %s%s",
         __version__,
         _where(cfg),
         cfg.host,
         cfg.port,
         mode,
+        processes,
     )
+    llm = cfg.llm
     if llm is not None:
         log.info("memory extraction: language model %s at %s", llm.model, llm.endpoint)
     else:
         log.info("memory extraction: built-in extractor (set SKALD_LLM_* for a model)")
+    embedding = cfg.embedding
     if embedding is not None:
         log.info("search: hybrid (full text and %s at %s)", embedding.model, embedding.endpoint)
     else:
         log.info("search: full text (set SKALD_EMBEDDING_* for semantic search)")
+
+
+def _supervise(
+    cfg: config_mod.ServerConfig, sock: socket.socket, serve: Callable[[Worker], int]
+) -> int:
+    """Run ``serve`` in ``cfg.workers`` processes sharing ``sock`` (see ``workers``)."""
+    import shutil
+
+    from .shared_state import SharedState, runtime_dir
+    from .workers import Supervisor
+
+    # Listening before the fork: connections queue while the workers start.
+    sock.listen(_connection_limits(cfg).backlog)
+    shared = runtime_dir()
+    try:
+        SharedState(shared).close()  # its tables, made once before the workers open it
+        return Supervisor(cfg.workers, serve, runtime_dir=shared).run()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _run_worker(cfg: config_mod.ServerConfig, sock: socket.socket, worker: Worker) -> int:
+    """One worker process of ``--workers N``, just forked: its own log handler (the inherited
+    one's writer thread stayed in the supervisor), its own app and store, then serve."""
+    from .app import create_app
+
+    logs.configure(cfg.log_level, cfg.log_format)
+    return _run_server(cfg, sock, create_app(cfg, worker=worker))
+
+
+def _run_server(cfg: config_mod.ServerConfig, sock: socket.socket, app: Any) -> int:
+    """Serve ``app`` on ``sock`` with uvicorn (httptools with Skald's timeouts, uvloop) until
+    SIGTERM or SIGINT."""
+    import uvicorn
+
+    from .connections import protocol_class
+    from .memory import return_large_blocks
+
+    log = logging.getLogger("skald.server")
     return_large_blocks()
-    limits = fit_to_open_files(
-        ConnectionLimits(
-            header_timeout=cfg.header_timeout,
-            body_timeout=cfg.body_timeout,
-            send_timeout=cfg.send_timeout,
-            max_connections=cfg.max_connections,
-        )
-    )
+    limits = _connection_limits(cfg)
     if limits.max_connections < cfg.max_connections:
         log.warning(
             "connections: at most %d (max_connections %d lowered to fit the open-file limit, "
@@ -117,13 +169,22 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,  # and its own log format (logs.configure)
         )
     )
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-        if lock is not None:
-            lock.release()
+    server.run(sockets=[sock])
     return 0
+
+
+def _connection_limits(cfg: config_mod.ServerConfig) -> ConnectionLimits:
+    """The connection settings, fitted to the open-file limit (``connections``)."""
+    from .connections import ConnectionLimits, fit_to_open_files
+
+    return fit_to_open_files(
+        ConnectionLimits(
+            header_timeout=cfg.header_timeout,
+            body_timeout=cfg.body_timeout,
+            send_timeout=cfg.send_timeout,
+            max_connections=cfg.max_connections,
+        )
+    )
 
 
 def _where(cfg: config_mod.ServerConfig) -> str:

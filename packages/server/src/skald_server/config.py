@@ -117,6 +117,16 @@ class ServerConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     ] = None
     host: Annotated[str, Setting("bind address")] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535), Setting("TCP port")] = 1933
+    workers: Annotated[
+        int,
+        Meta(ge=1, le=64),
+        Setting(
+            "server processes sharing the port (each with its own event loop, store "
+            "connections and connection cap); the first process supervises them and restarts "
+            "one that dies. Every worker runs extraction tasks (each claimed once, in the "
+            "database); the retention sweep runs in worker 0 only"
+        ),
+    ] = 1
     root_api_key: Annotated[
         str | None,
         Setting(

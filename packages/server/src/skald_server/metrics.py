@@ -29,6 +29,7 @@ from skald_core.store.protocol import Store
 from skald_core.store.sql_store import WouldBlock
 
 from .histograms import LabelledHistogram
+from .shared_metrics import SharedMetrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -112,6 +113,7 @@ class Metrics:
         self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._claimed: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.shared: SharedMetrics | None = None
 
     # ------------------------------------------------------------------ HTTP
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -128,7 +130,15 @@ class Metrics:
         children[1].observe(seconds)
 
     def exposition(self) -> bytes:
+        if self.shared is not None:
+            return generate_latest(self.shared)
         return generate_latest(self.registry)
+
+    def share(self, directory: str, name: str) -> SharedMetrics:
+        """Count with the other worker processes that share ``directory``: ``/metrics`` then
+        shows their sums (see ``shared_metrics``). The caller starts and stops the result."""
+        self.shared = SharedMetrics(self.registry, directory, name)
+        return self.shared
 
     # ------------------------------------------------------------------ the store
     def watch_queue(self, store: Store, now: clock.Clock = clock.now) -> None:

@@ -21,8 +21,9 @@ from skald_core import clock
 from skald_core.errors import ForbiddenError, SkaldError
 from skald_core.service.deletion import DeletionService
 
-from .cleanup_runs import CleanupRuns
-from .logins import Logins
+from ..shared_state import SharedState
+from .cleanup_runs import CleanupRuns, SharedCleanupRuns
+from .logins import Logins, SharedLogins
 from .views import ROUTES, SignInRequired
 
 HERE = Path(__file__).parent
@@ -84,9 +85,12 @@ def _loopback_host(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         )
 
 
-def console_router(*, dev_mode: bool, deletion: DeletionService) -> Router:
-    logins = Logins()
-    runs = CleanupRuns(deletion)
+def console_router(
+    *, dev_mode: bool, deletion: DeletionService, shared: SharedState | None = None
+) -> Router:
+    """The console; ``shared``: what the workers of one server share (sign-ins, cleanup runs)."""
+    logins = Logins() if shared is None else SharedLogins(shared)
+    runs = CleanupRuns(deletion) if shared is None else SharedCleanupRuns(deletion, shared)
     return Router(
         guards=[_loopback_host] if dev_mode else [],
         response_headers=SECURITY_HEADERS,

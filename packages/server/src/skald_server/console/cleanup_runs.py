@@ -7,8 +7,9 @@ sessions were dealt with, deleted, failed and skipped, and how it ended: ``done`
 ``stopped`` (asked to, after the session in hand), or ``failed`` (an unexpected error).
 Every session is deleted whole or not at all, so a run cut short leaves finished sessions
 and untouched ones, never half of one; the page says which. Records live in memory (like
-console sign-ins): after a restart the run page says the server no longer knows the run and
-where to look (the audit log, a new preview).
+console sign-ins; shared by the workers of one ``skald serve --workers N``: ``SharedCleanupRuns``):
+after a restart the run page says the server no longer knows the run and where to look (the
+audit log, a new preview).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import msgspec
 
 from skald_core.errors import FailedPreconditionError, SkaldError
 from skald_core.identity import Identity
@@ -27,6 +30,8 @@ from skald_core.literals import CleanupBy
 from skald_core.schemas import BatchFailure, CleanupResult, DeleteOptions
 from skald_core.service.deletion import DeletionService
 from skald_core.service.sessions import require_writable
+
+from ..shared_state import SharedState
 
 log = logging.getLogger("skald.console")
 
@@ -111,20 +116,27 @@ class CleanupRuns:
             options=options,
             started_at=time.time(),
         )
+        self._register(run)
+        self._spawn(lambda: self._run(run))
+        return run
+
+    def _register(self, run: CleanupRun) -> None:
+        """Keep ``run``, unless its identity has one running (FailedPreconditionError)."""
         with self._lock:
             self._forget_old()
             busy = next(
-                (r for r in self._runs.values() if r.identity == identity and not r.finished),
+                (r for r in self._runs.values() if r.identity == run.identity and not r.finished),
                 None,
             )
             if busy is not None:
-                raise FailedPreconditionError(
-                    "A cleanup is already running for these sessions; wait for it or stop it",
-                    {"reason": "cleanup_running", "run_id": busy.run_id},
-                )
+                raise _busy(busy.run_id)
             self._runs[run.run_id] = run
-        self._spawn(lambda: self._run(run))
-        return run
+
+    def _saved(self, run: CleanupRun) -> None:
+        """``run`` changed (kept here in memory: nothing to do)."""
+
+    def _stop_asked(self, run: CleanupRun) -> bool:
+        return run.stop_requested
 
     def find(self, identity: Identity, run_id: str) -> CleanupRun | None:
         with self._lock:
@@ -150,7 +162,8 @@ class CleanupRuns:
             run.deleted = [r.session_id for r in result.deleted]
             run.failed = list(result.failed)
             run.processed = processed
-            return not run.stop_requested
+            self._saved(run)
+            return not self._stop_asked(run)
 
         try:
             self._deletion.cleanup(
@@ -160,7 +173,9 @@ class CleanupRuns:
                 options=run.options,
                 progress=progress,
             )
-            run.state = "stopped" if run.stop_requested and run.untouched else "done"
+            stopped = self._stop_asked(run)
+            run.stop_requested = stopped
+            run.state = "stopped" if stopped and run.untouched else "done"
         except SkaldError as exc:
             run.error, run.state = f"{exc.wire_code}: {exc.message}", "failed"
         except Exception as exc:  # the record must say the run ended, whatever ended it
@@ -168,6 +183,7 @@ class CleanupRuns:
             run.error, run.state = f"internal error ({type(exc).__name__})", "failed"
         finally:
             run.finished_at = time.time()
+            self._saved(run)
 
     def _forget_old(self) -> None:
         now = time.time()
@@ -178,3 +194,93 @@ class CleanupRuns:
         for r in done:
             if now - (r.finished_at or now) > KEEP_SECONDS or len(self._runs) >= MAX_RUNS:
                 del self._runs[r.run_id]
+
+
+def _busy(run_id: str) -> FailedPreconditionError:
+    return FailedPreconditionError(
+        "A cleanup is already running for these sessions; wait for it or stop it",
+        {"reason": "cleanup_running", "run_id": run_id},
+    )
+
+
+_record = msgspec.msgpack.Decoder(CleanupRun)
+
+
+class SharedCleanupRuns(CleanupRuns):
+    """The cleanup runs of all the workers of one server (``SharedState``): a run goes on in
+    the worker that started it, which writes its record at each step; any worker shows it,
+    and a stop asked of any worker reaches it at its next session."""
+
+    def __init__(self, deletion: DeletionService, state: SharedState, *, spawn: Spawn = _thread):
+        super().__init__(deletion, spawn=spawn)
+        self._state = state
+
+    def _register(self, run: CleanupRun) -> None:
+        owner = msgspec.msgpack.encode(run.identity)
+        now = time.time()
+
+        def register(conn: Any) -> None:
+            conn.execute(
+                "DELETE FROM cleanup_runs WHERE finished_at < ? OR run_id IN (SELECT run_id "
+                "FROM cleanup_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC "
+                "LIMIT -1 OFFSET ?)",
+                (now - KEEP_SECONDS, MAX_RUNS),
+            )
+            busy = conn.execute(
+                "SELECT run_id FROM cleanup_runs WHERE owner = ? AND finished_at IS NULL",
+                (owner,),
+            ).fetchone()
+            if busy is not None:
+                raise _busy(busy[0])
+            conn.execute(
+                "INSERT INTO cleanup_runs (run_id, owner, started_at, record) VALUES (?, ?, ?, ?)",
+                (run.run_id, owner, run.started_at, msgspec.msgpack.encode(run)),
+            )
+
+        self._state.transaction(register)
+
+    def _saved(self, run: CleanupRun) -> None:
+        record = msgspec.msgpack.encode(run)
+        self._state.transaction(
+            lambda conn: conn.execute(
+                "UPDATE cleanup_runs SET record = ?, finished_at = ? WHERE run_id = ?",
+                (record, run.finished_at, run.run_id),
+            )
+        )
+
+    def _stop_asked(self, run: CleanupRun) -> bool:
+        got = self._state.rows(
+            "SELECT stop_requested FROM cleanup_runs WHERE run_id = ?", (run.run_id,)
+        )
+        return bool(got and got[0][0])
+
+    def _load(self, where: str, args: tuple[Any, ...]) -> list[CleanupRun]:
+        runs = []
+        for record, stop in self._state.rows(
+            f"SELECT record, stop_requested FROM cleanup_runs WHERE {where} "
+            "ORDER BY started_at DESC",
+            args,
+        ):
+            run = _record.decode(record)
+            run.stop_requested = run.stop_requested or bool(stop)
+            runs.append(run)
+        return runs
+
+    def find(self, identity: Identity, run_id: str) -> CleanupRun | None:
+        owner = msgspec.msgpack.encode(identity)
+        found = self._load("run_id = ? AND owner = ?", (run_id, owner))
+        return found[0] if found else None
+
+    def of(self, identity: Identity) -> list[CleanupRun]:
+        return self._load("owner = ?", (msgspec.msgpack.encode(identity),))
+
+    def stop(self, identity: Identity, run_id: str) -> CleanupRun | None:
+        owner = msgspec.msgpack.encode(identity)
+        self._state.transaction(
+            lambda conn: conn.execute(
+                "UPDATE cleanup_runs SET stop_requested = 1 WHERE run_id = ? AND owner = ? "
+                "AND finished_at IS NULL",
+                (run_id, owner),
+            )
+        )
+        return self.find(identity, run_id)

@@ -6,7 +6,9 @@ when the request came over HTTPS). Every request resolves the identity again fro
 with ``auth.identify`` — the API's one authorization rule — so a revoked key signs its
 console sessions out at their next click. Sign-ins last ``LOGIN_TTL_SECONDS`` and do not
 survive a restart (nor cross replicas: a console behind a load balancer needs sticky
-sessions).
+sessions). The workers of one ``skald serve --workers N`` share them (``SharedLogins``): the
+file they share holds the key masked with the sign-in's own token, which only the cookie
+carries, so the file alone gives no key away.
 
 Every mutating console request must come from a page of this server: its ``Origin`` (or, when
 a browser omits it, ``Sec-Fetch-Site``) must be this host, and — once signed in — its form
@@ -16,6 +18,7 @@ runs.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -27,6 +30,8 @@ from urllib.parse import urlsplit
 from litestar import Request
 
 from skald_core.errors import ForbiddenError
+
+from ..shared_state import SharedState
 
 COOKIE = "skald_console"
 LOGIN_TTL_SECONDS = 8 * 3600
@@ -80,6 +85,72 @@ class Logins:
         now = time.time()
         for t in [t for t, login in self._by_token.items() if login.expires <= now]:
             del self._by_token[t]
+
+
+def _mask(token: str, data: bytes) -> bytes:
+    """``data`` XOR a keystream drawn from ``token`` (HMAC-SHA256 in counter mode): the same
+    call unmasks. The token is 32 random bytes, different for every sign-in."""
+    stream = b"".join(
+        hmac.digest(token.encode(), i.to_bytes(4, "big"), "sha256")
+        for i in range(len(data) // 32 + 1)
+    )
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SharedLogins(Logins):
+    """The signed-in console sessions of all the workers of one server (``SharedState``)."""
+
+    def __init__(self, state: SharedState, ttl: float = LOGIN_TTL_SECONDS) -> None:
+        super().__init__(ttl)
+        self._state = state
+
+    def sign_in(self, key: str | None) -> tuple[str, Login]:
+        token = secrets.token_urlsafe(32)
+        login = Login(key=key, csrf=secrets.token_urlsafe(32), expires=time.time() + self._ttl)
+        masked = None if key is None else _mask(token, key.encode())
+        now = time.time()
+
+        def run(conn: Any) -> None:
+            conn.execute("DELETE FROM logins WHERE expires <= ?", (now,))
+            (count,) = conn.execute("SELECT count(*) FROM logins").fetchone()
+            if count >= MAX_LOGINS:  # still full: the oldest go first
+                conn.execute(
+                    "DELETE FROM logins WHERE token_hash IN (SELECT token_hash FROM logins "
+                    "ORDER BY expires LIMIT ?)",
+                    (MAX_LOGINS // 10,),
+                )
+            conn.execute(
+                "INSERT INTO logins (token_hash, key, csrf, expires) VALUES (?, ?, ?, ?)",
+                (_token_hash(token), masked, login.csrf, login.expires),
+            )
+
+        self._state.transaction(run)
+        return token, login
+
+    def find(self, token: str | None) -> Login | None:
+        if not token:
+            return None
+        got = self._state.rows(
+            "SELECT key, csrf, expires FROM logins WHERE token_hash = ? AND expires > ?",
+            (_token_hash(token), time.time()),
+        )
+        if not got:
+            return None
+        masked, csrf, expires = got[0]
+        key = None if masked is None else _mask(token, masked).decode()
+        return Login(key=key, csrf=csrf, expires=expires)
+
+    def sign_out(self, token: str | None) -> None:
+        if token:
+            self._state.transaction(
+                lambda conn: conn.execute(
+                    "DELETE FROM logins WHERE token_hash = ?", (_token_hash(token),)
+                )
+            )
 
 
 def check_same_origin(request: Request[Any, Any, Any]) -> None:

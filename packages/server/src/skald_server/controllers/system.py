@@ -28,6 +28,8 @@ class Status(Struct, kw_only=True):
     user: str
     role: str
     dev_mode: bool
+    #: Which of the server's processes answered (``skald serve --workers N``: 0 to N-1).
+    worker: int = 0
 
 
 class SystemController(Controller):
@@ -81,5 +83,6 @@ class SystemController(Controller):
                 user=identity.user,
                 role=identity.role,
                 dev_mode=services.config.dev_mode,
+                worker=request.app.state.get("worker", 0),
             ),
         )
