@@ -52,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         cfg = config_mod.load(args.config, config_mod.flag_values(args))
+        cfg.llm, cfg.embedding  # noqa: B018  # their settings refused here, before any fork
         logs.configure(cfg.log_level, cfg.log_format)
         lock = None if cfg.database_url else single_server.acquire(cfg.path)
         sock = _bind(cfg)
