@@ -83,3 +83,46 @@ def test_two_logical_appends_are_two_messages(served: TestClient[Any]) -> None:
 
     assert client.get_session("s1")["message_count"] == 2
     assert transport.keys[0] != transport.keys[1]
+
+
+class RefuseFirstConnections(httpx.BaseTransport):
+    """Answers the first ``n`` requests as a server past its connection cap does (its exact 503,
+    sent before reading anything), then delivers the rest to the app."""
+
+    def __init__(self, inner: AppTransport[Any], n: int, head: bytes, body: bytes) -> None:
+        self.inner, self.to_refuse, self.sent = inner, n, 0
+        lines = head.decode().split("\r\n")[1:]
+        self.headers = [tuple(line.split(": ", 1)) for line in lines]
+        self.body = body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        if self.to_refuse > 0:
+            self.to_refuse -= 1
+            return httpx.Response(503, headers=self.headers, content=self.body)
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("reason", ["too_many_connections", "unreachable"])
+def test_a_call_refused_at_the_connection_cap_is_sent_again_whatever_it_is(
+    served: TestClient[Any], reason: str
+) -> None:
+    """Creating a session is not retried after a 503 in general (it may have been created),
+    but the connection cap's 503 comes before the server read the request."""
+    from skald_server.connections import refusal_answer
+
+    head, body = refusal_answer(100)
+    body = body.replace(b'"too_many_connections"', f'"{reason}"'.encode())
+    head = head.replace(b"Retry-After: 1", b"Retry-After: 0")
+    transport = RefuseFirstConnections(AppTransport(served), 1, head, body)
+    client = skald.SyncHTTPClient(url=URL, transport=transport, max_retries=3)
+    client.retry = msgspec.structs.replace(client.retry, base_delay=0.0)
+
+    if reason == "too_many_connections":
+        assert client.create_session("s1")["session_id"] == "s1"
+        assert transport.sent == 2
+        assert client.get_session("s1")["session_id"] == "s1"
+    else:
+        with pytest.raises(skald.UnavailableError):
+            client.create_session("s1")
+        assert transport.sent == 1

@@ -136,7 +136,9 @@ class BaseHTTPClient(Generic[H]):
             if not (never_sent or call.idempotent or call.keyed):
                 return None
             return self.retry.delay(attempt)
-        if not (call.idempotent or call.keyed) or outcome.status_code not in RETRY_STATUSES:
+        if outcome.status_code not in RETRY_STATUSES or not (
+            call.idempotent or call.keyed or _never_read(outcome)
+        ):
             return None
         if outcome.status_code == 429 and b'"quota_exceeded"' in outcome.content:
             return None  # a quota: the same call fails the same way until data is removed
@@ -168,3 +170,9 @@ class BaseHTTPClient(Generic[H]):
                 ) from None
         content_type = response.headers.get("content-type", "")
         return cast(R, decode_result(response.status_code, response.content, content_type))
+
+
+def _never_read(answer: httpx.Response) -> bool:
+    """The server's 503 to a connection past its cap (``max_connections``): it answered before
+    reading the request, so any call may be sent again, as one that never left."""
+    return answer.status_code == 503 and b'"too_many_connections"' in answer.content
