@@ -31,6 +31,7 @@ from msgspec import Struct
 
 from ..errors import InvalidArgumentError
 from ..retry import RetryPolicy, retry_after_seconds
+from .setting_checks import number_setting
 
 if TYPE_CHECKING:
     import httpx
@@ -84,22 +85,7 @@ def _label(name: str) -> str:
 
 def _number(name: str, raw: Any) -> Any:
     kind, _, lo, hi = _NUMBERS[name]
-    try:
-        if isinstance(raw, bool):
-            raise ValueError
-        value = kind(raw.strip()) if isinstance(raw, str) else kind(raw)
-    except (TypeError, ValueError):
-        what = "a whole number" if kind is int else "a number"
-        raise InvalidArgumentError(
-            f"{_label(name)} must be {what}, got {raw!r}",
-            {"field": f"embedding_{name}", "value": str(raw)},
-        ) from None
-    if not lo <= value <= hi:
-        raise InvalidArgumentError(
-            f"{_label(name)} must be between {lo:g} and {hi:g}, got {value!r}",
-            {"field": f"embedding_{name}", "value": str(raw)},
-        )
-    return value
+    return number_setting(raw, kind, lo, hi, label=_label(name), field=f"embedding_{name}")
 
 
 def make_config(values: Mapping[str, object]) -> EmbeddingConfig | None:

@@ -45,6 +45,7 @@ from .extraction import (
     Forget,
     slugify,
 )
+from .setting_checks import number_setting
 
 if TYPE_CHECKING:
     import httpx
@@ -90,22 +91,15 @@ _FIELDS = ("base_url", "api_key", "model", "timeout", "max_retries", "max_concur
 
 
 def _number(name: str, raw: Any, kind: type[int] | type[float], lo: float, hi: float) -> Any:
-    label = f"{ENV_PREFIX}{name.upper()} (llm_{name})"
-    try:
-        if isinstance(raw, bool):
-            raise ValueError
-        value = kind(raw) if not isinstance(raw, str) else kind(raw.strip())
-    except (TypeError, ValueError):
-        what = "a whole number" if kind is int else "a number of seconds"
-        raise InvalidArgumentError(
-            f"{label} must be {what}, got {raw!r}", {"field": f"llm_{name}", "value": str(raw)}
-        ) from None
-    if not lo <= value <= hi:
-        raise InvalidArgumentError(
-            f"{label} must be between {lo:g} and {hi:g}, got {value!r}",
-            {"field": f"llm_{name}", "value": str(raw)},
-        )
-    return value
+    return number_setting(
+        raw,
+        kind,
+        lo,
+        hi,
+        label=f"{ENV_PREFIX}{name.upper()} (llm_{name})",
+        field=f"llm_{name}",
+        float_noun="a number of seconds",
+    )
 
 
 def make_config(values: Mapping[str, object]) -> LLMConfig | None:
