@@ -100,7 +100,11 @@ class SkaldApp(Litestar):
             if refused is not None:
                 await _send_error(scope, send_stamped, refused)
                 return
-            async with self.bodies.hold(declared_size(scope, self.bodies.max_body_bytes)):
+            size = declared_size(scope, self.bodies.max_body_bytes)
+            if size:
+                async with self.bodies.hold(size):
+                    await super().__call__(scope, receive, send_stamped)
+            else:  # no body, nothing to hold: no async context manager on the path of every GET
                 await super().__call__(scope, receive, send_stamped)
         finally:
             seconds = time.perf_counter() - start
