@@ -313,7 +313,13 @@ def test_every_listed_tool_record_is_readable_at_its_uri(app: App, tool_id: str)
     root = f"viking://session/{sid}"
     assert readable_everywhere(app, headers, root) >= 3
     listed = ok_of(
-        app.request("GET", "/api/v1/fs/ls", params={"uri": root + "/tools"}, headers=headers)
+        app.request(
+            "GET",
+            "/api/v1/fs/ls",
+            # a tool id may start with a dot (".0"): listed as a hidden entry
+            params={"uri": root + "/tools", "show_all_hidden": True},
+            headers=headers,
+        )
     )
     assert [n["name"] for n in listed] == [tool_id]
 

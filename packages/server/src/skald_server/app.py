@@ -43,6 +43,7 @@ from .controllers.system import SystemController
 from .controllers.tasks import TaskController
 from .envelope import failure, handle_exception, retry_after
 from .guard import refusal
+from .hot_routes import HotRoutes
 from .inflight import BodyBudget, declared_size
 from .logs import access
 from .metrics import Metrics
@@ -70,6 +71,8 @@ class SkaldApp(Litestar):
     bodies: BodyBudget = BodyBudget(64 * 1024 * 1024)
     #: Wire codes sent in place of Skald's (the ``error_codes`` setting).
     error_codes: dict[str, str] = {}  # noqa: RUF012
+    #: The routes answered without Litestar's per-request work (None: Litestar answers all).
+    hot: HotRoutes | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -101,16 +104,25 @@ class SkaldApp(Litestar):
                 await _send_error(scope, send_stamped, refused)
                 return
             size = declared_size(scope, self.bodies.max_body_bytes)
-            if size:
-                async with self.bodies.hold(size):
-                    await super().__call__(scope, receive, send_stamped)
-            else:  # no body, nothing to hold: no async context manager on the path of every GET
-                await super().__call__(scope, receive, send_stamped)
+            taken = await self.bodies.take(size) if size else 0
+            try:
+                await self._route(scope, receive, send_stamped)
+            finally:
+                self.bodies.give_back(taken)
         finally:
             seconds = time.perf_counter() - start
             route = route_of(scope)
             self.metrics.observe_request(method, route, status, seconds)
             access(method, route, status, seconds, scope["skald_request_id"])
+
+    async def _route(self, scope: Any, receive: Any, send: Any) -> None:
+        """A hot route's request to ``hot_routes``, any other to Litestar."""
+        routes = self.hot
+        hot = routes.match(scope) if routes is not None else None
+        if hot is None or routes is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await routes.answer(*hot, scope, receive, send, super().__call__)
 
 
 def route_of(scope: Any) -> str:
@@ -339,6 +351,9 @@ def create_app(
     app.bodies = BodyBudget(config.max_body_bytes_in_flight, config.max_body_bytes)
     app.error_codes = ERROR_CODE_SETS[config.error_codes]
     app.metrics = collected
+    if not config.cors_origins and not config.tracing:  # both work through Litestar's hooks
+        paths = [route.path for route in app.routes]
+        app.hot = HotRoutes(svc, paths, config.max_body_bytes)
     app.state["worker"] = worker.index
     return app
 

@@ -89,15 +89,20 @@ def _header_id(headers: dict[bytes, bytes], name: str, field: str) -> str | None
 async def resolve_identity(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> Identity:
-    """The caller of an API request (``identify`` of its headers). A key that has to be
-    looked up in the key store is looked up as a store call is made (``offload.run``): on
-    the event loop for SQLite, in a thread for PostgreSQL, whose round trip (or wait for a
-    pooled connection) must not stall every other request."""
-    headers = _identity_headers(request.scope)
+    """The caller of an API request: the ``identity`` dependency (``caller_of``)."""
+    return await caller_of(request.scope, services)
+
+
+async def caller_of(scope: Any, services: Services) -> Identity:
+    """The caller of the API request of ASGI ``scope`` (``identify`` of its headers). A key
+    that has to be looked up in the key store is looked up as a store call is made
+    (``offload.run``): on the event loop for SQLite, in a thread for PostgreSQL, whose round
+    trip (or wait for a pooled connection) must not stall every other request."""
+    headers = _identity_headers(scope)
     key = presented_key(headers)
     account = _header_id(headers, ACCOUNT_HEADER, "account")
     user = _header_id(headers, USER_HEADER, "user")
-    method = request.method
+    method = scope["method"]
     if _needs_key_store(services.config, key):
         return await run(
             services.store, identify, services, key, account=account, user=user, method=method
@@ -164,7 +169,12 @@ def identify(
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     """The ``Idempotency-Key`` header of a write, validated (1–128 printable ASCII characters)."""
-    value = header(request, b"idempotency-key")
+    return idempotency_key_of(request.scope)
+
+
+def idempotency_key_of(scope: Any) -> str | None:
+    """``idempotency_key`` of an ASGI request scope."""
+    value = scope_header(scope, b"idempotency-key")
     if value is None or value == "":
         return None
     if len(value) > 128 or not all(33 <= ord(ch) < 127 for ch in value):

@@ -30,33 +30,51 @@ def declared_size(scope: Any, max_body_bytes: int) -> int:
 
 
 class BodyBudget:
+    """The budget: ``take`` before a body is read, ``give_back`` once it is answered (or
+    ``hold`` for a block). Taking what fits costs a comparison and an addition: no lock and
+    no await (one event loop uses it; a request that does not fit waits on a future)."""
+
     def __init__(self, limit: int, max_body_bytes: int = 8 * 1024 * 1024) -> None:
         self.limit, self.max_body_bytes = limit, max_body_bytes
         self.used = 0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _condition(self) -> asyncio.Condition:
+    async def take(self, size: int) -> int:
+        """Take ``size`` bytes of the budget (at most all of it), waiting for room first;
+        what was taken, for ``give_back``."""
+        need = min(size, self.limit)
+        if need <= 0:
+            return 0
         loop = asyncio.get_running_loop()
-        if self._cond is None or self._loop is not loop:  # one per event loop (tests run several)
-            self._cond, self._loop, self.used = asyncio.Condition(), loop, 0
-        return self._cond
+        if self._loop is not loop:  # one budget per event loop (tests run several)
+            self._loop, self.used, self._waiters = loop, 0, []
+        while self.used + need > self.limit:
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self.used += need
+        return need
+
+    def give_back(self, taken: int) -> None:
+        """Return what ``take`` took; the waiting requests look again whether they fit."""
+        if taken <= 0:
+            return
+        self.used -= taken
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     @asynccontextmanager
     async def hold(self, size: int) -> AsyncIterator[None]:
         """Hold ``size`` bytes of the budget (at most all of it) for the block, waiting for
         room first."""
-        need = min(size, self.limit)
-        if need <= 0:
-            yield
-            return
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.used + need <= self.limit)
-            self.used += need
+        taken = await self.take(size)
         try:
             yield
         finally:
-            async with cond:
-                self.used -= need
-                cond.notify_all()
+            self.give_back(taken)
