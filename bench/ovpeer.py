@@ -48,7 +48,35 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_SERVER = ROOT.parent / "shared" / "reference-server"
+
+
+def _reference_server() -> Path:
+    """The reference server's scripts: ``OVPEER_SCRIPTS``, else ``shared/reference-server``
+    beside the checkout, or beside the main checkout of a git worktree."""
+    named = os.environ.get("OVPEER_SCRIPTS")
+    if named:
+        return Path(named)
+    for base in (ROOT, *_main_checkout()):
+        folder = base.parent / "shared" / "reference-server"
+        if folder.is_dir():
+            return folder
+    return ROOT.parent / "shared" / "reference-server"
+
+
+def _main_checkout() -> list[Path]:
+    try:
+        common = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [Path(common).parent]
+
+
+REFERENCE_SERVER = _reference_server()
 DEFAULT_OV_URL = "http://127.0.0.1:19330"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 API = "/api/v1/sessions"
