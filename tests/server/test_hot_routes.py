@@ -270,6 +270,24 @@ def test_key_mode_answers_are_litestars(
     _compare(make, cases, monkeypatch)
 
 
+def test_openviking_error_codes_are_litestars(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``error_codes = openviking``: a read-only key's append is PERMISSION_DENIED either way."""
+
+    def read_only_append(server: Server) -> httpx.Response:
+        key = server.mint("acme", "ada", read_only=True)
+        body = {"role": "user", "content": "x"}
+        resp = server.client.post(MESSAGES.format("o1"), json=body, headers={"X-API-Key": key})
+        assert resp.json()["error"]["code"] == "PERMISSION_DENIED"
+        return resp
+
+    cases: list[tuple[str, Send, bool]] = [("read-only append", read_only_append, True)]
+    _compare(
+        lambda: make_server(root_api_key=ROOT_KEY, error_codes="openviking"), cases, monkeypatch
+    )
+
+
 def test_routes_with_cors_or_tracing_are_litestars(make_server: MakeServer) -> None:
     assert make_server(cors_origins=["http://localhost:3000"]).client.app.hot is None  # type: ignore[attr-defined]
 
