@@ -288,6 +288,29 @@ def test_openviking_error_codes_are_litestars(
     )
 
 
+def test_an_unexpected_error_is_answered_as_litestar_answers_it(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a service: 500 INTERNAL with the request id, logged, as from Litestar."""
+    hot, plain = make_server(), make_server()
+    plain.client.app.hot = None  # type: ignore[attr-defined]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    for server in (hot, plain):
+        monkeypatch.setattr(server.services.sessions, "get", broken)
+    answers = []
+    for server in (hot, plain):
+        resp = server.client.get("/api/v1/sessions/s1")
+        error = resp.json()["error"]
+        assert error["details"]["request_id"] == resp.headers["x-request-id"]
+        error["details"]["request_id"] = "id"
+        answers.append((resp.status_code, error))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 500 and answers[0][1]["code"] == "INTERNAL"
+
+
 def test_routes_with_cors_or_tracing_are_litestars(make_server: MakeServer) -> None:
     assert make_server(cors_origins=["http://localhost:3000"]).client.app.hot is None  # type: ignore[attr-defined]
 
