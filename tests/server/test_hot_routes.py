@@ -331,6 +331,14 @@ def test_a_fixed_route_path_is_never_taken(make_server: MakeServer) -> None:
     assert hot.match(scope("POST", "/api/v1/sessions/s1/messages/batch")) is None
 
 
+def test_a_hot_route_the_app_does_not_have_stops_the_app_from_starting(
+    make_server: MakeServer,
+) -> None:
+    services = make_server().services
+    with pytest.raises(RuntimeError, match="not a route of the app"):
+        HotRoutes(services, ["/api/v1/sessions/{session_id:str}"], 1000)
+
+
 def test_the_hot_routes_are_counted_and_logged_under_their_templates(
     make_server: MakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:

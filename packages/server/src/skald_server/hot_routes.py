@@ -96,9 +96,13 @@ class HotRoutes:
     def __init__(self, services: Services, paths: Iterable[str], max_body_bytes: int) -> None:
         self.services = services
         self.max_body_bytes = max_body_bytes
+        paths = list(paths)
         fixed = [p for p in paths if "{" not in p]
+        templates = {re.sub(r":\w+}", "}", p) for p in paths}
         self._routes: dict[str, list[tuple[HotRoute, frozenset[str]]]] = {}
         for route in ROUTES:
+            if route.template not in templates:  # renamed in the controller, not here
+                raise RuntimeError(f"hot route {route.template} is not a route of the app")
             taken = frozenset(p for p in fixed if route.pattern.fullmatch(p))
             self._routes.setdefault(route.method, []).append((route, taken))
 
