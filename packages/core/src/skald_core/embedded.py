@@ -198,7 +198,7 @@ class OpenViking:
                 include_deleted=include_deleted,
                 order=order,
                 all_users=all_users,
-            )
+            ).items()
         )
 
     def get_session(self, session_id: str, *, auto_create: bool = False) -> dict[str, Any]:

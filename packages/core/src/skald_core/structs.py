@@ -9,12 +9,14 @@ come before a subclass's own (in encoding order and in the OpenAPI schema).
 
 from __future__ import annotations
 
-from typing import Any, dataclass_transform
+from typing import Any, Generic, TypeVar, dataclass_transform
 
 import msgspec
 from msgspec import Struct, StructMeta
 
-__all__ = ["BaseStruct"]
+__all__ = ["BaseStruct", "Encoded"]
+
+T = TypeVar("T")
 
 
 class _KeywordOnly(StructMeta):
@@ -28,3 +30,15 @@ class _KeywordOnly(StructMeta):
 @dataclass_transform(kw_only_default=True, field_specifiers=(msgspec.field,))
 class BaseStruct(Struct, metaclass=_KeywordOnly):
     """A Struct whose fields (its subclasses' too) are keyword-only."""
+
+
+class Encoded(Generic[T]):
+    """A result standing for a ``T`` that carries its own JSON encoding (``json()``: exactly
+    the bytes msgspec writes for that ``T``): the server sends those bytes instead of encoding
+    a ``T``, e.g. a page of sessions written straight from the store's rows
+    (``service/session_listing.py``)."""
+
+    __slots__ = ()
+
+    def json(self) -> bytes:
+        raise NotImplementedError

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
@@ -22,6 +22,7 @@ from skald_core.errors import (
 )
 from skald_core.ids import RESERVED_SESSION_IDS, check_id
 from skald_core.schemas import ErrorBody
+from skald_core.structs import Encoded
 from skald_core.validation import body_too_large, invalid_utf8
 
 log = logging.getLogger("skald.server")
@@ -59,7 +60,10 @@ def elapsed(request: Request[Any, Any, Any]) -> float:
     return round(time.perf_counter() - start, 6) if start else 0.0
 
 
-def ok(request: Request[Any, Any, Any], result: T) -> Ok[T]:
+def ok(request: Request[Any, Any, Any], result: T | Encoded[T]) -> Ok[T]:
+    """The answer of ``result``; one that brings its own JSON (``Encoded``) is sent as that."""
+    if isinstance(result, Encoded):
+        return Ok(result=cast(T, msgspec.Raw(result.json())), time=elapsed(request))
     return Ok(result=result, time=elapsed(request))
 
 

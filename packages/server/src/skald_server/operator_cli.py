@@ -118,7 +118,7 @@ def _sessions(args: argparse.Namespace) -> int:
                 order=args.order,
             )
             if args.json:
-                _json(listed)
+                _json(listed.items())
             else:
                 _table(
                     ["SESSION", "MESSAGES", "CREATED", "UPDATED", "DELETED"],

@@ -54,6 +54,7 @@ from ..store.model import (
 from ..store.protocol import Store
 from ..store.vectors import EMBED_TASK
 from .messages import build_message, is_empty
+from .session_listing import SessionListing, list_item
 from .summaries import OVERVIEW_MESSAGES, archive_abstract, archive_overview, first_text
 from .tasks import TaskRunner
 
@@ -112,26 +113,20 @@ def session_meta(
 SEARCH_HITS = 1000
 
 
-def _list_item(r: SessionRow, owner: bool = False) -> SessionListItem:
-    """One row of a listing (listings make thousands: the updated time is split once);
-    ``owner``: name its account and user (a cross-user listing)."""
-    updated = clock.iso_ms(r.updated_at)
-    item = SessionListItem(
-        session_id=r.session_id,
-        uri=uris.session_uri(r.user, r.session_id),
-        is_dir=True,
-        mod_time=updated[:19] + "Z",
-        created_at=clock.iso_ms(r.created_at),
-        updated_at=updated,
-        message_count=r.message_count,
+def _list_item(r: SessionRow) -> SessionListItem:
+    """One row of a listing."""
+    return list_item(
+        (
+            r.session_id,
+            r.created_at,
+            r.updated_at,
+            r.message_count,
+            r.deleted_at,
+            r.deleted_by,
+            r.account,
+            r.user,
+        )
     )
-    if r.deleted_at is not None:
-        item.deleted_at = clock.iso_ms(r.deleted_at)
-        item.deleted_by = r.deleted_by or ""
-    if owner:
-        item.account = r.account
-        item.user = r.user
-    return item
 
 
 def task_record(task: TaskRow) -> TaskRecord:
@@ -213,7 +208,7 @@ class SessionService:
         created_before: float | None = None,
         all_users: bool = False,
         all_accounts: bool = False,
-    ) -> list[SessionListItem]:
+    ) -> SessionListing:
         """A page of the sessions, by creation time; ``created_since``/``created_before``
         (epoch seconds, the second exclusive) keep only those created in that range.
 
@@ -265,28 +260,22 @@ class SessionService:
             and (after is None or after[0] < created_since)
         ):
             after = (created_since, *blank)
-        if across:
-            rows = self.store.list_sessions_across(
-                None if all_accounts else identity.account,
-                limit=limit,
-                after=after,
-                include_deleted=include_deleted,
-                newest_first=order == "desc",
-            )
-        else:
-            rows = self.store.list_sessions(
-                owner_of(identity),
-                limit=limit,
-                after=after,
-                include_deleted=include_deleted,
-                newest_first=order == "desc",
-            )
-        return [
-            _list_item(r, across)
-            for r in rows
-            if (created_since is None or r.created_at >= created_since)
-            and (created_before is None or r.created_at < created_before)
-        ]
+        rows = self.store.list_session_items(
+            None if across else owner_of(identity),
+            None if all_accounts else identity.account,
+            limit=limit,
+            after=after,
+            include_deleted=include_deleted,
+            newest_first=order == "desc",
+        )
+        if created_since is not None or created_before is not None:
+            rows = [
+                r
+                for r in rows
+                if (created_since is None or r[1] >= created_since)
+                and (created_before is None or r[1] < created_before)
+            ]
+        return SessionListing(rows, across)
 
     def _after(
         self, identity: Identity, cursor: str | None, all_accounts: bool

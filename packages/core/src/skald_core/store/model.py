@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 
 import msgspec
 from msgspec import Struct
@@ -39,6 +39,11 @@ class SessionRow(Struct):
     last_message_at: float | None
     deleted_at: float | None = None
     deleted_by: str | None = None
+
+
+#: What a listing shows of a session, as ``sql_store.LISTED_COLUMNS`` selects it: session_id,
+#: created_at, updated_at, message_count, deleted_at, deleted_by, account, user.
+ListedSession: TypeAlias = tuple[str, float, float, int, float | None, str | None, str, str]
 
 
 class Quota(Struct, frozen=True, kw_only=True):

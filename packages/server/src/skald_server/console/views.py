@@ -218,9 +218,8 @@ def _page_of(
             created_before=before,
             all_users=all_users,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, (key(rows[-1]) if more and rows else None)
+        page = rows[:limit]
+        return page, (key(page[-1]) if len(rows) > limit and page else None)
     got: list[SessionListItem] = []
     after = cursor
     while True:
