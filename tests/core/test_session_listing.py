@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from skald_core import clock, uris
 from skald_core.schemas import SessionListItem
-from skald_core.service.session_listing import SessionListing, json_text, list_item, listing_json
-from skald_core.store.model import ListedSession
+from skald_core.service.session_listing import (
+    SessionListing,
+    json_text,
+    list_item,
+    listing_json,
+    live_listing_json,
+)
+from skald_core.store.model import ListedSession, Owner
 
 
 def reference_item(row: ListedSession, across: bool) -> SessionListItem:
@@ -59,9 +65,23 @@ def test_a_listing_is_what_msgspec_writes_for_its_items(
 ) -> None:
     expected = msgspec.json.encode([reference_item(r, across) for r in page])
     assert listing_json(page, across) == expected
-    listing = SessionListing(page, across)
+    listing = SessionListing(page, across=across)
     assert listing.json() == expected
     assert list(listing) == [reference_item(r, across) for r in page]
+
+
+@given(st.lists(rows, max_size=8), texts, texts)
+def test_a_live_listing_is_what_msgspec_writes_for_its_items(
+    page: list[ListedSession], account: str, user: str
+) -> None:
+    """One owner's live sessions: the store reads four columns, the rest is the owner's."""
+    live = [(*r[:4], None, None, account, user) for r in page]
+    expected = msgspec.json.encode([reference_item(r, False) for r in live])
+    owner = Owner(account, user)
+    assert live_listing_json([r[:4] for r in page], owner) == expected
+    listing = SessionListing([r[:4] for r in page], owner=owner)
+    assert listing.json() == expected
+    assert listing.items() == [reference_item(r, False) for r in live]
 
 
 def test_every_character_is_escaped_as_msgspec_escapes_it() -> None:
@@ -84,6 +104,7 @@ def test_a_listing_reads_as_a_sequence_of_items() -> None:
     ]
     listing = SessionListing(page)
     items = [list_item(r) for r in page]
+    assert SessionListing([r[:4] for r in page[:1]], owner=Owner("acme", "alice")) == items[:1]
     assert len(listing) == 2
     assert listing[0] == items[0] and listing[-1] == items[1]
     assert listing[:1] == items[:1]

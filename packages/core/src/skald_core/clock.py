@@ -46,13 +46,13 @@ def iso_ms(epoch: float | None) -> str:
     """``2026-11-25T21:30:13.037Z`` — the session meta format; empty for "never"."""
     if epoch is None:
         return ""
-    return _iso_ms(epoch)
+    return iso_ms_at(epoch)
 
 
 @lru_cache(maxsize=1 << 14)  # about 2.5 MB when full
-def _iso_ms(epoch: float) -> str:
-    """``iso_ms`` of a time (cached: a session's times are shown again at every get, and
-    listings repeat them)."""
+def iso_ms_at(epoch: float) -> str:
+    """``iso_ms`` of a time, never None (cached: a session's times are shown again at every
+    get, and listings repeat them; a listing calls this directly, thousands of times)."""
     whole = int(epoch // 1)
     micro = round((epoch - whole) * 1e6)
     if micro >= 1_000_000:

@@ -13,13 +13,13 @@ CLI, in-process callers): a ``SessionListing`` is a read-only sequence of them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import cast, overload
 
 import msgspec
 
 from .. import clock, uris
 from ..schemas import SessionListItem
-from ..store.model import ListedSession
+from ..store.model import ListedSession, LiveListed, Owner
 from ..structs import Encoded
 
 _encode = msgspec.json.Encoder().encode
@@ -58,7 +58,7 @@ def list_item(row: ListedSession, across: bool = False) -> SessionListItem:
 
 def listing_json(rows: Sequence[ListedSession], across: bool = False) -> bytes:
     """``msgspec.json.encode([list_item(r, across) for r in rows])``, without the structs."""
-    iso = clock.iso_ms
+    iso = clock.iso_ms_at
     users: dict[str, str] = {}
     parts = []
     for session_id, created, updated, count, deleted_at, deleted_by, account, user in rows:
@@ -84,23 +84,59 @@ def listing_json(rows: Sequence[ListedSession], across: bool = False) -> bytes:
     return ("[" + ",".join(parts) + "]").encode()
 
 
+def live_listing_json(rows: Sequence[LiveListed], owner: Owner) -> bytes:
+    """``listing_json`` of one owner's live sessions, from the four columns read of them."""
+    iso = clock.iso_ms_at
+    uri = f"{_SESSIONS}{json_text(owner.user)}/sessions/"
+    parts = []
+    for session_id, created, updated, count in rows:
+        shown = iso(updated)
+        sid = session_id
+        if '"' in sid or "\\" in sid or not sid.isprintable():
+            sid = json_text(sid)
+        parts.append(
+            f'{{"session_id":"{sid}","uri":"{uri}{sid}","is_dir":true,'
+            f'"mod_time":"{shown[:19]}Z","created_at":"{iso(created)}","updated_at":"{shown}",'
+            f'"message_count":{count}}}'
+        )
+    return ("[" + ",".join(parts) + "]").encode()
+
+
 class SessionListing(Sequence[SessionListItem], Encoded[list[SessionListItem]]):
     """A page of sessions: a sequence of ``SessionListItem`` (made on first look), and
-    ``json()``, the page as the wire shows it, made from the rows without them."""
+    ``json()``, the page as the wire shows it, made from the rows without them. ``rows``:
+    ``ListedSession``s (``across``: naming their owners), or ``LiveListed``s of ``owner``'s
+    live sessions."""
 
-    __slots__ = ("_across", "_items", "_rows")
+    __slots__ = ("_across", "_items", "_owner", "_rows")
 
-    def __init__(self, rows: list[ListedSession], across: bool = False) -> None:
+    def __init__(
+        self,
+        rows: list[ListedSession] | list[LiveListed],
+        *,
+        across: bool = False,
+        owner: Owner | None = None,
+    ) -> None:
         self._rows = rows
         self._across = across
+        self._owner = owner
         self._items: list[SessionListItem] | None = None
 
+    def _full(self) -> list[ListedSession]:
+        """The rows as ``ListedSession``s."""
+        owner = self._owner
+        if owner is None:
+            return cast(list[ListedSession], self._rows)
+        return [(*r[:4], None, None, owner.account, owner.user) for r in self._rows]
+
     def json(self) -> bytes:
-        return listing_json(self._rows, self._across)
+        if self._owner is not None:
+            return live_listing_json(cast(list[LiveListed], self._rows), self._owner)
+        return listing_json(cast(list[ListedSession], self._rows), self._across)
 
     def items(self) -> list[SessionListItem]:
         if self._items is None:
-            self._items = [list_item(r, self._across) for r in self._rows]
+            self._items = [list_item(r, self._across) for r in self._full()]
         return self._items
 
     def __len__(self) -> int:

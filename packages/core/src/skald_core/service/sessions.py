@@ -260,8 +260,9 @@ class SessionService:
             and (after is None or after[0] < created_since)
         ):
             after = (created_since, *blank)
+        owner = None if across else owner_of(identity)
         rows = self.store.list_session_items(
-            None if across else owner_of(identity),
+            owner,
             None if all_accounts else identity.account,
             limit=limit,
             after=after,
@@ -269,13 +270,15 @@ class SessionService:
             newest_first=order == "desc",
         )
         if created_since is not None or created_before is not None:
-            rows = [
+            rows = [  # type: ignore[assignment]  # the same kind of rows, fewer
                 r
                 for r in rows
                 if (created_since is None or r[1] >= created_since)
                 and (created_before is None or r[1] < created_before)
             ]
-        return SessionListing(rows, across)
+        # Without the trash, the store read only the first four columns of owner's rows.
+        brief = owner if owner is not None and not include_deleted else None
+        return SessionListing(rows, across=across, owner=brief)
 
     def _after(
         self, identity: Identity, cursor: str | None, all_accounts: bool

@@ -44,6 +44,9 @@ class SessionRow(Struct):
 #: What a listing shows of a session, as ``sql_store.LISTED_COLUMNS`` selects it: session_id,
 #: created_at, updated_at, message_count, deleted_at, deleted_by, account, user.
 ListedSession: TypeAlias = tuple[str, float, float, int, float | None, str | None, str, str]
+#: What a listing of one owner's live sessions reads (``list_session_items(brief=True)``): the
+#: first four of ``ListedSession`` (the rest is known: not deleted, the owner's).
+LiveListed: TypeAlias = tuple[str, float, float, int]
 
 
 class Quota(Struct, frozen=True, kw_only=True):
