@@ -81,3 +81,24 @@ def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
     assert count(first.exposition().decode(), total) == 5
     shared[1].flush()
     assert count(first.exposition().decode(), total) == 6
+
+
+def test_runtime_directories_of_killed_supervisors_are_removed(tmp_path: Path) -> None:
+    """A supervisor killed with ``kill -9`` leaves its runtime directory; the next one to
+    start removes it, and keeps those of supervisors still running."""
+    import subprocess
+
+    from skald_server.shared_state import runtime_dir
+
+    dead_pid = subprocess.Popen(["true"]).pid  # a process that has exited (and been reaped)
+    os.waitpid(dead_pid, 0)
+    orphan = tmp_path / f"skald-{dead_pid}-abcd1234"
+    (orphan / "state").mkdir(parents=True)
+    alive = tmp_path / f"skald-{os.getpid()}-efgh5678"
+    alive.mkdir()
+    unrelated = tmp_path / "skald-notapid-x"
+    unrelated.mkdir()
+    mine = runtime_dir(str(tmp_path))
+    assert not orphan.exists()
+    assert alive.exists() and unrelated.exists()
+    assert Path(mine).name.startswith(f"skald-{os.getpid()}-")

@@ -10,6 +10,7 @@ page, answered by any worker, finds them. Nothing in it needs to outlive the ser
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -29,11 +30,47 @@ _SCHEMA = (
 )
 
 
-def runtime_dir() -> str:
-    """A new private directory for one server's workers: in memory when ``/dev/shm`` is there."""
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="skald-", dir=base)  # mode 0700
+def runtime_dir(base: str | None = None) -> str:
+    """A new private directory for one server's workers: in memory when ``/dev/shm`` is there.
+    Its name holds the supervisor's pid; the directories of supervisors that are gone (killed
+    with ``kill -9``, which leaves no chance to remove them) are removed first."""
+    if base is None:
+        shm = "/dev/shm"
+        base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+    remove_orphans(base)
+    return tempfile.mkdtemp(prefix=f"skald-{os.getpid()}-", dir=base)  # mode 0700
+
+
+def remove_orphans(base: str) -> list[str]:
+    """Remove this user's runtime directories under ``base`` whose supervisor is not running;
+    the ones removed."""
+    removed = []
+    for entry in os.scandir(base):
+        pid = _supervisor_of(entry.name)
+        if pid is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or _running(pid):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _supervisor_of(name: str) -> int | None:
+    parts = name.split("-")
+    if len(parts) != 3 or parts[0] != "skald" or not parts[1].isdigit():
+        return None
+    return int(parts[1])
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that number
+        return True
+    return True
 
 
 class SharedState:
