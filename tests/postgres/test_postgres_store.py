@@ -70,6 +70,68 @@ def test_tool_records_are_counted_from_bodies_with_nul_escapes(store: Any) -> No
     assert (counts.deleted.messages, counts.deleted.tool_records) == (2, 2)
 
 
+def test_one_message_is_sent_as_plain_values_and_stored_as_in_a_batch(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append of ONE message (the common one, creating its session or not) binds its seven
+    values as plain parameters, not as arrays (psycopg dumps arrays in Python: a third of an
+    append's CPU in the client), and stores exactly the row a batch would."""
+    import psycopg
+
+    who = Identity(account="acme", user="alice")
+    requests = [
+        AddMessageRequest(role="user", parts=[TextPart(text="héllo \x00 nul")]),
+        AddMessageRequest(
+            role="assistant",
+            parts=[TextPart(text="x" * 5000), ToolPart(tool_id="t1", tool_name="x")],
+        ),
+    ]
+    sent: list[tuple[Any, ...]] = []
+    execute = psycopg.Connection.execute
+
+    def spy(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        sent.append(tuple(params or ()))
+        return execute(self, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", spy)
+    for request in requests:  # the first creates the session, the second bumps it
+        store.append_messages(ALICE, "one", [build_message(request, who, T0)], T0, auto_create=True)
+    assert sent and not [p for p in sent if any(isinstance(v, list) for v in p)]
+    monkeypatch.undo()
+    store.append_messages(
+        ALICE, "batch", [build_message(r, who, T0) for r in requests], T0, auto_create=True
+    )
+
+    def stored(sid: str) -> list[tuple[Any, ...]]:
+        return query(
+            store.schema,
+            "SELECT m.role, m.tokens, m.is_turn, m.tool_parts, m.context_parts, m.body, "
+            "m.archive_no FROM messages m JOIN sessions s ON s.pk = m.session_pk "
+            "WHERE s.session_id = %s ORDER BY m.pk",
+            (sid,),
+        )
+
+    def without_ids(sid: str) -> list[tuple[Any, ...]]:
+        return [(*r[:5], _body_without_id(r[5]), r[6]) for r in stored(sid)]
+
+    assert len(stored("one")) == 2
+    assert without_ids("one") == without_ids("batch")
+    one, batch = store.get_session(ALICE, "one"), store.get_session(ALICE, "batch")
+    assert (one.message_count, one.pending_tokens, one.total_turns) == (
+        batch.message_count,
+        batch.pending_tokens,
+        batch.total_turns,
+    )
+
+
+def _body_without_id(body: bytes) -> Any:
+    import json
+
+    decoded = json.loads(bytes(body))
+    decoded.pop("id", None)
+    return decoded
+
+
 def test_text_postgresql_cannot_hold_is_invalid_argument(store: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         store.create_session(ALICE, "nul\x00id", T0)
