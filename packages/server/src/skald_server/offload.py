@@ -6,7 +6,8 @@ append or a read), so the handlers of short calls are written as ``@store_call``
 in-process store (``inline_capable``) the handler runs on the event loop inside
 ``store.inline()``, where a busy database raises ``WouldBlock`` before anything changed and
 the handler then runs in a worker thread after all. With PostgreSQL (every call a network
-round trip that may stall) it always runs in a thread, as Litestar's ``sync_to_thread`` does.
+round trip that may stall) it always runs in a thread: one of ``handoff.STORE_THREADS``, which
+hand a call over for less CPU than Litestar's ``sync_to_thread`` (``run_in_executor``).
 
 Handlers that wait — commit with ``wait``, ``commit_first`` deletions, cleanups, erasures,
 reads of whole files — stay on threads (``sync_to_thread=True``), or pass ``inline=False``.
@@ -24,6 +25,8 @@ from litestar.concurrency import sync_to_thread
 from skald_core.store.protocol import Store
 from skald_core.store.sql_store import WouldBlock
 
+from .handoff import STORE_THREADS
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -38,7 +41,7 @@ RETRY_PAUSES = (0.0002, 0.0005, 0.001, 0.002, 0.004, 0.012)
 
 async def run(store: Store, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """``fn(*args, **kwargs)`` on the event loop if ``store`` allows it and is free (waiting a
-    little, without blocking the loop, when it is busy), else in a worker thread."""
+    little, without blocking the loop, when it is busy), else in a store thread."""
     if store.inline_capable:
         for pause in (*RETRY_PAUSES, None):
             try:
@@ -47,7 +50,7 @@ async def run(store: Store, fn: Callable[P, T], *args: P.args, **kwargs: P.kwarg
                 if pause is None:
                     break
                 await asyncio.sleep(pause)
-    return await sync_to_thread(fn, *args, **kwargs)
+    return await STORE_THREADS.run(fn, *args, **kwargs)
 
 
 async def in_thread(store: Store, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
