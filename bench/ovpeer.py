@@ -456,12 +456,29 @@ def run_backends(args: argparse.Namespace) -> str:
         )
     head = (
         f"skald serve on PostgreSQL vs on SQLite: {args.rounds} alternating rounds, medians; "
-        f"wrk {args.duration:g} s per run"
+        f"wrk {args.duration:g} s per run; {durabilities(args.serve_arg)}"
     )
     body = table(
         ("row", "PostgreSQL", "SQLite", "PG/SQLite", "target", ""), pg_vs_sqlite_rows(pg_m, lite_m)
     )
     return "\n".join([head, body, *errors_of(pg, lite)])
+
+
+def durabilities(serve_args: Sequence[str]) -> str:
+    """Which ``durability`` each server runs with (the ``--serve-arg`` flags, else each
+    backend's default): the add rows compare fsyncs with none unless both are the same."""
+    chosen = None
+    for i, arg in enumerate(serve_args):
+        if arg.startswith("--durability="):
+            chosen = arg.split("=", 1)[1]
+        elif arg == "--durability" and i + 1 < len(serve_args):
+            chosen = serve_args[i + 1]
+    if chosen is not None:
+        return f"durability {chosen} on both"
+    return (
+        "durability: each backend's default, PostgreSQL fsync and SQLite crash "
+        "(--serve-arg=--durability=crash or =fsync compares them at the same)"
+    )
 
 
 def errors_of(*targets: Target) -> list[str]:

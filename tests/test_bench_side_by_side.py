@@ -59,6 +59,16 @@ def test_pg_vs_sqlite_rows_are_pg_cost_with_the_2x_target_on_http_rows() -> None
     assert rows["peak RSS (VmHWM), whole run"][4:] == ("", "")
 
 
+def test_the_backends_header_says_which_durability_each_server_has() -> None:
+    assert ovpeer.durabilities([]).startswith(
+        "durability: each backend's default, PostgreSQL fsync"
+    )
+    assert ovpeer.durabilities(["--durability=crash"]) == "durability crash on both"
+    assert ovpeer.durabilities(["--workers", "2", "--durability", "fsync"]) == (
+        "durability fsync on both"
+    )
+
+
 def test_medians_per_row_and_the_table_aligns_columns() -> None:
     assert ovpeer.medians([{"a": 1.0}, {"a": 5.0}, {"a": 2.0}]) == {"a": 2.0}
     text = ovpeer.table(("row", "A", "B"), [("long label", "1", "22"), ("x", "333", "4")])
