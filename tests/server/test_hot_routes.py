@@ -260,6 +260,14 @@ def test_key_mode_answers_are_litestars(
             True,
         ),
         (
+            "a Host the router refuses",
+            with_key(
+                "root",
+                lambda h: _post(MESSAGES.format("k2"), json=add, headers={**h, "Host": "a/b"}),
+            ),
+            False,
+        ),
+        (
             "bearer",
             lambda s: s.client.get(
                 "/api/v1/sessions/k1", headers={"Authorization": f"Bearer {s.mint('acme', 'ada')}"}
@@ -327,6 +335,10 @@ def test_a_fixed_route_path_is_never_taken(make_server: MakeServer) -> None:
     for fixed in ("cleanup", "batch-delete"):
         assert hot.match(scope("GET", f"/api/v1/sessions/{fixed}")) is None
     assert hot.match(scope("GET", "/api/v1/sessions/s1", b"auto_create=true")) is None
+    mounted = {**scope("GET", "/api/v1/sessions/s1"), "root_path": "/api"}
+    assert hot.match(mounted) is None  # Litestar strips the prefix: it routes those
+    bad_host = {**scope("GET", "/api/v1/sessions/s1"), "headers": [(b"host", b"a/b")]}
+    assert hot.match(bad_host) is None  # its router answers 400
     assert hot.match(scope("DELETE", "/api/v1/sessions/s1")) is None
     assert hot.match(scope("POST", "/api/v1/sessions/s1/messages/batch")) is None
 

@@ -62,9 +62,14 @@ def elapsed(request: Request[Any, Any, Any]) -> float:
 
 def ok(request: Request[Any, Any, Any], result: T | Encoded[T]) -> Ok[T]:
     """The answer of ``result``; one that brings its own JSON (``Encoded``) is sent as that."""
+    return ok_after(result, elapsed(request))
+
+
+def ok_after(result: T | Encoded[T], seconds: float) -> Ok[T]:
+    """``ok`` for a request that took ``seconds`` so far."""
     if isinstance(result, Encoded):
-        return Ok(result=cast(T, msgspec.Raw(result.json())), time=elapsed(request))
-    return Ok(result=result, time=elapsed(request))
+        return Ok(result=cast(T, msgspec.Raw(result.json())), time=seconds)
+    return Ok(result=result, time=seconds)
 
 
 _encode = msgspec.json.Encoder().encode

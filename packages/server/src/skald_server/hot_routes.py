@@ -11,7 +11,8 @@ made as a store call (``offload.run``), the envelope (``envelope.Ok``, errors as
 access lines). The Litestar handlers stay: they document the routes (OpenAPI) and answer every
 request this module does not take, which it hands over untouched (``answer`` returns False):
 
-* a query string, a body without ``Content-Length`` or above ``max_body_bytes``, a body that is
+* a query string, a ``root_path`` (the app mounted under a prefix), a Host header Litestar's
+  router refuses, a body without ``Content-Length`` or above ``max_body_bytes``, a body that is
   not UTF-8 or does not decode into the route's request struct — Litestar then answers it (its
   errors, byte for byte), given the body read so far again (``_replay``);
 * a path that a fixed route of the app shares (``/api/v1/sessions/cleanup``);
@@ -31,6 +32,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar._asgi.utils import is_valid_host  # the router's own check of the Host
 from litestar.serialization import default_serializer
 
 from skald_core.identity import Identity
@@ -38,7 +40,7 @@ from skald_core.schemas import AddMessageRequest
 
 from .auth import caller_of, idempotency_key_of
 from .context import Services
-from .envelope import Ok, handle_exception
+from .envelope import handle_exception, ok_after
 from .offload import run
 
 log = logging.getLogger("skald.server")
@@ -109,13 +111,13 @@ class HotRoutes:
     def match(self, scope: Any) -> tuple[HotRoute, str] | None:
         """The hot route that answers ``scope`` and its session id, or None (Litestar does)."""
         routes = self._routes.get(scope["method"])
-        if routes is None or scope["query_string"]:
+        if routes is None or scope["query_string"] or scope.get("root_path"):
             return None
         path = scope["path"]
         for route, taken in routes:
             found = route.pattern.fullmatch(path)
             if found is not None and path not in taken:
-                return route, found.group(1)
+                return (route, found.group(1)) if _host_is_valid(scope) else None
         return None
 
     async def answer(
@@ -136,10 +138,10 @@ class HotRoutes:
         try:
             caller = await caller_of(scope, services)
             result = await run(services.store, route.work, services, caller, sid, body, scope)
+            content = _encode(ok_after(result, _elapsed(scope)))
         except Exception as exc:  # answered as the app's exception handler answers it
             await _send_error(scope, send, exc)
             return
-        content = _encode(Ok(result=result, time=_elapsed(scope)))
         await send(
             {
                 "type": "http.response.start",
@@ -191,8 +193,17 @@ def _decoded(raw: bytes, struct: type) -> Any:
             return None
     try:
         return msgspec.convert(_decode(raw), struct, strict=False, dec_hook=_no_hook)
-    except (msgspec.MsgspecError, ValueError, TypeError, RecursionError):
+    except (msgspec.MsgspecError, ValueError, TypeError, RecursionError, NotImplementedError):
         return None
+
+
+def _host_is_valid(scope: Any) -> bool:
+    """Whether Litestar's router takes the request's Host (it answers 400 to one it does not:
+    in key mode, where ``guard.refusal`` does not look at the Host)."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return is_valid_host(value)
+    return True
 
 
 def _no_hook(kind: type, value: Any) -> Any:
