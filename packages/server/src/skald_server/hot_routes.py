@@ -41,6 +41,7 @@ from skald_core.schemas import AddMessageRequest
 from .auth import caller_of, idempotency_key_of
 from .context import Services
 from .envelope import handle_exception, ok_after
+from .grouping import Grouped
 from .offload import run
 
 log = logging.getLogger("skald.server")
@@ -62,6 +63,8 @@ class HotRoute(msgspec.Struct, frozen=True):
     work: Work
     #: The request body's struct (decoded as Litestar does), or None: no body.
     body: type | None = None
+    #: A write committed together with the others of its turn of the loop (``grouping``).
+    grouped: bool = False
 
 
 def _get_session(services: Services, caller: Identity, sid: str, body: Any, scope: Any) -> Any:
@@ -87,6 +90,7 @@ ROUTES = (
         re.compile(r"/api/v1/sessions/([^/]+)/messages"),
         _add_message,
         AddMessageRequest,
+        grouped=True,
     ),
 )
 
@@ -98,6 +102,7 @@ class HotRoutes:
     def __init__(self, services: Services, paths: Iterable[str], max_body_bytes: int) -> None:
         self.services = services
         self.max_body_bytes = max_body_bytes
+        self.grouped = Grouped(services.store)
         paths = list(paths)
         fixed = [p for p in paths if "{" not in p]
         templates = {re.sub(r":\w+}", "}", p) for p in paths}
@@ -137,7 +142,10 @@ class HotRoutes:
         services = self.services
         try:
             caller = await caller_of(scope, services)
-            result = await run(services.store, route.work, services, caller, sid, body, scope)
+            if route.grouped:
+                result = await self.grouped.run(route.work, services, caller, sid, body, scope)
+            else:
+                result = await run(services.store, route.work, services, caller, sid, body, scope)
             content = _encode(ok_after(result, _elapsed(scope)))
         except Exception as exc:  # answered as the app's exception handler answers it
             await _send_error(scope, send, exc)

@@ -35,7 +35,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Store methods not timed: lifecycle, the key store (a separate object), and ``inline`` (a
 #: mode of running the others, not an operation).
-_UNTIMED = frozenset({"close", "describe", "key_store", "inline", "run_inline"})
+_UNTIMED = frozenset({"close", "describe", "key_store", "inline", "run_inline", "run_group"})
 
 
 class Metrics:

@@ -348,6 +348,13 @@ class SQLStore:
         without a generator context manager's cost)."""
         raise WouldBlock("this store does not run calls inline")
 
+    def run_group(self, calls: Sequence[Callable[[], T]]) -> list[tuple[bool, T | Exception]]:
+        """Each call in one transaction of them all, each in a savepoint of its own (a call
+        that raises leaves nothing; the others are kept), committed once: per call ``(True,
+        result)`` or ``(False, exception)``. ``WouldBlock`` (nothing ran) where the store
+        cannot, or the database is busy; a failed commit raises for all of them."""
+        raise WouldBlock("this store does not run calls in groups")
+
     # ------------------------------------------------------------------ plumbing (backend)
     def _tx(self, fn: Callable[[Conn], T], *, write: bool = True, single: bool = False) -> T:
         raise NotImplementedError
