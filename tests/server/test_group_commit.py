@@ -80,6 +80,8 @@ def test_a_failing_append_fails_alone(served: tuple[Any, Services, list[int]]) -
         )
     )
     assert first[0].status_code == 200
+    warm_up = [(MESSAGES.format("w"), {"role": "user", "content": "w"}, {}) for _ in range(16)]
+    asyncio.run(_together(app, warm_up))  # calls now come together: they wait for each other
     requests = [
         (MESSAGES.format("s"), {"role": "user", "content": "b"}, {}),
         (MESSAGES.format("s"), {"role": "user", "content": "other"}, {"Idempotency-Key": "k"}),
@@ -90,8 +92,32 @@ def test_a_failing_append_fails_alone(served: tuple[Any, Services, list[int]]) -
     answers = asyncio.run(_together(app, requests))
     assert [a.status_code for a in answers] == [200, 409, 200, 400, 200]
     assert answers[2].json()["result"]["message_count"] == 1  # the replay of the first answer
-    assert max(groups) > 1
+    assert groups[-1] == 5  # all five in one transaction
     assert [_text(m.body) for m in services.store.messages(_owner(), "s")] == ["a", "b", "d"]
+
+
+def test_appends_sent_one_after_another_do_not_wait_for_company(
+    served: tuple[Any, Services, list[int]],
+) -> None:
+    """One client appending its turns one by one: each append runs at once (a lone call
+    runs as before), but for one in ``PROBE`` that waits for the end of its turn."""
+    from skald_server.grouping import PROBE
+
+    app, _, groups = served
+
+    async def one_by_one() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            counts = []
+            for i in range(4 * PROBE):
+                answer = await c.post(
+                    MESSAGES.format("seq"), json={"role": "user", "content": f"{i}"}
+                )
+                counts.append(answer.json()["result"]["message_count"])
+            return counts
+
+    assert asyncio.run(one_by_one()) == list(range(1, 4 * PROBE + 1))
+    assert groups == []  # never a group: a probe found itself alone and ran as a lone call
 
 
 def test_appends_wait_for_a_busy_database_and_are_all_kept(

@@ -10,6 +10,12 @@ then is any of them answered, so an acknowledged write is as durable as before.
 Where the store cannot group (PostgreSQL) or the database is busy, each call is made alone
 with ``offload.run`` (which waits on the loop, retries, or takes a thread). A lone call is
 run as ``run_inline`` runs it, without a savepoint.
+
+Waiting for the turn to end costs a lone call a few µs and a pass of the loop, and one client
+sending one call after another (an agent appending its turns) would pay that on every call.
+So while the calls come alone (the last group had one call), a call runs at once, except
+every ``PROBE``-th: that one waits, and finds the others if calls have started to arrive
+together.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ T = TypeVar("T")
 
 _Pending = tuple[Callable[[], Any], "asyncio.Future[Any]"]
 
+#: While calls come alone, one in this many still waits for the end of its turn of the loop.
+PROBE = 8
+
 
 class Grouped:
     def __init__(self, store: Store) -> None:
@@ -36,11 +45,17 @@ class Grouped:
         self._pending: list[_Pending] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._alone: set[asyncio.Task[None]] = set()
+        self._last_size = 0  # calls in the last group
+        self._since_probe = 0  # calls run at once since one last waited
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)``, committed with the other calls of this turn of the loop."""
         if not self.store.inline_capable:
             return await run(self.store, fn, *args, **kwargs)
+        if self._last_size <= 1 and not self._pending and self._since_probe < PROBE:
+            self._since_probe += 1  # calls come alone: this one too, most likely
+            return await run(self.store, fn, *args, **kwargs)
+        self._since_probe = 0
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # one group per event loop (tests run several)
             self._loop, self._pending = loop, []
@@ -52,6 +67,7 @@ class Grouped:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        self._last_size = len(batch)
         try:
             if len(batch) == 1:
                 outcomes = [_outcome(self.store.run_inline, batch[0][0])]
