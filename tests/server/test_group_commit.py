@@ -5,13 +5,13 @@ its own error, nothing lost or doubled, also when the database is busy."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.locks import write_lock_held
 
 from skald_server.app import build_services, create_app
 from skald_server.config import ServerConfig
@@ -126,26 +126,11 @@ def test_appends_wait_for_a_busy_database_and_are_all_kept(
     """Another thread holds the write lock: the group does not run, each append is made alone
     once the lock is free."""
     app, services, _ = served
-    store: Any = services.store
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store._write_lock:
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(10)
-    threading.Timer(0.05, release.set).start()
-    try:
-        requests = [
-            (MESSAGES.format("busy"), {"role": "user", "content": f"m{i}"}, {}) for i in range(8)
-        ]
+    requests = [
+        (MESSAGES.format("busy"), {"role": "user", "content": f"m{i}"}, {}) for i in range(8)
+    ]
+    with write_lock_held(services.store, for_seconds=0.05):
         answers = asyncio.run(_together(app, requests))
-    finally:
-        release.set()
-        holder.join()
     assert [a.status_code for a in answers] == [200] * 8
     assert sorted(a.json()["result"]["message_count"] for a in answers) == list(range(1, 9))
     assert len(services.store.messages(_owner(), "busy")) == 8

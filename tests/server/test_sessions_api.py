@@ -646,25 +646,13 @@ def test_an_append_while_the_store_is_busy_runs_in_a_thread_and_is_stored_once(
 ) -> None:
     """The handler runs on the event loop only while the store is free; a held write lock
     sends it to a worker thread, where it waits and then appends exactly once."""
-    import threading
+    from support.locks import write_lock_held
 
     store = dev.services.store
     assert store.inline_capable  # the server suite runs on SQLite
-    release = threading.Event()
-    held = threading.Event()
-
-    def hold() -> None:
-        with store._write_lock:
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    held.wait(10)
-    threading.Timer(0.3, release.set).start()
     client = dev.caller()
-    r = client.post("/api/v1/sessions/busy/messages", json={"role": "user", "content": "x"})
-    t.join()
+    with write_lock_held(store, for_seconds=0.3):
+        r = client.post("/api/v1/sessions/busy/messages", json={"role": "user", "content": "x"})
     assert r.status_code == 200 and r.json()["result"]["message_count"] == 1
     r = client.get("/api/v1/sessions/busy")
     assert r.json()["result"]["message_count"] == 1

@@ -4,12 +4,12 @@ that cannot group (PostgreSQL) says so before anything runs."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.locks import write_lock_held
 
 from skald_core.errors import NotFoundError, StorageUnavailableError
 from skald_core.store.sql_store import WouldBlock
@@ -80,22 +80,8 @@ def test_a_group_whose_transaction_is_lost_keeps_nothing(sqlite: SQLiteStore) ->
 
 def test_a_busy_database_runs_nothing(sqlite: SQLiteStore) -> None:
     ran: list[str] = []
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_write_lock() -> None:
-        with sqlite._write_lock:
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_the_write_lock)
-    holder.start()
-    held.wait(10)
-    try:
-        with pytest.raises(WouldBlock):
-            sqlite.run_group([lambda: ran.append("x")])
-    finally:
-        release.set()
-        holder.join()
+    with write_lock_held(sqlite), pytest.raises(WouldBlock):
+        sqlite.run_group([lambda: ran.append("x")])
     assert ran == []
 
 

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.locks import write_lock_held
 
 from skald_core.store.sql_store import WouldBlock
 from skald_core.store.sqlite import DB_FILENAME, SQLiteStore
@@ -34,24 +35,11 @@ def test_a_write_lock_held_by_another_thread_raises_would_block_and_changes_noth
     store: SQLiteStore,
 ) -> None:
     add(store, ALICE, "s1", "one")
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store._write_lock:
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    held.wait(10)
-    try:
+    with write_lock_held(store):
         with store.inline(), pytest.raises(WouldBlock):
             store.append_messages(ALICE, "s1", [message("two")], T0, auto_create=False)
         with store.inline():  # reads do not need the lock
             assert texts_of(store, ALICE, "s1") == ["one"]
-    finally:
-        release.set()
-        t.join()
     assert texts_of(store, ALICE, "s1") == ["one"]
 
 
