@@ -1,5 +1,5 @@
 """A page of sessions written straight from rows (``service/session_listing.py``) is byte for
-byte what msgspec writes for the ``SessionListItem`` structs the listing used to build, for any
+byte what msgspec writes for the ``SessionListItem`` structs of the same rows (``list_item``), for any
 ids, times and counts, trashed or not, one user's or across users."""
 
 from __future__ import annotations
@@ -8,8 +8,6 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skald_core import clock, uris
-from skald_core.schemas import SessionListItem
 from skald_core.service.session_listing import (
     SessionListing,
     json_text,
@@ -18,30 +16,6 @@ from skald_core.service.session_listing import (
     live_listing_json,
 )
 from skald_core.store.model import ListedSession, Owner
-
-
-def reference_item(row: ListedSession, across: bool) -> SessionListItem:
-    """The item as ``SessionService.list_sessions`` built it before listings were written
-    from rows (its ``_list_item`` of a ``SessionRow``)."""
-    session_id, created, updated, count, deleted_at, deleted_by, account, user = row
-    updated_iso = clock.iso_ms(updated)
-    item = SessionListItem(
-        session_id=session_id,
-        uri=uris.session_uri(user, session_id),
-        is_dir=True,
-        mod_time=updated_iso[:19] + "Z",
-        created_at=clock.iso_ms(created),
-        updated_at=updated_iso,
-        message_count=count,
-    )
-    if deleted_at is not None:
-        item.deleted_at = clock.iso_ms(deleted_at)
-        item.deleted_by = deleted_by or ""
-    if across:
-        item.account = account
-        item.user = user
-    return item
-
 
 # Any text (ids are checked on the way in, but a listing must not depend on it), times from
 # 1970 to 2100 with any fraction of a second, counts of any size.
@@ -63,11 +37,11 @@ rows = st.tuples(
 def test_a_listing_is_what_msgspec_writes_for_its_items(
     page: list[ListedSession], across: bool
 ) -> None:
-    expected = msgspec.json.encode([reference_item(r, across) for r in page])
+    expected = msgspec.json.encode([list_item(r, across) for r in page])
     assert listing_json(page, across) == expected
     listing = SessionListing(page, across=across)
     assert listing.json() == expected
-    assert list(listing) == [reference_item(r, across) for r in page]
+    assert list(listing) == [list_item(r, across) for r in page]
 
 
 @given(st.lists(rows, max_size=8), texts, texts)
@@ -76,12 +50,12 @@ def test_a_live_listing_is_what_msgspec_writes_for_its_items(
 ) -> None:
     """One owner's live sessions: the store reads four columns, the rest is the owner's."""
     live = [(*r[:4], None, None, account, user) for r in page]
-    expected = msgspec.json.encode([reference_item(r, False) for r in live])
+    expected = msgspec.json.encode([list_item(r, False) for r in live])
     owner = Owner(account, user)
     assert live_listing_json([r[:4] for r in page], owner) == expected
     listing = SessionListing([r[:4] for r in page], owner=owner)
     assert listing.json() == expected
-    assert listing.items() == [reference_item(r, False) for r in live]
+    assert listing.items() == [list_item(r, False) for r in live]
 
 
 def test_every_character_is_escaped_as_msgspec_escapes_it() -> None:
@@ -94,7 +68,7 @@ def test_times_at_the_edges_of_a_millisecond_and_a_second() -> None:
     t0 = 1_700_000_000
     times = [t0 + f for f in (0.0, 0.0005, 0.0009995, 0.001, 0.9995, 0.999499, 0.9999995)]
     page = [(f"s{i}", t, t, i, t, "alice", "acme", "alice") for i, t in enumerate(times)]
-    assert listing_json(page, True) == msgspec.json.encode([reference_item(r, True) for r in page])
+    assert listing_json(page, True) == msgspec.json.encode([list_item(r, True) for r in page])
 
 
 def test_a_listing_reads_as_a_sequence_of_items() -> None:
