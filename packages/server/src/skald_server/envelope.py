@@ -56,7 +56,12 @@ class Failure(msgspec.Struct, kw_only=True):
 
 
 def elapsed(request: Request[Any, Any, Any]) -> float:
-    start: float | None = request.scope.get("skald_start")  # type: ignore[assignment]
+    return elapsed_in(request.scope)
+
+
+def elapsed_in(scope: Any) -> float:
+    """Seconds since ``SkaldApp`` stamped the request's ASGI ``scope`` (``skald_start``)."""
+    start: float | None = scope.get("skald_start")
     return round(time.perf_counter() - start, 6) if start else 0.0
 
 

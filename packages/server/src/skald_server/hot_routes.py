@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,7 +39,7 @@ from skald_core.schemas import AddMessageRequest
 
 from .auth import caller_of, idempotency_key_of
 from .context import Services
-from .envelope import handle_exception, ok_after
+from .envelope import elapsed_in, handle_exception, ok_after
 from .grouping import Grouped
 from .offload import run
 
@@ -146,7 +145,7 @@ class HotRoutes:
                 result = await self.grouped.run(route.work, services, caller, sid, body, scope)
             else:
                 result = await run(services.store, route.work, services, caller, sid, body, scope)
-            content = _encode(ok_after(result, _elapsed(scope)))
+            content = _encode(ok_after(result, elapsed_in(scope)))
         except Exception as exc:  # answered as the app's exception handler answers it
             await _send_error(scope, send, exc)
             return
@@ -228,11 +227,6 @@ def _replay(received: list[Any], receive: Any) -> Any:
         return await receive()
 
     return again
-
-
-def _elapsed(scope: Any) -> float:
-    start: float | None = scope.get("skald_start")
-    return round(time.perf_counter() - start, 6) if start else 0.0
 
 
 async def _send_error(scope: Any, send: Any, exc: Exception) -> None:
