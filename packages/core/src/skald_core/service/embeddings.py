@@ -31,7 +31,7 @@ from msgspec import Struct
 
 from ..errors import InvalidArgumentError
 from ..retry import RetryPolicy, retry_after_seconds
-from .setting_checks import number_setting
+from .setting_checks import client_headers, endpoint_url, given_settings, number_setting
 
 if TYPE_CHECKING:
     import httpx
@@ -63,8 +63,7 @@ class EmbeddingConfig(Struct, kw_only=True, frozen=True):
 
     @property
     def endpoint(self) -> str:
-        base = self.base_url.rstrip("/")
-        return base if base.endswith("/embeddings") else base + "/embeddings"
+        return endpoint_url(self.base_url, "/embeddings")
 
 
 # name: (kind, default, low, high)
@@ -92,11 +91,8 @@ def make_config(values: Mapping[str, object]) -> EmbeddingConfig | None:
     """Check the embedding settings (keys of ``FIELDS``; empty values count as unset).
     ``None`` when neither a base URL, a model nor an API key is set (full text only);
     ``InvalidArgumentError`` with a readable reason when the settings cannot work."""
-    given = {k: v for k, v in values.items() if v is not None and v != ""}
-    unknown = sorted(set(given) - set(FIELDS))
-    if unknown:
-        raise InvalidArgumentError(f"Unknown embedding setting(s): {', '.join(unknown)}")
-    if not any(k in given for k in ("base_url", "model", "api_key")):
+    given = given_settings(values, FIELDS, "embedding")
+    if given is None:
         return None
     base_url = str(given.get("base_url", "")).strip()
     model = str(given.get("model", "")).strip()
@@ -177,9 +173,7 @@ class EmbeddingClient:
             attempts=config.max_retries + 1, base_delay=0.5, max_delay=10.0, jitter=(0.5, 1.0)
         )
         self._sleep = sleep
-        headers = {"Content-Type": "application/json", "User-Agent": "skald-embeddings"}
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers = client_headers("skald-embeddings", config.api_key)
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.timeout), headers=headers, transport=transport
         )

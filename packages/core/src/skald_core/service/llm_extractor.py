@@ -45,7 +45,7 @@ from .extraction import (
     Forget,
     slugify,
 )
-from .setting_checks import number_setting
+from .setting_checks import client_headers, endpoint_url, given_settings, number_setting
 
 if TYPE_CHECKING:
     import httpx
@@ -83,8 +83,7 @@ class LLMConfig(Struct, kw_only=True, frozen=True):
 
     @property
     def endpoint(self) -> str:
-        base = self.base_url.rstrip("/")
-        return base if base.endswith("/chat/completions") else base + "/chat/completions"
+        return endpoint_url(self.base_url, "/chat/completions")
 
 
 _FIELDS = ("base_url", "api_key", "model", "timeout", "max_retries", "max_concurrency")
@@ -107,11 +106,8 @@ def make_config(values: Mapping[str, object]) -> LLMConfig | None:
     ``max_retries``, ``max_concurrency``; empty values count as unset). ``None`` when neither a
     base URL, a model nor an API key is set (the built-in extractor); ``InvalidArgumentError``
     with a readable reason when the settings cannot work."""
-    given = {k: v for k, v in values.items() if v is not None and v != ""}
-    unknown = sorted(set(given) - set(_FIELDS))
-    if unknown:
-        raise InvalidArgumentError(f"Unknown LLM setting(s): {', '.join(unknown)}")
-    if not any(k in given for k in ("base_url", "model", "api_key")):
+    given = given_settings(values, _FIELDS, "LLM")
+    if given is None:
         return None
     base_url = str(given.get("base_url", "")).strip()
     model = str(given.get("model", "")).strip()
@@ -450,9 +446,7 @@ class LLMExtractor:
         #: The longest one extraction may take, retries included (the task lease covers it).
         self.max_seconds = config.timeout * (config.max_retries + 1) * 2 + 60
         self._sleep = sleep
-        headers = {"Content-Type": "application/json", "User-Agent": "skald-extractor"}
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers = client_headers("skald-extractor", config.api_key)
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.timeout), headers=headers, transport=transport
         )

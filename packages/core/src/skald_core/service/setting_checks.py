@@ -1,9 +1,10 @@
-"""Checks of the numeric settings the endpoint clients share (the language-model extractor's
-``SKALD_LLM_*`` and the embeddings' ``SKALD_EMBEDDING_*``): one parse and one readable
-refusal for both."""
+"""What the endpoint clients share (the language-model extractor's ``SKALD_LLM_*`` and the
+embeddings' ``SKALD_EMBEDDING_*``): the settings given, their numbers (one parse and one
+readable refusal for both), the endpoint's URL and the HTTP client's headers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgumentError
@@ -36,3 +37,33 @@ def number_setting(
             {"field": field, "value": str(raw)},
         )
     return value
+
+
+def given_settings(
+    values: Mapping[str, object], fields: tuple[str, ...], what: str
+) -> dict[str, object] | None:
+    """The settings given (empty values count as unset), or None when neither a base URL, a
+    model nor an API key is (the endpoint is not used); ``InvalidArgumentError`` for a name
+    not in ``fields``."""
+    given = {k: v for k, v in values.items() if v is not None and v != ""}
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise InvalidArgumentError(f"Unknown {what} setting(s): {', '.join(unknown)}")
+    if not any(k in given for k in ("base_url", "model", "api_key")):
+        return None
+    return given
+
+
+def endpoint_url(base_url: str, path: str) -> str:
+    """The URL of ``path`` (``/embeddings``) under an OpenAI-compatible API root, or
+    ``base_url`` itself when it already names it."""
+    base = base_url.rstrip("/")
+    return base if base.endswith(path) else base + path
+
+
+def client_headers(user_agent: str, api_key: str | None) -> dict[str, str]:
+    """The headers of every request to an endpoint (JSON; the key as a bearer token)."""
+    headers = {"Content-Type": "application/json", "User-Agent": user_agent}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
