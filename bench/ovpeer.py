@@ -50,20 +50,21 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _reference_server() -> Path:
+def reference_server() -> Path:
     """The reference server's scripts: ``OVPEER_SCRIPTS``, else ``shared/reference-server``
     beside the checkout, or beside the main checkout of a git worktree."""
     named = os.environ.get("OVPEER_SCRIPTS")
     if named:
         return Path(named)
-    for base in (ROOT, *_main_checkout()):
-        folder = base.parent / "shared" / "reference-server"
-        if folder.is_dir():
-            return folder
-    return ROOT.parent / "shared" / "reference-server"
+    beside = ROOT.parent / "shared" / "reference-server"
+    main = _main_checkout()
+    if beside.is_dir() or main is None:
+        return beside
+    return main.parent / "shared" / "reference-server"
 
 
-def _main_checkout() -> list[Path]:
+def _main_checkout() -> Path | None:
+    """The main checkout of the git worktree this file is in (itself, outside a worktree)."""
     try:
         common = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
@@ -72,11 +73,10 @@ def _main_checkout() -> list[Path]:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return []
-    return [Path(common).parent]
+        return None
+    return Path(common).parent
 
 
-REFERENCE_SERVER = _reference_server()
 DEFAULT_OV_URL = "http://127.0.0.1:19330"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 API = "/api/v1/sessions"
@@ -404,7 +404,8 @@ def ov_server(url: str) -> Iterator[Target]:
         port = url.rsplit(":", 1)[1].rstrip("/")
         env = {**os.environ, "FRESH": "1", "PORT": port}
         print("starting the OpenViking reference server ...", file=sys.stderr, flush=True)
-        subprocess.run([str(REFERENCE_SERVER / "start.sh")], env=env, check=True)
+        scripts = reference_server()
+        subprocess.run([str(scripts / "start.sh")], env=env, check=True)
         started = True
     try:
         key = (home / "user_key.txt").read_text().strip()
@@ -412,7 +413,7 @@ def ov_server(url: str) -> Iterator[Target]:
         yield Target("OpenViking", url.rstrip("/"), pid, headers={"X-API-Key": key})
     finally:
         if started:
-            subprocess.run([str(REFERENCE_SERVER / "stop.sh")], check=False)
+            subprocess.run([str(scripts / "stop.sh")], check=False)
 
 
 def run_versus_ov(args: argparse.Namespace) -> str:
