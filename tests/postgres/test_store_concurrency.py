@@ -107,9 +107,10 @@ def test_concurrent_commits_archive_each_message_once(stores: list[Any]) -> None
 
 def test_each_task_is_claimed_by_exactly_one_store(stores: list[Any]) -> None:
     task_ids = []
-    for n in range(30):
-        stores[0].append_messages(ALICE, f"s{n}", [message("hello")], T0, auto_create=True)
-        task_ids.append(stores[0].commit(ALICE, f"s{n}", 0, T0, new_task_id()).task_id)
+    for n in range(30):  # 30 users: one user's tasks run one at a time (the next test)
+        owner = Owner("acme", f"user{n}")
+        stores[0].append_messages(owner, "s", [message("hello")], T0, auto_create=True)
+        task_ids.append(stores[0].commit(owner, "s", 0, T0, new_task_id()).task_id)
     claims: list[tuple[int, str]] = []
     lock = threading.Lock()
 
@@ -128,6 +129,31 @@ def test_each_task_is_claimed_by_exactly_one_store(stores: list[Any]) -> None:
     # Leases expire: each task can be taken again exactly once more.
     retaken = run_all(6, lambda w: stores[w % 2].claim_task(task_ids[0], T0 + 40, 30.0))
     assert sum(r is not None for r in retaken) == 1
+
+
+def test_two_stores_never_run_two_tasks_of_one_user_at_once(stores: list[Any]) -> None:
+    # Each round, two tasks of one user, claimed at the same moment by two stores (two
+    # replicas): one claim wins; the other task waits until the first is done.
+    for round_no in range(15):
+        owner = Owner("acme", f"r{round_no}")
+        tasks = []
+        for sid in ("a", "b"):
+            stores[0].append_messages(owner, sid, [message("hi")], T0, auto_create=True)
+            tasks.append(stores[0].commit(owner, sid, 0, T0, new_task_id()).task_id)
+        start = threading.Barrier(2)
+
+        def claimer(w: int, tasks: list[str] = tasks, start: threading.Barrier = start) -> Any:
+            start.wait()
+            return stores[w].claim_task(tasks[w], T0 + 1, 30.0)
+
+        claimed = [c for c in run_all(2, claimer) if c is not None]
+
+        assert len(claimed) == 1, round_no
+        (first,) = claimed
+        other = tasks[1 - tasks.index(first.task.task_id)]
+        assert stores[1].claim_task(other, T0 + 2, 30.0) is None  # still running
+        stores[0].complete_extraction(first.task.task_id, first.claim, [], b"{}", T0 + 3)
+        assert stores[1].claim_task(other, T0 + 4, 30.0) is not None
 
 
 def test_one_idempotency_key_appends_once_across_stores(stores: list[Any]) -> None:
@@ -186,10 +212,18 @@ def test_extractions_of_one_user_from_two_stores_serialise(stores: list[Any]) ->
         for k in range(5)
     ]
 
+    # One user's tasks are claimed one at a time, each once the last one's lease ran out
+    # (its worker gone quiet); all twelve then complete at once, some of their sessions
+    # being deleted meanwhile.
+    claims = []
+    for n in range(12):
+        claimed = stores[n % 2].claim_task(tasks[n], T0 + 31 * n, 30.0)
+        assert claimed is not None
+        claims.append(claimed)
+
     def extract(n: int) -> str:
         store = stores[n % 2]
-        claimed = store.claim_task(tasks[n], T0, 30.0)
-        assert claimed is not None
+        claimed = claims[n]
         if n % 4 == 3:  # some sessions go while others extract (forgetting their memories)
             store.delete_session(ALICE, f"s{n}", T0, DeleteOptions(forget_memories=True))
         outcome = store.complete_extraction(tasks[n], claimed.claim, facts, b"{}", T0)

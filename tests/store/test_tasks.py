@@ -11,7 +11,7 @@ from skald_core.schemas import message_decoder
 from skald_core.store.model import TaskQueue
 from skald_core.store.protocol import Store
 
-from .helpers import ALICE, LEASE, T0, add, claim, commit, content, extract, memory
+from .helpers import ALICE, BOB, LEASE, T0, add, claim, commit, content, extract, memory
 
 
 def test_a_claim_hands_over_exactly_the_archived_messages(store: Store) -> None:
@@ -36,6 +36,34 @@ def test_a_task_is_claimed_only_once(store: Store) -> None:
 
     assert first is not None and second is None
     assert store.runnable_tasks(T0 + 1) == []
+
+
+def test_one_users_tasks_run_one_at_a_time(store: Store) -> None:
+    add(store, ALICE, "s1", "first")
+    add(store, ALICE, "s2", "second")
+    add(store, BOB, "s3", "bob's")
+    first, second, bobs = (
+        commit(store, o, s).task_id for o, s in ((ALICE, "s1"), (ALICE, "s2"), (BOB, "s3"))
+    )
+    assert first is not None and second is not None and bobs is not None
+
+    running = claim(store, first, T0 + 1)
+
+    assert store.claim_task(second, T0 + 2, LEASE) is None  # Alice's first task runs
+    assert store.claim_task(bobs, T0 + 2, LEASE) is not None  # another user's is free
+    store.complete_extraction(first, running.claim, [], b"{}", T0 + 3)
+    assert store.claim_task(second, T0 + 4, LEASE) is not None
+
+
+def test_a_users_task_waits_for_the_running_ones_lease_only(store: Store) -> None:
+    add(store, ALICE, "s1", "first")
+    add(store, ALICE, "s2", "second")
+    first, second = commit(store, ALICE, "s1").task_id, commit(store, ALICE, "s2").task_id
+    assert first is not None and second is not None
+    claim(store, first, T0)  # its worker dies: the lease runs out at T0 + LEASE
+
+    assert store.claim_task(second, T0 + LEASE - 1, LEASE) is None
+    assert store.claim_task(second, T0 + LEASE + 1, LEASE) is not None
 
 
 def test_completed_extraction_writes_memories_with_provenance(store: Store) -> None:

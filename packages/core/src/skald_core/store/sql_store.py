@@ -1181,7 +1181,9 @@ class SQLStore:
     ) -> ClaimedTask | None:
         # ``busy``: owners whose memories a worker of this process is already extracting.
         """Take a runnable task (pending, or running with an expired lease) for extraction,
-        unless it belongs to one of the ``busy`` owners."""
+        unless it belongs to one of the ``busy`` owners, or another task of its owner runs
+        under a live lease (in any process: one user's memories are read, extracted and
+        written by one task at a time)."""
         skip = ""
         if busy:
             skip = (
@@ -1193,18 +1195,31 @@ class SQLStore:
         # SKIP LOCKED (where there are row locks): a task another process is claiming (or
         # completing) right now is not waited for; the condition, re-checked on the row as it
         # is when locked, lets one claimant through per lease.
+        # NOT EXISTS: no other task of the owner running under a live lease. Where writers
+        # are not serialised (PostgreSQL), the owner's advisory lock, taken first, makes two
+        # claims of one owner's tasks take turns, and the second sees the first's claim.
         claim_sql = (
             "UPDATE tasks SET status = 'running', claim = ?, lease_until = ?, "
             "attempts = attempts + 1, updated_at = ? WHERE task_id = (SELECT task_id "
-            "FROM tasks WHERE task_id = ? AND (status = 'pending' OR (status = 'running' "
-            f"AND lease_until < ?)){skip} FOR UPDATE SKIP LOCKED) "
+            "FROM tasks t WHERE task_id = ? AND (status = 'pending' OR (status = 'running' "
+            f"AND lease_until < ?)){skip} AND NOT EXISTS (SELECT 1 FROM tasks o "
+            "WHERE o.account = t.account AND o.user_name = t.user_name "
+            "AND o.status = 'running' AND o.lease_until >= ? AND o.task_id <> t.task_id) "
+            "FOR UPDATE SKIP LOCKED) "
             f"RETURNING session_pk, archive_no, {TASK_COLUMNS}"
         )
 
         def run(conn: Conn) -> ClaimedTask | None:
             claim = secrets.token_hex(8)
+            if conn.d.advisory_lock is not None:
+                owner = conn.execute(
+                    "SELECT account, user_name FROM tasks WHERE task_id = ?", (task_id,)
+                ).fetchone()
+                if owner is None:
+                    return None
+                conn.execute(conn.d.advisory_lock, (lock_key("skald:claim", *owner),))
             got = conn.execute(
-                claim_sql, (claim, now + lease_seconds, now, task_id, now, *owners)
+                claim_sql, (claim, now + lease_seconds, now, task_id, now, *owners, now)
             ).fetchone()
             if got is None:
                 return None
