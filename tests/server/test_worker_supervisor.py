@@ -90,8 +90,12 @@ def test_runtime_directories_of_killed_supervisors_are_removed(tmp_path: Path) -
 
     from skald_server.shared_state import runtime_dir
 
-    dead_pid = subprocess.Popen(["true"]).pid  # a process that has exited (and been reaped)
-    os.waitpid(dead_pid, 0)
+    # A process that has exited and been reaped. (Waited for through its Popen: a Popen
+    # dropped unwaited is reaped by the next Popen anywhere in the process, and then
+    # os.waitpid finds no child.)
+    done = subprocess.Popen(["true"])
+    done.wait()
+    dead_pid = done.pid
     orphan = tmp_path / f"skald-{dead_pid}-abcd1234"
     (orphan / "state").mkdir(parents=True)
     alive = tmp_path / f"skald-{os.getpid()}-efgh5678"
