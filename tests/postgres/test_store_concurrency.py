@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from skald_core.errors import NotFoundError, StorageUnavailableError
+from skald_core.errors import NotFoundError, ResourceExhaustedError, StorageUnavailableError
 from skald_core.identity import Identity
 from skald_core.ids import new_task_id
 from skald_core.schemas import AddMessageRequest, DeleteOptions, message_decoder
 from skald_core.service.messages import build_message
-from skald_core.store.model import MemoryFact, NewMessage, Owner
+from skald_core.store.model import MemoryFact, NewMessage, Owner, Quota
 
 from .proxy import TcpProxy
 from .support import DATABASE_URL, fresh_schema, query, require_postgres
@@ -154,6 +154,34 @@ def test_two_stores_never_run_two_tasks_of_one_user_at_once(stores: list[Any]) -
         assert stores[1].claim_task(other, T0 + 2, 30.0) is None  # still running
         stores[0].complete_extraction(first.task.task_id, first.claim, [], b"{}", T0 + 3)
         assert stores[1].claim_task(other, T0 + 4, 30.0) is not None
+
+
+def test_the_last_places_of_a_session_quota_are_taken_once_across_stores(
+    stores: list[Any],
+) -> None:
+    quota = Quota(user_sessions=10)
+    for n in range(7):
+        stores[0].create_session(ALICE, f"held{n}", T0, quota=quota)
+    start = threading.Barrier(12)
+
+    def create(w: int) -> bool:
+        start.wait()
+        try:
+            if w % 2:
+                stores[w % 2].create_session(ALICE, f"new{w}", T0, quota=quota)
+            else:
+                stores[w % 2].append_messages(
+                    ALICE, f"new{w}", [message("hi")], T0, auto_create=True, quota=quota
+                )
+        except ResourceExhaustedError:
+            return False
+        return True
+
+    made = run_all(12, create)
+
+    assert sum(made) == 3  # three places were left, and twelve asked at once
+    assert len(stores[1].list_sessions(ALICE, limit=None, after=None)) == 10
+    assert stores[0].check_integrity() == []
 
 
 def test_one_idempotency_key_appends_once_across_stores(stores: list[Any]) -> None:

@@ -289,6 +289,62 @@ _V6 = (
     "(account, created_at DESC, user_name DESC, session_id DESC)",
 )
 
+# How many sessions (live and trashed: they count against ``max_user_sessions`` until
+# purged) each user holds, kept by triggers on ``sessions`` so that every path that inserts or
+# deletes a session (create, the first append, import, purge, hard delete, erasure, the
+# retention sweep) keeps it in the same statement. A session's creation reads one row instead
+# of counting the user's sessions. A user's row goes with its last session.
+_V8 = (
+    """
+    CREATE TABLE IF NOT EXISTS user_session_counts (
+        account $text NOT NULL,
+        user_name $text NOT NULL,
+        sessions $bigint NOT NULL,
+        PRIMARY KEY (account, user_name)
+    )$without_rowid
+    """,
+    "DELETE FROM user_session_counts",  # counted afresh if the migration runs again
+    "INSERT INTO user_session_counts (account, user_name, sessions) "
+    "SELECT account, user_name, COUNT(*) FROM sessions GROUP BY account, user_name",
+)
+# SQLite: per row (its update of one row in place is cheap).
+_V8_SQLITE = (
+    "CREATE TRIGGER IF NOT EXISTS sessions_counted AFTER INSERT ON sessions BEGIN "
+    "INSERT INTO user_session_counts (account, user_name, sessions) "
+    "VALUES (new.account, new.user_name, 1) ON CONFLICT (account, user_name) "
+    "DO UPDATE SET sessions = sessions + 1; END",
+    "CREATE TRIGGER IF NOT EXISTS sessions_uncounted AFTER DELETE ON sessions BEGIN "
+    "UPDATE user_session_counts SET sessions = sessions - 1 "
+    "WHERE account = old.account AND user_name = old.user_name; "
+    "DELETE FROM user_session_counts WHERE account = old.account "
+    "AND user_name = old.user_name AND sessions <= 0; END",
+)
+# PostgreSQL: per statement, from its transition table: an erasure deleting a user's 100,000
+# sessions updates the row once (row by row, each update would make another version of it).
+_V8_POSTGRES = (
+    "CREATE OR REPLACE FUNCTION skald_sessions_counted() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$$$ BEGIN "
+    "INSERT INTO user_session_counts (account, user_name, sessions) "
+    "SELECT account, user_name, COUNT(*) FROM added GROUP BY account, user_name "
+    "ON CONFLICT (account, user_name) "
+    "DO UPDATE SET sessions = user_session_counts.sessions + excluded.sessions; "
+    "RETURN NULL; END $$$$",
+    "CREATE OR REPLACE FUNCTION skald_sessions_uncounted() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$$$ BEGIN "
+    "UPDATE user_session_counts c SET sessions = c.sessions - g.n FROM (SELECT account, "
+    "user_name, COUNT(*) AS n FROM removed GROUP BY account, user_name) g "
+    "WHERE c.account = g.account AND c.user_name = g.user_name; "
+    "DELETE FROM user_session_counts c USING (SELECT DISTINCT account, user_name FROM removed) g "
+    "WHERE c.account = g.account AND c.user_name = g.user_name AND c.sessions <= 0; "
+    "RETURN NULL; END $$$$",
+    "DROP TRIGGER IF EXISTS sessions_counted ON sessions",
+    "CREATE TRIGGER sessions_counted AFTER INSERT ON sessions REFERENCING NEW TABLE AS added "
+    "FOR EACH STATEMENT EXECUTE FUNCTION skald_sessions_counted()",
+    "DROP TRIGGER IF EXISTS sessions_uncounted ON sessions",
+    "CREATE TRIGGER sessions_uncounted AFTER DELETE ON sessions REFERENCING OLD TABLE AS "
+    "removed FOR EACH STATEMENT EXECUTE FUNCTION skald_sessions_uncounted()",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema (Skald 0.1)", _V1),
     Migration(2, "maintenance table", _V2),
@@ -308,6 +364,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "memory embedding vectors",
         VECTORS_TABLE,
         per_dialect={SQLITE.name: VECTORS_SQLITE, POSTGRES.name: VECTORS_POSTGRES},
+    ),
+    Migration(
+        8,
+        "sessions per user, kept by triggers",
+        _V8,
+        per_dialect={SQLITE.name: _V8_SQLITE, POSTGRES.name: _V8_POSTGRES},
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

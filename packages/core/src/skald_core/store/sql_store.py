@@ -250,19 +250,36 @@ def _check_room(conn: Conn, row: SessionRow | None, room: tuple[int, int], quota
 
 
 def _check_sessions(conn: Conn, owner: Owner, quota: Quota) -> None:
+    """After a session of ``owner`` was inserted in this transaction: refuse it (the caller's
+    transaction rolls back) if the user now holds more than ``quota.user_sessions``. Read
+    after the insert, whose trigger took the user's count row: on PostgreSQL a concurrent
+    creation waits for it and then counts this one too, so two never both take the last
+    place."""
     if quota.user_sessions is None:
         return
     held = conn.one(
-        "SELECT COUNT(*) FROM sessions WHERE account = ? AND user_name = ?",
+        "SELECT sessions FROM user_session_counts WHERE account = ? AND user_name = ?",
         (owner.account, owner.user),
     )
-    if int(held) >= quota.user_sessions:
+    if int(held or 0) > quota.user_sessions:
         raise ResourceExhaustedError.quota(
             "max_user_sessions",
             quota.user_sessions,
             "This user holds as many sessions as allowed (trashed ones count until purged)",
         )
 
+
+#: Users whose count of sessions (``user_session_counts``, kept by triggers) is not the number
+#: of rows they hold, also where either side is missing (a count of 0 has no row).
+_USER_COUNTS_VS_ROWS = (
+    "SELECT c.account, c.user_name, c.sessions, (SELECT COUNT(*) FROM sessions s "
+    "WHERE s.account = c.account AND s.user_name = c.user_name) AS n "
+    "FROM user_session_counts c WHERE c.sessions <> (SELECT COUNT(*) FROM sessions s "
+    "WHERE s.account = c.account AND s.user_name = c.user_name) "
+    "UNION ALL SELECT s.account, s.user_name, 0, COUNT(*) FROM sessions s WHERE NOT EXISTS "
+    "(SELECT 1 FROM user_session_counts c WHERE c.account = s.account "
+    "AND c.user_name = s.user_name) GROUP BY s.account, s.user_name"
+)
 
 #: What a listing shows of a session (``ListedSession``, in this order); of one owner's live
 #: sessions, only the first four (``LiveListed``).
@@ -497,12 +514,12 @@ class SQLStore:
         self, conn: Conn, owner: Owner, session_id: str, now: float, quota: Quota
     ) -> SessionRow:
         deletion.refuse_taken_id(conn, owner, session_id)
-        _check_sessions(conn, owner, quota)
         got = conn.execute(
             "INSERT INTO sessions (account, user_name, session_id, created_at, updated_at) "
             f"VALUES (?, ?, ?, ?, ?) RETURNING {SESSION_COLUMNS}",
             (owner.account, owner.user, session_id, now, now),
         ).fetchone()
+        _check_sessions(conn, owner, quota)
         return session_row(got)
 
     def get_session(self, owner: Owner, session_id: str) -> SessionRow | None:
@@ -659,10 +676,10 @@ class SQLStore:
                     raise NotFoundError.of("session", session_id)
                 if room[0] < 0 or room[1] < 0:
                     _check_room(conn, None, room, quota)
-                _check_sessions(conn, owner, quota)
                 # A concurrent creator makes this INSERT fail (unique key); the backend then
                 # runs the transaction again, and it takes the UPDATE path.
                 updated = self._create_and_insert(conn, owner, session_id, messages, counters)
+                _check_sessions(conn, owner, quota)
             result = session_row(updated)
             if idempotency_key is not None:
                 self._remember(
@@ -1973,6 +1990,8 @@ class SQLStore:
                 ("user/%/sessions/%/%",),
             ):
                 problems.append(f"session file {r[0]} not tied to a session")
+            for r in conn.execute(_USER_COUNTS_VS_ROWS):
+                problems.append(f"user {r[0]}/{r[1]}: {r[2]} sessions counted, {r[3]} held")
             for r in conn.execute(
                 "SELECT session_pk, archive_no, COUNT(*) FROM tasks WHERE status = 'completed' "
                 "AND session_pk IS NOT NULL GROUP BY session_pk, archive_no HAVING COUNT(*) > 1"
