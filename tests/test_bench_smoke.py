@@ -194,3 +194,42 @@ def test_sizes_bench_smoke_run_prints_every_row() -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     for row in SIZES_ROWS:
         assert row in done.stdout, (row, done.stdout)
+
+
+PG_FLOOR = BENCH.with_name("pg_floor.py")
+PG_FLOOR_ROWS = [
+    "S: SQLite server CPU per get_session, c=16",
+    "W: wrk's CPU per request",
+    "Q: PostgreSQL store get_session, caller's CPU",
+    "B: PostgreSQL backend CPU per query",
+    "H: Q through the store threads (16 tasks)",
+    "best PG/SQLite get_session c=16: (S+W+Q+B)/(S+W)",
+    "  with the thread hop: (S+W+H+B)/(S+W)",
+    "best PG/SQLite get_session c=1: (p50+query)/p50",
+]
+
+
+def test_pg_floor_smoke_run_prints_every_row() -> None:
+    """bench/pg_floor.py (wrk and the PostgreSQL test database, both in CI) still measures
+    and prints each figure of its estimate."""
+    import shutil
+
+    import pytest
+    from postgres.support import in_ci, require_postgres
+
+    require_postgres()
+    if shutil.which("wrk") is None:
+        if in_ci():
+            pytest.fail("wrk is not installed (.ci/run installs it)")
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    done = subprocess.run(
+        [sys.executable, str(PG_FLOOR), "--smoke"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    lines = done.stdout.splitlines()
+    for row in PG_FLOOR_ROWS:
+        assert any(line.startswith(row) for line in lines), (row, done.stdout)
