@@ -105,6 +105,58 @@ def test_concurrent_commits_archive_each_message_once(stores: list[Any]) -> None
     assert stores[0].check_integrity() == []
 
 
+def test_a_commit_archives_an_append_that_committed_while_it_waited_for_the_lock(
+    schema: str, stores: list[Any]
+) -> None:
+    """The one-statement commit reads the live messages in the snapshot its statement began
+    with; an append that committed while it waited for the session's lock is not in it. It
+    must not archive only part of the live messages: it commits again with a fresh snapshot."""
+    import psycopg
+
+    store = stores[0]
+    store.append_messages(ALICE, "s1", [message("m1"), message("m2")], T0, auto_create=True)
+    late = message("late")
+    with psycopg.connect(DATABASE_URL, autocommit=True) as other:
+        other.execute("SELECT set_config('search_path', %s, false)", (f'"{schema}"',))
+        other.execute("BEGIN")
+        (pk,) = other.execute(
+            "SELECT pk FROM sessions WHERE session_id = 's1' FOR UPDATE"
+        ).fetchone()  # type: ignore[misc]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            done = pool.submit(store.commit, ALICE, "s1", 0, T0 + 1, new_task_id())
+            deadline = time.monotonic() + 10
+            while not query(  # the commit waits for the lock, its snapshot taken
+                schema,
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'WITH s AS %%' AND datname = current_database()",
+            ):
+                assert time.monotonic() < deadline and not done.done()
+                time.sleep(0.01)
+            # An append, as the store makes one: its message and the session's counters.
+            other.execute(
+                "INSERT INTO messages (session_pk, message_id, role, tokens, is_turn, "
+                "tool_parts, context_parts, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (pk, late.message_id, late.role, late.tokens, late.is_turn, late.tool_parts,
+                 late.context_parts, late.body),
+            )  # fmt: skip
+            other.execute(
+                "UPDATE sessions SET message_count = message_count + 1, total_message_count = "
+                "total_message_count + 1, pending_tokens = pending_tokens + %s, total_tokens = "
+                "total_tokens + %s, total_turns = total_turns + %s, message_bytes = "
+                "message_bytes + %s WHERE pk = %s",
+                (late.tokens, late.tokens, int(late.is_turn), len(late.body), pk),
+            )
+            other.execute("COMMIT")
+            outcome = done.result(timeout=30)
+
+    assert outcome.archive_no == 1 and outcome.session.message_count == 0
+    assert texts(store.messages(ALICE, "s1", archive_no=1)) == ["m1", "m2", "late"]
+    assert store.messages(ALICE, "s1") == []
+    (archive,) = store.archives(ALICE, "s1")
+    assert archive.message_count == 3 and archive.last_message_id == late.message_id
+    assert store.check_integrity() == []
+
+
 def test_each_task_is_claimed_by_exactly_one_store(stores: list[Any]) -> None:
     task_ids = []
     for n in range(30):  # 30 users: one user's tasks run one at a time (the next test)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from skald_core.errors import NotFoundError
+from skald_core.identity import Identity
+from skald_core.schemas import DeleteOptions
 from skald_core.store.protocol import Store
 
 from .helpers import ALICE, T0, add, commit, texts_of
@@ -92,3 +94,31 @@ def test_committing_a_missing_session_is_not_found(store: Store) -> None:
         commit(store, ALICE, "ghost")
 
     assert store.get_session(ALICE, "ghost") is None
+
+
+def test_committing_a_trashed_session_is_not_found_and_changes_nothing(store: Store) -> None:
+    add(store, ALICE, "s1", "m1", "m2")
+    store.delete_session(ALICE, "s1", T0 + 1, DeleteOptions(mode="soft"))
+
+    with pytest.raises(NotFoundError):
+        commit(store, ALICE, "s1", now=T0 + 2)
+
+    store.restore_session(ALICE, "s1", T0 + 3, actor=Identity(account="acme", user="alice"))
+    assert store.archives(ALICE, "s1") == []
+    assert texts_of(store, ALICE, "s1") == ["m1", "m2"]
+    assert store.runnable_tasks(T0 + 4) == []
+
+
+def test_a_commit_after_a_skipped_one_archives_what_came_since(store: Store) -> None:
+    add(store, ALICE, "s1", "m1")
+    assert commit(store, ALICE, "s1", keep=1).reason == "all_within_keep_window"
+    add(store, ALICE, "s1", "m2", "m3")
+
+    outcome = commit(store, ALICE, "s1", keep=1, now=T0 + 5)
+
+    assert (outcome.archive_no, outcome.reason) == (1, None)
+    assert texts_of(store, ALICE, "s1", archive_no=1) == ["m1", "m2"]
+    assert texts_of(store, ALICE, "s1") == ["m3"]
+    row = store.get_session(ALICE, "s1")
+    assert row is not None and (row.commit_count, row.message_count) == (1, 1)
+    assert row.last_commit_at == T0 + 5

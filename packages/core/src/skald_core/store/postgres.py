@@ -41,6 +41,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from ..errors import (
     InternalError,
     InvalidArgumentError,
+    NotFoundError,
     SkaldError,
     StorageUnavailableError,
 )
@@ -48,7 +49,7 @@ from ..retry import RetryPolicy
 from . import schema
 from .backends import is_database_url
 from .dialect import POSTGRES, Conn, lock_key
-from .model import NewMessage, Owner, SessionRow
+from .model import CommitOutcome, NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
 from .sql_store import BUMP, WITHIN_QUOTA, SQLStore
 
@@ -87,6 +88,43 @@ _BUMP_AND_INSERT_ONE = (
 )
 _INSERT_MANY = _INSERT + _UNNEST.format(pk="%s", source="")
 _INSERT_ONE = _INSERT + _ONE.format(pk="%s", source="")
+
+# A commit without an idempotency key in ONE statement, a transaction of its own: lock the live
+# session, and if it has more than ``keep`` live messages, number the oldest into the next
+# archive, record the archive and its extraction task and take them off the live counters. The
+# first column says what happened: 'archived', 'kept' (nothing to archive), or 'retry': the
+# locked row is not the version this statement's snapshot sees (an append committed between
+# the snapshot and the lock, and the snapshot misses its messages), so nothing was changed and
+# the caller commits again in a transaction of statements, each with a fresh snapshot.
+_COMMIT = (
+    f"WITH s AS (SELECT xmin AS seen, {SESSION_COLUMNS} FROM sessions "
+    "WHERE account = %(account)s AND user_name = %(user)s AND session_id = %(sid)s "
+    "AND deleted_at IS NULL FOR UPDATE), "
+    "go AS (SELECT s.pk, s.commit_count + 1 AS no, s.message_count - %(keep)s AS n FROM s "
+    "WHERE s.message_count > %(keep)s AND s.seen = (SELECT v.xmin FROM sessions v "
+    "WHERE v.pk = s.pk)), "
+    "picked AS (SELECT pk FROM messages WHERE session_pk = (SELECT pk FROM go) "
+    "AND archive_no = 0 ORDER BY pk LIMIT COALESCE((SELECT n FROM go), 0)), "
+    "moved AS (UPDATE messages m SET archive_no = (SELECT no FROM go) FROM picked "
+    "WHERE m.pk = picked.pk RETURNING m.pk, m.message_id, m.tokens), "
+    "agg AS (SELECT COUNT(*) AS n, COALESCE(SUM(tokens), 0)::bigint AS tokens, "
+    "(SELECT message_id FROM moved ORDER BY pk LIMIT 1) AS first_id, "
+    "(SELECT message_id FROM moved ORDER BY pk DESC LIMIT 1) AS last_id FROM moved), "
+    "archive AS (INSERT INTO archives (session_pk, archive_no, created_at, status, "
+    "message_count, tokens, first_message_id, last_message_id) SELECT go.pk, go.no, %(now)s, "
+    "'pending', agg.n, agg.tokens, agg.first_id, agg.last_id FROM go, agg WHERE agg.n > 0), "
+    "task AS (INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
+    "session_pk, archive_no, status, created_at, updated_at) SELECT %(task)s, %(account)s, "
+    "%(user)s, 'session_commit', %(sid)s, go.pk, go.no, 'pending', %(now)s, %(now)s "
+    "FROM go, agg WHERE agg.n > 0), "
+    "upd AS (UPDATE sessions SET message_count = message_count - agg.n, "
+    "pending_tokens = pending_tokens - agg.tokens, commit_count = commit_count + 1, "
+    "last_commit_at = %(now)s, updated_at = %(now)s FROM go, agg WHERE sessions.pk = go.pk "
+    f"AND agg.n > 0 RETURNING {_SESSION_COLUMNS_OF_SESSIONS}) "
+    "SELECT 'archived', upd.* FROM upd UNION ALL "
+    "SELECT CASE WHEN s.message_count > %(keep)s THEN 'retry' ELSE 'kept' END, "
+    f"{prefixed(SESSION_COLUMNS, 's')} FROM s WHERE NOT EXISTS (SELECT 1 FROM upd)"
+)
 
 
 def _arrays(messages: Sequence[NewMessage]) -> tuple[list[Any], ...]:
@@ -617,6 +655,46 @@ class PostgresStore(SQLStore):
             sql = _INSERT_ONE if len(messages) == 1 else _INSERT_MANY
             conn.raw.execute(sql, (updated[0], *_values(messages)))
         return updated
+
+    def commit(
+        self,
+        owner: Owner,
+        session_id: str,
+        keep_recent_count: int,
+        now: float,
+        task_id: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> CommitOutcome:
+        """``SQLStore.commit`` in ONE statement, its own transaction (``_COMMIT``): a round
+        trip instead of four (BEGIN, the row lock, the archive, COMMIT). With an idempotency
+        key, or when an append slipped in between the statement's snapshot and its lock,
+        ``SQLStore.commit``'s transaction does it."""
+        if idempotency_key is None:
+            args = {
+                "account": owner.account,
+                "user": owner.user,
+                "sid": session_id,
+                "keep": keep_recent_count,
+                "now": now,
+                "task": task_id,
+            }
+            got = self._tx(
+                lambda c: c.raw.execute(_COMMIT, args, prepare=True).fetchone(), single=True
+            )
+            if got is None:
+                raise NotFoundError.of("session", session_id)
+            row = session_row(got[1:])
+            if got[0] == "archived":
+                return CommitOutcome(
+                    session=row, archive_no=row.commit_count, task_id=task_id, reason=None
+                )
+            if got[0] == "kept":
+                reason = "no_messages" if row.message_count == 0 else "all_within_keep_window"
+                return CommitOutcome(session=row, archive_no=None, task_id=None, reason=reason)
+        return super().commit(
+            owner, session_id, keep_recent_count, now, task_id, idempotency_key=idempotency_key
+        )
 
     def _archive(
         self, conn: Conn, owner: Owner, row: SessionRow, n: int, now: float, task_id: str
