@@ -7,6 +7,8 @@ Scenarios told through ``skald_core.store.protocol.Store`` alone, on every backe
 
 from __future__ import annotations
 
+import pytest
+
 from skald_core.schemas import message_decoder
 from skald_core.store.model import TaskQueue
 from skald_core.store.protocol import Store
@@ -232,3 +234,45 @@ def test_the_task_queue_counts_waiting_and_running_tasks(store: Store) -> None:
 
     claim(store, first, T0 + 10)
     assert store.task_queue(T0 + 12) == TaskQueue(pending=1, running=1, oldest_pending_age=7.0)
+
+
+def test_a_claim_without_messages_names_the_session_and_holds_the_task(store: Store) -> None:
+    add(store, ALICE, "s1", "m1", "m2")
+    task_id = commit(store, ALICE, "s1").task_id
+    assert task_id is not None
+    session = store.get_session(ALICE, "s1")
+    assert session is not None
+
+    claimed = store.claim_task(task_id, T0 + 1, LEASE, with_messages=False)
+
+    assert claimed is not None and claimed.messages == []
+    assert claimed.session_pk == session.pk
+    assert (claimed.task.status, claimed.task.attempts, claimed.task.archive_no) == (
+        "running",
+        1,
+        1,
+    )
+    assert store.claim_task(task_id, T0 + 2, LEASE, with_messages=False) is None
+    outcome = store.complete_extraction(task_id, claimed.claim, [], b"{}", T0 + 3)
+    assert outcome.status == "completed"
+    (archive,) = store.archives(ALICE, "s1")
+    assert archive.status == "done"
+
+
+@pytest.mark.parametrize("with_messages", [True, False])
+def test_a_runnable_task_whose_session_is_gone_is_cancelled_not_handed_out(
+    store: Store, with_messages: bool
+) -> None:
+    add(store, ALICE, "s1", "m1")
+    task_id = commit(store, ALICE, "s1").task_id
+    assert task_id is not None
+    # Its session row gone without the deletion's cancelling (say, a row older than it):
+    # only the store's own SQL can make one.
+    store._tx(  # type: ignore[attr-defined]
+        lambda c: c.execute("UPDATE tasks SET session_pk = NULL WHERE task_id = ?", (task_id,))
+    )
+
+    assert store.claim_task(task_id, T0 + 1, LEASE, with_messages=with_messages) is None
+    task = store.get_task(ALICE, task_id)
+    assert task is not None and task.status == "cancelled"
+    assert store.runnable_tasks(T0 + 2) == []

@@ -102,7 +102,7 @@ def apply_diff(
     ignored (a defence: callers build the paths)."""
     root = f"user/{user}/memories/"
     out = Applied()
-    (incarnation,) = conn.execute(SESSION_CREATED, (session_pk,)).fetchone()
+    incarnation = None  # the session's created_at, read once a memory needs provenance
     for fact in upserts:
         if not fact.path.startswith(root):
             continue
@@ -137,6 +137,8 @@ def apply_diff(
                         after=fact.content,
                     )
                 )
+        if incarnation is None:
+            (incarnation,) = conn.execute(SESSION_CREATED, (session_pk,)).fetchone()
         conn.execute(ADD_SOURCE, (file_pk, account, user, session_id, archive_no, incarnation, now))
         if changed:
             out.by_category[fact.category] = out.by_category.get(fact.category, 0) + 1

@@ -1350,10 +1350,12 @@ class SQLStore:
                     "done_at = ? WHERE session_pk = ? AND archive_no = ?",
                     (applied.written, now, session_pk, archive_no),
                 )
-                conn.execute(
-                    "UPDATE sessions SET memories_extracted = memories_extracted + ? WHERE pk = ?",
-                    (applied.written, session_pk),
-                )
+                if applied.written:  # else no new version of the session row
+                    conn.execute(
+                        "UPDATE sessions SET memories_extracted = memories_extracted + ? "
+                        "WHERE pk = ?",
+                        (applied.written, session_pk),
+                    )
             outcome = ExtractionOutcome(
                 status="completed",
                 memories=applied.written,
