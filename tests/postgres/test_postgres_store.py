@@ -209,3 +209,37 @@ def test_erasure_removes_every_row_of_the_user(store: Any) -> None:
     assert store.get_session(Owner("acme", "bob"), "s1") is not None
     assert store.list_audit("acme", action="erase_user")[0].user == "alice"
     assert store.check_integrity() == []
+
+
+def test_calls_one_after_another_reuse_the_connection_given_back_last() -> None:
+    """Three connections open; calls made one at a time all run on the one given back last,
+    so it stays warm (statements prepared, the backend's caches full) and the others idle."""
+    import threading
+
+    from skald_core.store.postgres import PostgresStore
+
+    with fresh_schema("skald_pg") as schema:
+        store = PostgresStore(DATABASE_URL, schema=schema, min_size=1, max_size=3)
+        try:
+            together = threading.Barrier(3)
+
+            def backend_pid() -> int:
+                return int(store._tx(lambda c: c.one("SELECT pg_backend_pid()"), write=False))
+
+            def held_at_once() -> None:
+                def hold(c: Any) -> None:
+                    together.wait(10)  # three calls at once: the pool grows to three
+                    c.one("SELECT 1")
+
+                store._tx(hold, write=False)
+
+            threads = [threading.Thread(target=held_at_once) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            used = [backend_pid() for _ in range(12)]
+        finally:
+            store.close()
+
+    assert len(set(used)) == 1, used

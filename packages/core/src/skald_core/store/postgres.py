@@ -200,6 +200,28 @@ def _alive(conn: Raw) -> bool:
     return True
 
 
+class _RecentFirstPool(ConnectionPool[Raw]):
+    """A pool that hands out the connection given back last.
+
+    ``psycopg_pool`` hands out the one given back first, so calls go round every connection
+    the pool ever grew to (10 after a burst): each is rarely warm, and psycopg prepares a
+    statement on a connection only at its fifth use there. A commit of 100 messages then ran
+    unprepared on a cold backend most times: 3.1 ms at the HTTP call, against 2.6 ms with
+    this order (same run). Recent first keeps the few connections the load needs busy and
+    warm; the ones left idle stay at the other end, where the pool's shrinking takes them
+    after ``max_idle``.
+
+    (``psycopg_pool`` 3.3 takes a ready connection from the left of its deque, under its lock,
+    and appends the returned ones on the right: the rotation puts the newest on the left.
+    ``tests/postgres/test_postgres_store.py`` checks the order, for a future version.)"""
+
+    def _get_ready_connection(self, timeout: float | None) -> Raw | None:
+        idle = self._pool
+        if len(idle) > 1:
+            idle.rotate(1)
+        return super()._get_ready_connection(timeout)
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -310,7 +332,7 @@ class PostgresStore(SQLStore):
                 store._last_ok = time.monotonic()
                 return conn
 
-        self._pool: ConnectionPool[Raw] = ConnectionPool(
+        self._pool: ConnectionPool[Raw] = _RecentFirstPool(
             url,
             connection_class=_Connection,
             kwargs=kwargs,
