@@ -1,5 +1,6 @@
 """A hard delete's WAL truncation (issue 12 §5) and the store's own background checkpointer
-(SQLite): they never fight over SQLite's checkpoint lock.
+(SQLite): they never fight over SQLite's checkpoint lock, and the delete does not inherit a
+WAL file that a burst of writes made large.
 
 SQLite runs one checkpoint at a time and answers any other with SQLITE_BUSY at once (its busy
 handler is not consulted for that lock). A delete whose truncation met a pass of the
@@ -83,5 +84,37 @@ def test_a_delete_truncates_the_wal_at_once_while_the_checkpointer_runs(
             store.delete_session(ALICE, f"s{i}", T0)
         assert sleeps == [], f"{len(sleeps)} truncations were refused and retried"
         assert store.check_integrity() == []
+    finally:
+        store.close()
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = path / "skald.db-wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+@pytest.mark.parametrize("shrink", [True, False], ids=["past the limit", "under it"])
+def test_a_wal_grown_by_a_burst_is_truncated_once_writes_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shrink: bool
+) -> None:
+    """Truncating a WAL of several MB took the next delete 8-36 ms (and the one after it up
+    to 74 ms): the checkpointer does it first, once writes have paused."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_DELAY", 0.01)
+    monkeypatch.setattr(sqlite_module, "WAL_QUIET", 0.2)
+    monkeypatch.setattr(sqlite_module, "WAL_SHRINK_BYTES", 64 << 10 if shrink else 64 << 20)
+    store = SQLiteStore(tmp_path)
+    try:
+        for i in range(20):
+            add(store, ALICE, f"s{i}", *(f"message {i}-{j} " + "x" * 200 for j in range(100)))
+        grown = _wal_bytes(tmp_path)
+        assert grown > 64 << 10
+        deadline = time.monotonic() + (10 if shrink else 1)
+        while _wal_bytes(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if shrink:
+            assert _wal_bytes(tmp_path) == 0
+        else:
+            assert _wal_bytes(tmp_path) >= grown  # the WAL keeps its size until a delete
+        assert len(store.list_sessions(ALICE, limit=None, after=None)) == 20
     finally:
         store.close()
