@@ -84,12 +84,26 @@ def test_a_cancelled_caller_leaves_its_call_running_to_its_end() -> None:
 def test_threads_start_again_in_a_forked_process() -> None:
     handoff = Handoff(threads=1, name="test-handoff")
     asyncio.run(handoff.run(lambda: None))
-    handoff._pid = -1  # as a child process sees a handoff its parent started
+    handoff._forked()  # what a fork tells the child of a handoff its parent started
 
     asyncio.run(handoff.run(lambda: None))
 
     names = [t.name for t in threading.enumerate() if t.name.startswith("test-handoff")]
     assert len(names) == 2  # the old thread (idle, the "parent's") and a new one
+
+
+def test_a_forked_child_runs_calls_on_threads_of_its_own() -> None:
+    import os
+
+    handoff = Handoff(threads=1, name="test-fork")
+    asyncio.run(handoff.run(lambda: None))  # the parent's thread, which the child lacks
+    pid = os.fork()
+    if pid == 0:  # the child: a call must not wait for a thread that is not there
+        ok = asyncio.run(asyncio.wait_for(handoff.run(lambda: "done"), 5)) == "done"
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_store_that_cannot_run_inline_has_its_calls_run_on_the_store_threads() -> None:

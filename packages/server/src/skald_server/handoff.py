@@ -23,6 +23,7 @@ import functools
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeAlias, TypeVar, cast
 
@@ -67,23 +68,28 @@ class Handoff:
         self.threads = threads
         self.name = name
         self._items: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        self._pid = 0
+        self._started = False  # in this process (a forked child has none of the threads)
         self._lock = threading.Lock()
+        _HANDOFFS.add(self)
 
     def _start(self) -> None:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._started:
                 return
             self._items = queue.SimpleQueue()
             for i in range(self.threads):
                 threading.Thread(
                     target=_work, args=(self._items,), name=f"{self.name}-{i}", daemon=True
                 ).start()
-            self._pid = os.getpid()
+            self._started = True
+
+    def _forked(self) -> None:
+        self._started = False
+        self._lock = threading.Lock()  # it may have been held by a thread the child lacks
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` in one of the threads, awaited."""
-        if self._pid != os.getpid():
+        if not self._started:
             self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -91,6 +97,17 @@ class Handoff:
         self._items.put((loop, future, functools.partial(context.run, fn, *args, **kwargs)))
         return cast(T, await future)
 
+
+# Told of a fork in the child (not found out by comparing pids at every call: a system call).
+_HANDOFFS: weakref.WeakSet[Handoff] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for handoff in list(_HANDOFFS):
+        handoff._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 #: The threads of the store calls of this process (``offload.run``).
 STORE_THREADS = Handoff()
