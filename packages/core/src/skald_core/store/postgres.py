@@ -51,7 +51,7 @@ from .backends import is_database_url
 from .dialect import POSTGRES, Conn, lock_key
 from .model import CommitOutcome, NewMessage, Owner, SessionRow
 from .rows import SESSION_COLUMNS, prefixed, session_row
-from .sql_store import BUMP, WITHIN_QUOTA, SQLStore
+from .sql_store import BUMP, WITHIN_QUOTA, SQLStore, kept
 
 Raw: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
@@ -125,6 +125,20 @@ _COMMIT = (
     "SELECT CASE WHEN s.message_count > %(keep)s THEN 'retry' ELSE 'kept' END, "
     f"{prefixed(SESSION_COLUMNS, 's')} FROM s WHERE NOT EXISTS (SELECT 1 FROM upd)"
 )
+
+
+def _commit_args(
+    owner: Owner, session_id: str, keep: int, now: float, task_id: str
+) -> dict[str, Any]:
+    """``_COMMIT``'s parameters."""
+    return {
+        "account": owner.account,
+        "user": owner.user,
+        "sid": session_id,
+        "keep": keep,
+        "now": now,
+        "task": task_id,
+    }
 
 
 def _arrays(messages: Sequence[NewMessage]) -> tuple[list[Any], ...]:
@@ -693,14 +707,7 @@ class PostgresStore(SQLStore):
         key, or when an append slipped in between the statement's snapshot and its lock,
         ``SQLStore.commit``'s transaction does it."""
         if idempotency_key is None:
-            args = {
-                "account": owner.account,
-                "user": owner.user,
-                "sid": session_id,
-                "keep": keep_recent_count,
-                "now": now,
-                "task": task_id,
-            }
+            args = _commit_args(owner, session_id, keep_recent_count, now, task_id)
             got = self._tx(
                 lambda c: c.raw.execute(_COMMIT, args, prepare=True).fetchone(), single=True
             )
@@ -712,8 +719,7 @@ class PostgresStore(SQLStore):
                     session=row, archive_no=row.commit_count, task_id=task_id, reason=None
                 )
             if got[0] == "kept":
-                reason = "no_messages" if row.message_count == 0 else "all_within_keep_window"
-                return CommitOutcome(session=row, archive_no=None, task_id=None, reason=reason)
+                return kept(row)
         return super().commit(
             owner, session_id, keep_recent_count, now, task_id, idempotency_key=idempotency_key
         )
@@ -721,42 +727,17 @@ class PostgresStore(SQLStore):
     def _archive(
         self, conn: Conn, owner: Owner, row: SessionRow, n: int, now: float, task_id: str
     ) -> SessionRow:
-        """``SQLStore._archive`` in ONE statement (one round trip instead of five): number
-        the oldest live messages into the archive, record the archive and its extraction task,
-        and take them off the session's live counters."""
-        archive_no = row.commit_count + 1
-        updated = conn.raw.execute(
-            "WITH picked AS (SELECT pk FROM messages WHERE session_pk = %(pk)s "
-            "AND archive_no = 0 ORDER BY pk LIMIT %(n)s), "
-            "moved AS (UPDATE messages m SET archive_no = %(no)s FROM picked "
-            "WHERE m.pk = picked.pk RETURNING m.pk, m.message_id, m.tokens), "
-            "agg AS (SELECT COUNT(*) AS n, COALESCE(SUM(tokens), 0)::bigint AS tokens, "
-            "(SELECT message_id FROM moved ORDER BY pk LIMIT 1) AS first_id, "
-            "(SELECT message_id FROM moved ORDER BY pk DESC LIMIT 1) AS last_id FROM moved), "
-            "archive AS (INSERT INTO archives (session_pk, archive_no, created_at, status, "
-            "message_count, tokens, first_message_id, last_message_id) SELECT %(pk)s, "
-            "%(no)s, %(now)s, 'pending', n, tokens, first_id, last_id FROM agg), "
-            "task AS (INSERT INTO tasks (task_id, account, user_name, task_type, session_id, "
-            "session_pk, archive_no, status, created_at, updated_at) VALUES (%(task)s, "
-            "%(account)s, %(user)s, 'session_commit', %(sid)s, %(pk)s, %(no)s, 'pending', "
-            "%(now)s, %(now)s)) "
-            "UPDATE sessions SET message_count = message_count - agg.n, "
-            "pending_tokens = pending_tokens - agg.tokens, commit_count = commit_count + 1, "
-            "last_commit_at = %(now)s, updated_at = %(now)s FROM agg WHERE pk = %(pk)s "
-            f"RETURNING {_SESSION_COLUMNS_OF_SESSIONS}",
-            {
-                "pk": row.pk,
-                "n": n,
-                "no": archive_no,
-                "now": now,
-                "task": task_id,
-                "account": owner.account,
-                "user": owner.user,
-                "sid": row.session_id,
-            },
-        ).fetchone()
-        assert updated is not None
-        return session_row(updated)
+        """``SQLStore._archive`` in ONE statement (one round trip instead of five): ``_COMMIT``
+        keeping all but the ``n`` oldest live messages. The caller's transaction holds the
+        row lock, so the statement sees the version it locks, and archives."""
+        args = _commit_args(owner, row.session_id, row.message_count - n, now, task_id)
+        got = conn.raw.execute(_COMMIT, args, prepare=True).fetchone()
+        if got is None or got[0] != "archived":
+            raise InternalError(
+                f"Archiving session {row.session_id} under its row lock did not archive",
+                {"outcome": None if got is None else got[0]},
+            )
+        return session_row(got[1:])
 
     # ------------------------------------------------------------------ erasure
     #: Tables whose dead rows may hold erased content.

@@ -330,6 +330,13 @@ def _listing(
     return sql, args
 
 
+def kept(row: SessionRow) -> CommitOutcome:
+    """The outcome of a commit that archives nothing of ``row``'s live messages: there are
+    none, or all are within the keep window."""
+    reason = "no_messages" if row.message_count == 0 else "all_within_keep_window"
+    return CommitOutcome(session=row, archive_no=None, task_id=None, reason=reason)
+
+
 class MessageBatches:
     """Messages read from the store batch by batch, as they are iterated (each iteration
     reads them again); ``count``: how many there were when the batches were planned."""
@@ -932,14 +939,8 @@ class SQLStore:
                 return msgspec.msgpack.decode(earlier, type=CommitOutcome)
             # The row lock: appends and deletes of this session wait until the archive is made.
             row = self._live(conn, owner, session_id, lock=" FOR UPDATE")
-            if row.message_count == 0:
-                outcome = CommitOutcome(
-                    session=row, archive_no=None, task_id=None, reason="no_messages"
-                )
-            elif row.message_count <= keep_recent_count:
-                outcome = CommitOutcome(
-                    session=row, archive_no=None, task_id=None, reason="all_within_keep_window"
-                )
+            if row.message_count == 0 or row.message_count <= keep_recent_count:
+                outcome = kept(row)
             else:
                 updated = self._archive(
                     conn, owner, row, row.message_count - keep_recent_count, now, task_id
