@@ -154,9 +154,7 @@ class _Checkpointer:
                         with self._write_lock, self._checkpoint_lock:
                             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     if self._truncate_owed:  # a delete's content still in the WAL
-                        with self._write_lock, self._checkpoint_lock:
-                            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                        if busy:
+                        if self._truncate(conn):
                             self._wake.set()  # again after the delay
                         else:
                             self._truncate_owed = False
@@ -168,11 +166,15 @@ class _Checkpointer:
                 with suppress(sqlite3.Error):
                     conn.close()
 
+    def _truncate(self, conn: sqlite3.Connection) -> bool:
+        """Copy back what is left and truncate the WAL file; whether a reader kept it busy."""
+        with self._write_lock, self._checkpoint_lock:
+            return bool(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0])
+
     def _shrink(self, conn: sqlite3.Connection) -> None:
         """Truncate the WAL file (every frame is copied back already, or nearly)."""
         try:
-            with self._write_lock, self._checkpoint_lock:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._truncate(conn)
         except sqlite3.Error as exc:
             log.debug("background WAL truncation failed: %s", exc)
 
