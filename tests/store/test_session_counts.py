@@ -119,3 +119,21 @@ def test_migration_8_counts_the_sessions_already_there(tmp_path: Any) -> None:
             store.create_session(ALICE, "d", T0, quota=Quota(user_sessions=2))
     finally:
         store.close()
+
+
+def test_the_integrity_check_finds_a_count_that_is_not_the_rows(store: Store) -> None:
+    add(store, ALICE, "a", "hi")
+
+    def run(sql: str) -> None:
+        store._tx(lambda c: c.execute(sql, ("acme", "alice")))  # type: ignore[attr-defined]
+
+    run("UPDATE user_session_counts SET sessions = 5 WHERE account = ? AND user_name = ?")
+    assert store.check_integrity() == ["user acme/alice: 5 sessions counted, 1 held"]
+    run("DELETE FROM user_session_counts WHERE account = ? AND user_name = ?")
+    assert store.check_integrity() == ["user acme/alice: 0 sessions counted, 1 held"]
+    store._tx(  # type: ignore[attr-defined]
+        lambda c: c.execute(
+            "INSERT INTO user_session_counts (account, user_name, sessions) VALUES (?, ?, 1)",
+            ("acme", "alice"),
+        )
+    )

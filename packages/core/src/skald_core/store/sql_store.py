@@ -272,10 +272,9 @@ def _check_sessions(conn: Conn, owner: Owner, quota: Quota) -> None:
 #: Users whose count of sessions (``user_session_counts``, kept by triggers) is not the number
 #: of rows they hold, also where either side is missing (a count of 0 has no row).
 _USER_COUNTS_VS_ROWS = (
-    "SELECT c.account, c.user_name, c.sessions, (SELECT COUNT(*) FROM sessions s "
-    "WHERE s.account = c.account AND s.user_name = c.user_name) AS n "
-    "FROM user_session_counts c WHERE c.sessions <> (SELECT COUNT(*) FROM sessions s "
-    "WHERE s.account = c.account AND s.user_name = c.user_name) "
+    "SELECT account, user_name, counted, held FROM (SELECT c.account, c.user_name, "
+    "c.sessions AS counted, (SELECT COUNT(*) FROM sessions s WHERE s.account = c.account "
+    "AND s.user_name = c.user_name) AS held FROM user_session_counts c) x WHERE counted <> held "
     "UNION ALL SELECT s.account, s.user_name, 0, COUNT(*) FROM sessions s WHERE NOT EXISTS "
     "(SELECT 1 FROM user_session_counts c WHERE c.account = s.account "
     "AND c.user_name = s.user_name) GROUP BY s.account, s.user_name"
