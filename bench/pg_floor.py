@@ -28,11 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -40,13 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.support.server import running_server, skald_serve  # noqa: E402
+import wrk_bench as wb  # the wrk runner, CPU of a process, seeding (bench/wrk_bench.py)
 
 URL = "postgresql://postgres@127.0.0.1:5432/test"
-API = "/api/v1/sessions"
 
 
 def own_cpu() -> float:
@@ -54,53 +47,33 @@ def own_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wrk_get(url: str, seconds: int, connections: int) -> tuple[int, float, float]:
-    """Requests done, wrk's own CPU seconds, p50 in ms."""
-    proc = subprocess.Popen(
-        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"wrk failed:\n{out}")
-    done = re.search(r"(\d+) requests in", out)
-    p50 = re.search(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if done is None or p50 is None or non2xx is not None:
-        raise SystemExit(f"wrk: no result, or errors:\n{out}")
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
-    return int(done.group(1)), usage.ru_utime + usage.ru_stime, float(p50.group(1)) * scale
+def wrk_get(url: str, seconds: int, connections: int) -> dict[str, float]:
+    """``wrk_bench.wrk`` of a GET, refused if any answer was not a success."""
+    got = wb.wrk(url, seconds, connections)
+    if got["non2xx"] or got["socket_errors"]:
+        raise SystemExit(f"wrk: errors against {url}: {got}")
+    return got
 
 
 def sqlite_side(seconds: int) -> tuple[float, float, float]:
     """S and W in µs per request at 16 connections, and the p50 in ms at one connection."""
     tmp = Path(tempfile.mkdtemp(prefix="skald-floor-"))
     try:
-        with running_server(
-            "skald", skald_serve(tmp / "data"), tmp / "skald.log", ready_path="/ready"
+        with wb.running_server(
+            "skald", wb.skald_serve(tmp / "data"), tmp / "skald.log", ready_path="/ready"
         ) as server:
             with httpx.Client(base_url=server.url) as client:
-                for i in range(10):
-                    client.post(
-                        f"{API}/floor/messages", json={"role": "user", "content": f"m{i}"}
-                    ).raise_for_status()
-            url = f"{server.url}{API}/floor"
+                wb.seed(client, "floor", 10)
+            url = f"{server.url}{wb.API}/floor"
             wrk_get(url, 1, 16)  # warm up
-            before = proc_cpu(server.pid)
-            n, wrk_cpu, _ = wrk_get(url, seconds, 16)
-            server_cpu = proc_cpu(server.pid) - before
-            _, _, p50 = wrk_get(url, seconds, 1)
+            before = wb.cpu_seconds(server.pid)
+            loaded = wrk_get(url, seconds, 16)
+            server_cpu = wb.cpu_seconds(server.pid) - before
+            p50 = wrk_get(url, seconds, 1)["p50"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return server_cpu / n * 1e6, wrk_cpu / n * 1e6, p50
+    n = loaded["requests"]
+    return server_cpu / n * 1e6, loaded["cpu_s"] / n * 1e6, p50
 
 
 def postgres_side(url: str, calls: int) -> tuple[float, float, float, float]:
@@ -129,9 +102,9 @@ def postgres_side(url: str, calls: int) -> tuple[float, float, float, float]:
 
         def measured(run: Callable[[int], None]) -> tuple[float, float, float]:
             run(max(10, calls // 10))  # warm up: statements prepared
-            c0, b0, t0 = own_cpu(), proc_cpu(backend), time.perf_counter()
+            c0, b0, t0 = own_cpu(), wb.cpu_seconds(backend), time.perf_counter()
             run(calls)
-            c1, b1, t1 = own_cpu(), proc_cpu(backend), time.perf_counter()
+            c1, b1, t1 = own_cpu(), wb.cpu_seconds(backend), time.perf_counter()
             return (c1 - c0) / calls * 1e6, (b1 - b0) / calls * 1e6, (t1 - t0) / calls * 1e3
 
         q, b, wall = measured(direct)

@@ -80,8 +80,8 @@ def wrk(
     script: str | None = None,
     timeout: float | None = None,
 ) -> dict[str, float]:
-    """One wrk run: requests/s, p50/p99 in ms, completed and non-2xx counts (``timeout``: wrk's
-    per-request timeout in seconds, default wrk's 2 s)."""
+    """One wrk run: requests/s, p50/p99 in ms, completed and non-2xx counts, and wrk's own
+    CPU seconds (``timeout``: wrk's per-request timeout in seconds, default wrk's 2 s)."""
     threads = min(2, connections)
     cmd = [
         "wrk",
@@ -96,8 +96,13 @@ def wrk(
         f.write(script or "")
     if script:
         cmd[1:1] = ["-s", f.name]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)  # its rusage: wrk shares the cores it measures
+    proc.returncode = os.waitstatus_to_exitcode(status)
     Path(f.name).unlink()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out)
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -117,6 +122,7 @@ def wrk(
         "requests": int(done.group(1)),
         "non2xx": int(bad.group(1)) if bad else 0,
         "socket_errors": 1 if errors else 0,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
     }
 
 
