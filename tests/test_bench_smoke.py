@@ -92,19 +92,23 @@ WRK_ROWS = [
 ]
 
 
-def test_wrk_bench_smoke_run_prints_every_row_and_loses_no_append() -> None:
-    """The wrk harness (CI installs wrk) still drives both servers and reads the appends of
-    16 connections back: it exits non-zero if one was lost or duplicated."""
+def _require_wrk() -> None:
+    """Skip without wrk, but fail in CI (which installs it)."""
     import shutil
 
     import pytest
+    from postgres.support import in_ci
 
     if shutil.which("wrk") is None:
-        from postgres.support import in_ci
-
         if in_ci():
             pytest.fail("wrk is not installed (.ci/run installs it)")
         pytest.skip("wrk is not installed (apt-get install wrk)")
+
+
+def test_wrk_bench_smoke_run_prints_every_row_and_loses_no_append() -> None:
+    """The wrk harness (CI installs wrk) still drives both servers and reads the appends of
+    16 connections back: it exits non-zero if one was lost or duplicated."""
+    _require_wrk()
     done = subprocess.run(
         [sys.executable, str(WRK_BENCH), "--duration", "1", "--smoke", "--no-ovpeer"],
         capture_output=True,
@@ -212,16 +216,10 @@ PG_FLOOR_ROWS = [
 def test_pg_floor_smoke_run_prints_every_row() -> None:
     """bench/pg_floor.py (wrk and the PostgreSQL test database, both in CI) still measures
     and prints each figure of its estimate."""
-    import shutil
-
-    import pytest
-    from postgres.support import in_ci, require_postgres
+    from postgres.support import require_postgres
 
     require_postgres()
-    if shutil.which("wrk") is None:
-        if in_ci():
-            pytest.fail("wrk is not installed (.ci/run installs it)")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
+    _require_wrk()
     done = subprocess.run(
         [sys.executable, str(PG_FLOOR), "--smoke"],
         capture_output=True,
