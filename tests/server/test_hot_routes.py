@@ -47,6 +47,16 @@ def _get(path: str, **kw: Any) -> Send:
 MESSAGES = "/api/v1/sessions/{}/messages"
 JSON = {"content-type": "application/json"}
 
+
+def _keyed(content: str, key: str) -> Send:
+    """An append to session s4 with an ``Idempotency-Key``."""
+    return _post(
+        MESSAGES.format("s4"),
+        json={"role": "user", "content": content},
+        headers={"Idempotency-Key": key},
+    )
+
+
 #: (what, request, answered by the hot route itself)
 DEV_CASES: list[tuple[str, Send, bool]] = [
     ("append", _post(MESSAGES.format("s1"), json={"role": "user", "content": "hello"}), True),
@@ -98,42 +108,10 @@ DEV_CASES: list[tuple[str, Send, bool]] = [
         _post(MESSAGES.format("s3") + "?x=1", json={"role": "user", "content": "x"}),
         False,
     ),
-    (
-        "append idempotent",
-        _post(
-            MESSAGES.format("s4"),
-            json={"role": "user", "content": "x"},
-            headers={"Idempotency-Key": "k1"},
-        ),
-        True,
-    ),
-    (
-        "append replayed",
-        _post(
-            MESSAGES.format("s4"),
-            json={"role": "user", "content": "x"},
-            headers={"Idempotency-Key": "k1"},
-        ),
-        True,
-    ),
-    (
-        "append key reused",
-        _post(
-            MESSAGES.format("s4"),
-            json={"role": "user", "content": "y"},
-            headers={"Idempotency-Key": "k1"},
-        ),
-        True,
-    ),
-    (
-        "append bad key",
-        _post(
-            MESSAGES.format("s4"),
-            json={"role": "user", "content": "x"},
-            headers={"Idempotency-Key": "bad key"},
-        ),
-        True,
-    ),
+    ("append idempotent", _keyed("x", "k1"), True),
+    ("append replayed", _keyed("x", "k1"), True),
+    ("append key reused", _keyed("y", "k1"), True),
+    ("append bad key", _keyed("x", "bad key"), True),
     (
         "append other user",
         _post(
@@ -225,29 +203,20 @@ def test_key_mode_answers_are_litestars(
         return go
 
     add = {"role": "user", "content": "hello"}
+
+    def append(headers: dict[str, str]) -> Send:
+        return _post(MESSAGES.format("k1"), json=add, headers=headers)
+
+    def get(headers: dict[str, str]) -> Send:
+        return _get("/api/v1/sessions/k1", headers=headers)
+
     cases: list[tuple[str, Send, bool]] = [
-        ("no key", _post(MESSAGES.format("k1"), json=add), True),
-        (
-            "bad key",
-            with_key("bad", lambda h: _post(MESSAGES.format("k1"), json=add, headers=h)),
-            True,
-        ),
-        (
-            "user key",
-            with_key("user", lambda h: _post(MESSAGES.format("k1"), json=add, headers=h)),
-            True,
-        ),
-        ("user key get", with_key("user", lambda h: _get("/api/v1/sessions/k1", headers=h)), True),
-        (
-            "read-only append",
-            with_key("read-only", lambda h: _post(MESSAGES.format("k1"), json=add, headers=h)),
-            True,
-        ),
-        (
-            "read-only get",
-            with_key("read-only", lambda h: _get("/api/v1/sessions/k1", headers=h)),
-            True,
-        ),
+        ("no key", append({}), True),
+        ("bad key", with_key("bad", append), True),
+        ("user key", with_key("user", append), True),
+        ("user key get", with_key("user", get), True),
+        ("read-only append", with_key("read-only", append), True),
+        ("read-only get", with_key("read-only", get), True),
         (
             "root get",
             with_key(
